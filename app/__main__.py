@@ -1,0 +1,6 @@
+"""`python -m app ...`"""
+import sys
+
+from app.cli import main
+
+sys.exit(main())

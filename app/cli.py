@@ -1,0 +1,351 @@
+"""The command line: `python -m app COMMAND`. Everything the dashboard does, this does too."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from app.context import AppContext, get_context
+
+COMMANDS: dict[str, Callable[[AppContext, argparse.Namespace], int]] = {}
+
+
+def command(name: str) -> Callable:
+    def register(fn: Callable[[AppContext, argparse.Namespace], int]) -> Callable:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def _bar(desc: str):  # noqa: ANN202 - returns a progress callback
+    """A tqdm bar driven by (done, total) callbacks."""
+    from tqdm import tqdm
+
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, desc=desc, unit="video", file=sys.stderr, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+            state.pop("bar")
+
+    return update
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------- setup and corpus
+
+
+@command("migrate")
+def cmd_migrate(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.corpus import prepare_database
+
+    prepare_database(ctx)
+    _say(f"database at head: {ctx.settings.db_url}")
+    return 0
+
+
+@command("demo")
+def cmd_demo(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.corpus import build_demo
+
+    bars: dict[str, Callable] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bars.setdefault(stage, _bar(stage))(done, total)
+
+    report = build_demo(ctx, videos=args.videos, seed=args.seed, progress=progress)
+    for line in report.lines():
+        print(line)
+    if not args.no_features:
+        cmd_features(ctx, args)
+    return 0 if report.ok else 1
+
+
+@command("ingest")
+def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.corpus import prepare_database
+    from app.services.ingest import ingest_path
+
+    prepare_database(ctx)
+    report = ingest_path(ctx, Path(args.path), who=args.who, progress=_bar("ingest"))
+    for line in report.lines():
+        print(line)
+    if report.added and not args.no_features:
+        cmd_features(ctx, args)
+    return 0 if report.ok else 1
+
+
+@command("features")
+def cmd_features(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.features import extract_pending
+
+    _say("extracting features (the first librosa call compiles with numba once per machine)")
+    report = extract_pending(ctx, progress=_bar("features"))
+    for line in report.failed:
+        print(f"ERROR {line}")
+    print(f"features: {report.extracted} extracted, {len(report.failed)} failed; text vocabulary {report.embedder_words} words")
+    return 0 if not report.failed else 1
+
+
+@command("bootstrap")
+def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
+    """First run: database, demo corpus, features and a first EASTERN model, each only if missing."""
+    from app.services.corpus import prepare_database
+    from app.services.training import TrainRequest, train_and_register
+    from db import repo
+    from db.session import session_scope
+
+    s = ctx.settings
+    _say(f"EASTERN_HOME={s.home}")
+    prepare_database(ctx)
+    with session_scope(ctx.engine) as session:
+        empty = repo.count_videos(session) == 0
+    if empty:
+        _say(f"empty database: building the demo corpus ({s.demo_videos} videos, seed {s.demo_seed})")
+        cmd_demo(ctx, argparse.Namespace(videos=s.demo_videos, seed=s.demo_seed, no_features=True))
+    cmd_features(ctx, args)
+    with session_scope(ctx.engine) as session:
+        has_model = repo.active_model(session) is not None
+    if not has_model:
+        _say(f"training a first EASTERN model ({s.demo_epochs} epochs)")
+        bar = _bar("train (epochs)")
+        request = TrainRequest(epochs=s.demo_epochs, seed=s.demo_seed, activate=True, name="EASTERN (first run)")
+        model_id = train_and_register(
+            ctx, request, progress=lambda e: bar(e["epoch"], s.demo_epochs) if e.get("kind") == "epoch" else None
+        )
+        _say(f"model version {model_id} trained and active")
+    return 0
+
+
+@command("serve")
+def cmd_serve(ctx: AppContext, args: argparse.Namespace) -> int:
+    entry = Path(__file__).resolve().parent / "ui" / "main.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.address", args.address,
+           "--server.port", str(args.port), "--server.headless", "true"]
+    _say(f"dashboard on http://{args.address}:{args.port}")
+    return subprocess.call(cmd, env={**os.environ, "EASTERN_HOME": str(ctx.settings.home),
+                                     "EASTERN_DB_URL": ctx.settings.db_url})
+
+
+@command("status")
+def cmd_status(ctx: AppContext, args: argparse.Namespace) -> int:
+    from db import repo
+    from db.session import session_scope
+
+    with session_scope(ctx.engine) as session:
+        counts = repo.corpus_counts(session)
+        active = repo.active_model(session)
+    print(json.dumps({
+        "home": str(ctx.settings.home), "videos": counts.videos, "labelled": counts.labelled,
+        "with_features": counts.with_features, "active_model": active.name if active else None,
+        "per_venue": counts.per_venue,
+    }, indent=2))
+    return 0
+
+
+# ----------------------------------------------------------------- training and models
+
+
+@command("train")
+def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.training import TrainRequest, parse_modalities, train_and_register
+
+    request = TrainRequest(
+        architecture=args.model, modalities=parse_modalities(args.modalities), epochs=args.epochs,
+        seed=args.seed, activate=args.activate, batch_size=args.batch_size, lr=args.lr,
+    )
+    bar = _bar("epochs")
+    model_id = train_and_register(
+        ctx, request, progress=lambda e: bar(e["epoch"], args.epochs) if e.get("kind") == "epoch" else None
+    )
+    from app.services import models as model_service
+
+    print(json.dumps(model_service.summary(ctx, model_id), indent=2))
+    return 0
+
+
+@command("predict")
+def cmd_predict(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.training import predict_file
+
+    print(json.dumps(predict_file(ctx, Path(args.file), caption=args.caption, model_id=args.model_id), indent=2,
+                     ensure_ascii=False))
+    return 0
+
+
+@command("models")
+def cmd_models(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import models as model_service
+
+    for row in model_service.list_models(ctx):
+        print(json.dumps(row))
+    return 0
+
+
+@command("promote")
+def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.training import promote
+
+    n = promote(ctx, args.model_id, progress=_bar("predictions"))
+    _say(f"model version {args.model_id} is active; {n} predictions stored")
+    return 0
+
+
+# ----------------------------------------------------------------- jobs
+
+
+@command("worker")
+def cmd_worker(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.jobs import run_worker
+
+    status = run_worker(ctx, args.job)
+    _say(f"job {args.job}: {status}")
+    return 0 if status in {"done", "cancelled"} else 1
+
+
+@command("retrain")
+def cmd_retrain(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Start a background training job, as the dashboard's Retrain page does."""
+    from app.services.jobs import start_job
+    from app.services.training import TrainRequest, parse_modalities
+
+    request = TrainRequest(architecture=args.model, modalities=parse_modalities(args.modalities),
+                           epochs=args.epochs, seed=args.seed)
+    job_id = start_job(ctx, request, who=args.who)
+    print(json.dumps({"job": job_id}))
+    return 0
+
+
+@command("jobs")
+def cmd_jobs(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.jobs import reap_dead_jobs, request_cancel
+    from db import repo
+    from db.session import session_scope
+
+    if args.cancel:
+        request_cancel(ctx, args.cancel)
+    reap_dead_jobs(ctx)
+    with session_scope(ctx.engine) as session:
+        for job in repo.list_jobs(session, limit=args.limit):
+            print(json.dumps({"id": job.id, "status": job.status, "progress": round(job.progress, 3),
+                              "message": job.message, "error": job.error, "model": job.model_version_id}))
+    return 0
+
+
+# ----------------------------------------------------------------- labels
+
+
+@command("label")
+def cmd_label(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import annotate
+
+    if args.undo:
+        result = annotate.undo(ctx, video_id=args.video_id, who=args.who, expected_version=args.version)
+    else:
+        result = annotate.relabel(ctx, video_id=args.video_id, venue=args.venue, who=args.who,
+                                  reason=args.reason, expected_version=args.version)
+    print(json.dumps(result, default=str))
+    return 0
+
+
+@command("history")
+def cmd_history(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import annotate
+
+    for row in annotate.history(ctx, video_id=args.video_id):
+        print(json.dumps(row, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m app", description="EASTERN micro-video workbench")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database to head and seed the venues")
+    sp = sub.add_parser("demo", help="generate and ingest the demo corpus")
+    sp.add_argument("--videos", type=int, default=200)
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--no-features", action="store_true", help="ingest only; extract later")
+    sp = sub.add_parser("ingest", help="ingest a folder of videos, a CSV manifest or one file")
+    sp.add_argument("path")
+    sp.add_argument("--who", default="ingest")
+    sp.add_argument("--no-features", action="store_true")
+    sub.add_parser("features", help="extract features of every video that lacks them")
+    sub.add_parser("bootstrap", help="first run: database, demo corpus, features, first model")
+    sp = sub.add_parser("serve", help="run the dashboard")
+    sp.add_argument("--address", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8501)
+    sub.add_parser("status", help="corpus and model summary as JSON")
+    sp = sub.add_parser("train", help="train a model on the current labels")
+    sp.add_argument("--model", default="eastern", choices=["eastern", "lstms", "lstm_dl", "conv"])
+    sp.add_argument("--modalities", default="v,a,t")
+    sp.add_argument("--epochs", type=int, default=15)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--batch-size", type=int, default=64)
+    sp.add_argument("--lr", type=float, default=1e-3)
+    sp.add_argument("--activate", action="store_true")
+    sp = sub.add_parser("predict", help="top-5 venues of a video file, as JSON")
+    sp.add_argument("file")
+    sp.add_argument("--caption", default="")
+    sp.add_argument("--model-id", type=int)
+    sub.add_parser("models", help="model versions with their metrics")
+    sp = sub.add_parser("promote", help="activate a model version and recompute predictions")
+    sp.add_argument("model_id", type=int)
+    sp = sub.add_parser("worker", help="(internal) run a queued training job")
+    sp.add_argument("--job", type=int, required=True)
+    sp = sub.add_parser("retrain", help="start a background training job")
+    sp.add_argument("--model", default="eastern", choices=["eastern", "lstms", "lstm_dl", "conv"])
+    sp.add_argument("--modalities", default="v,a,t")
+    sp.add_argument("--epochs", type=int, default=15)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--who", default="cli")
+    sp = sub.add_parser("jobs", help="list training jobs (and cancel one)")
+    sp.add_argument("--cancel", type=int)
+    sp.add_argument("--limit", type=int, default=20)
+    sp = sub.add_parser("label", help="set (or undo) a video's venue label")
+    sp.add_argument("video_id", type=int)
+    sp.add_argument("venue", nargs="?", default="")
+    sp.add_argument("--who", required=True)
+    sp.add_argument("--reason", default="")
+    sp.add_argument("--version", type=int, help="the label version you read (conflict check)")
+    sp.add_argument("--undo", action="store_true")
+    sp = sub.add_parser("history", help="a video's label history")
+    sp.add_argument("video_id", type=int)
+    for extra in EXTRA_PARSERS:
+        extra(sub)
+    return p
+
+
+# Commands defined in other modules register a parser builder here.
+EXTRA_PARSERS: list[Callable] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    ctx = get_context()
+    try:
+        return COMMANDS[args.command](ctx, args)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    except Exception as exc:  # one clear line for the user; the traceback only with EASTERN_DEBUG
+        from app.errors import user_message
+
+        message = user_message(exc)
+        if message is None:
+            raise
+        _say(f"error: {message}")
+        return 2

@@ -1,0 +1,216 @@
+"""Ingest: copy video files into EASTERN_HOME under content-addressed names and record them.
+
+Every bad file gets one clear line (file and reason); the rest are ingested. Re-ingesting a file
+already stored is a no-op.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.context import AppContext
+from core.media import MediaError, probe
+from db import repo
+from db.session import session_scope
+
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".webm", ".mkv"}
+MANIFEST_EXTENSIONS = {".csv"}
+
+
+class IngestError(Exception):
+    """A file that cannot be ingested; the message names the file and the reason."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+@dataclass
+class IngestItem:
+    """One file to ingest: where it is, its caption and (optionally) its venue label."""
+
+    source: Path
+    name: str
+    caption: str = ""
+    venue: str | None = None
+
+
+@dataclass
+class IngestReport:
+    added: list[int] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # accepted with a remark (no audio, padded, ...)
+    errors: list[IngestError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def lines(self) -> list[str]:
+        """Human-readable lines, errors first."""
+        out = [f"ERROR {e}" for e in self.errors]
+        out += [f"note  {n}" for n in self.notes]
+        out += [f"skip  {d}" for d in self.duplicates]
+        out.append(
+            f"ingested {len(self.added)} video(s), {len(self.duplicates)} already present, "
+            f"{len(self.errors)} failed"
+        )
+        return out
+
+
+def clean_caption(raw: str | bytes | None) -> str:
+    """Any Unicode is kept; invalid bytes become U+FFFD; control characters are dropped."""
+    if raw is None:
+        return ""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return text.strip()[:2000]
+
+
+def safe_name(name: str) -> str:
+    """Refuse names that would leave the manifest's folder (separators, `..`, absolute paths)."""
+    if not name or name.strip() != name:
+        raise IngestError(name or "<empty>", "empty or padded file name")
+    if "/" in name or "\\" in name or name in {".", ".."} or ".." in Path(name).parts or "\x00" in name:
+        raise IngestError(name, "file names may not contain path separators or '..'")
+    return name
+
+
+def read_manifest(path: Path) -> list[IngestItem | IngestError]:
+    """Rows of a `filename,caption,venue` CSV (caption and venue optional). Bytes that are not
+    UTF-8 are replaced, so one bad caption does not lose the file."""
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "filename" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise IngestError(path.name, "manifest needs a header with a 'filename' column")
+    rows: list[IngestItem | IngestError] = []
+    for number, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+        name = row.get("filename", "")
+        try:
+            safe_name(name)
+        except IngestError as exc:
+            rows.append(IngestError(f"{path.name} line {number} ({name!r})", exc.reason))
+            continue
+        venue = row.get("venue", "").strip() or None
+        rows.append(IngestItem(path.parent / name, name, clean_caption(row.get("caption")), venue))
+    return rows
+
+
+def collect(path: Path) -> list[IngestItem | IngestError]:
+    """The items behind PATH: a manifest CSV, a folder of videos, or one video file."""
+    if not path.exists():
+        raise IngestError(str(path), "no such file or folder")
+    if path.is_dir():
+        items: list[IngestItem | IngestError] = []
+        for child in sorted(path.iterdir()):
+            if child.is_file() and child.suffix.lower() in VIDEO_EXTENSIONS:
+                items.append(IngestItem(child, child.name))
+        return items
+    if path.suffix.lower() in MANIFEST_EXTENSIONS:
+        return read_manifest(path)
+    return [IngestItem(path, path.name)]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _store_copy(ctx: AppContext, src: Path, sha: str) -> str:
+    """Copy into media/<aa>/<sha><ext> atomically; returns the path relative to EASTERN_HOME."""
+    rel = Path("media") / sha[:2] / f"{sha}{src.suffix.lower()}"
+    dest = ctx.settings.home / rel
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return rel.as_posix()
+
+
+def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, report: IngestReport) -> int | None:
+    """Ingest one file; problems go into the report. Returns the new video id, if any."""
+    name = item.name
+    try:
+        suffix = item.source.suffix.lower()
+        if suffix not in VIDEO_EXTENSIONS:
+            raise IngestError(name, f"unsupported file type '{suffix or 'none'}' (use mp4, mov, webm or mkv)")
+        if not item.source.is_file():
+            raise IngestError(name, "file not found")
+        if item.source.stat().st_size == 0:
+            raise IngestError(name, "empty file (0 bytes)")
+        sha = sha256_of(item.source)
+        with session_scope(ctx.engine) as session:
+            existing = repo.find_video_by_sha(session, sha256=sha)
+            venue_id = repo.venue_id(session, name=item.venue) if item.venue else None
+        if existing is not None:
+            report.duplicates.append(f"{name}: already ingested as video {existing.id}")
+            return None
+        try:
+            meta = probe(item.source)
+        except MediaError as exc:
+            raise IngestError(name, exc.reason) from exc
+        if not meta.has_audio:
+            report.notes.append(f"{name}: no audio track (accepted, acoustic features are zeros)")
+        if meta.duration < 5.95:
+            report.notes.append(f"{name}: {meta.duration:.1f} s long, padded to 6 s by repeating the last frame")
+        elif meta.duration > 6.05:
+            report.notes.append(f"{name}: {meta.duration:.1f} s long, only the first 6 s are used")
+        rel = _store_copy(ctx, item.source, sha)
+        with session_scope(ctx.engine) as session:
+            video_id = repo.add_video(
+                session, sha256=sha, path=rel, original_name=name[:400], duration=meta.duration, fps=meta.fps,
+                width=meta.width, height=meta.height, size_bytes=item.source.stat().st_size,
+                has_audio=meta.has_audio, caption=clean_caption(item.caption), source=source,
+            )
+            if venue_id is not None:
+                repo.set_label(session, video_id=video_id, venue_id=venue_id, who=who, reason=f"{source} label",
+                               expected_version=None)
+        report.added.append(video_id)
+        return video_id
+    except repo.UnknownVenue as exc:
+        report.errors.append(IngestError(name, f"unknown venue category {exc.name!r}"))
+    except IngestError as exc:
+        report.errors.append(exc)
+    except OSError as exc:
+        report.errors.append(IngestError(name, f"cannot read file ({exc.strerror or exc})"))
+    return None
+
+
+def ingest_path(
+    ctx: AppContext, path: Path, *, who: str = "ingest", source: str = "ingest",
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Ingest a folder, a manifest CSV or one file."""
+    report = IngestReport()
+    try:
+        items = collect(path)
+    except IngestError as exc:
+        report.errors.append(exc)
+        return report
+    for done, item in enumerate(items, start=1):
+        if isinstance(item, IngestError):
+            report.errors.append(item)
+        else:
+            ingest_item(ctx, item, who=who, source=source, report=report)
+        if progress:
+            progress(done, len(items))
+    return report

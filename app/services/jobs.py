@@ -1,0 +1,143 @@
+"""Background training jobs: each runs in its own process (`python -m app worker --job N`),
+owns its row, reports progress into it and always leaves a final state.
+
+The UI only starts a job and reads its row; a worker that dies without a word (killed, out of
+memory) is found by `reap_dead_jobs` from its pid and heartbeat and marked failed.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from app.context import AppContext
+from app.services.training import TrainRequest, train_and_register
+from db import repo
+from db.session import session_scope
+
+
+class JobCancelled(Exception):
+    pass
+
+
+def start_job(ctx: AppContext, request: TrainRequest, *, who: str = "") -> int:
+    """Queue a training job and start its worker process in a new session."""
+    with session_scope(ctx.engine) as session:
+        job_id = repo.create_job(session, params=request.to_dict(), created_by=who)
+    log_path = ctx.settings.jobs_dir / f"job-{job_id}.log"
+    env = {**os.environ, "EASTERN_HOME": str(ctx.settings.home), "EASTERN_DB_URL": ctx.settings.db_url}
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker", "--job", str(job_id)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True, cwd=str(_repo_root()),
+        )
+    with session_scope(ctx.engine) as session:
+        repo.update_job(session, job_id=job_id, message=f"worker started (pid {proc.pid})")
+    return job_id
+
+
+def _repo_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_worker(ctx: AppContext, job_id: int) -> str:
+    """Body of the worker process: claim the job, train, set the final state in `finally`."""
+    with session_scope(ctx.engine) as session:
+        if not repo.claim_job(session, job_id=job_id, pid=os.getpid()):
+            return "not-queued"
+        job = repo.get_job(session, job_id=job_id)
+    assert job is not None
+    request = TrainRequest.from_dict(job.params)
+    status, error, model_id = "failed", "worker ended unexpectedly", None
+    state = {"last_write": 0.0, "cancel": False}
+
+    def _on_term(signum: int, _frame: Any) -> None:
+        raise JobCancelled(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, _on_term)
+
+    def progress(event: dict[str, Any]) -> None:
+        now = time.monotonic()
+        kind = event.get("kind")
+        if kind == "step" and now - state["last_write"] < ctx.settings.job_heartbeat_s:
+            return
+        state["last_write"] = now
+        epochs = max(request.epochs, 1)
+        if kind == "epoch":
+            frac = event["epoch"] / epochs
+            msg = (f"epoch {event['epoch']}/{epochs}: loss {event['train_loss']:.3f}, "
+                   f"validation Macro-F {event['val_macro_f1']:.3f}")
+            entry, line = event, msg
+        else:
+            frac = (event["epoch"] - 1 + event["step"] / max(event["steps_per_epoch"], 1)) / epochs
+            msg = f"epoch {event['epoch']}/{epochs}, step {event['step']}/{event['steps_per_epoch']}, loss {event['loss']:.3f}"
+            entry, line = None, None
+        with session_scope(ctx.engine) as session:
+            state["cancel"] = repo.update_job(
+                session, job_id=job_id, progress=min(frac, 0.99), epoch=event.get("epoch"), message=msg,
+                history_entry=entry, log_line=line,
+            )
+
+    try:
+        model_id = train_and_register(ctx, request, progress=progress, should_stop=lambda: state["cancel"])
+        if model_id is None:
+            status, error = "cancelled", None
+        else:
+            status, error = "done", None
+    except JobCancelled as exc:
+        status, error = "cancelled", str(exc)
+    except Exception as exc:  # the job row must say why; the traceback goes to the job log
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    finally:
+        with session_scope(ctx.engine) as session:
+            repo.finish_job(session, job_id=job_id, status=status, error=error, model_version_id=model_id)
+    return status
+
+
+def request_cancel(ctx: AppContext, job_id: int) -> None:
+    with session_scope(ctx.engine) as session:
+        repo.request_cancel(session, job_id=job_id)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def reap_dead_jobs(ctx: AppContext) -> list[int]:
+    """Mark running jobs whose worker is gone (or silent too long) as failed."""
+    reaped = []
+    now = datetime.now(UTC)
+    with session_scope(ctx.engine) as session:
+        for job in repo.running_jobs(session):
+            beat = job.heartbeat_at or job.created_at
+            if beat.tzinfo is None:
+                beat = beat.replace(tzinfo=UTC)
+            silent = (now - beat).total_seconds()
+            if job.status == "running" and (not _alive(job.pid) or silent > ctx.settings.job_stale_s * 10):
+                repo.finish_job(session, job_id=job.id, status="failed",
+                                error=f"worker process {job.pid} died without finishing (killed?)")
+                reaped.append(job.id)
+            elif job.status == "queued" and silent > ctx.settings.job_stale_s:
+                repo.finish_job(session, job_id=job.id, status="failed", error="worker never started")
+                reaped.append(job.id)
+    return reaped

@@ -1,0 +1,303 @@
+"""Training on the current labels, model versions, predictions and promotion."""
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.context import AppContext
+from app.services import features as feature_service
+from core.data import FeatureSet, build_feature_set
+from core.evaluate import scores
+from core.features.textual import TextEmbedder
+from core.models import ModelConfig
+from core.train import TrainConfig, load_checkpoint, predict_intermediates, predict_proba, save_checkpoint, train
+from db import repo
+from db.session import session_scope
+
+ALL_MODALITIES = ("visual", "acoustic", "textual")
+MODALITY_LETTERS = {"v": "visual", "a": "acoustic", "t": "textual"}
+
+
+class TrainingError(Exception):
+    """Training cannot start or finish (too few labels, no features, ...)."""
+
+
+def parse_modalities(text: str | None) -> tuple[str, ...]:
+    """'v,a,t' or 'visual,textual' -> canonical ordered tuple."""
+    if not text:
+        return ALL_MODALITIES
+    chosen = set()
+    for part in text.replace("+", ",").split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        name = MODALITY_LETTERS.get(part, part)
+        if name not in ALL_MODALITIES:
+            raise TrainingError(f"unknown modality {part!r}: use v, a, t (visual, acoustic, textual)")
+        chosen.add(name)
+    return tuple(m for m in ALL_MODALITIES if m in chosen)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    data: FeatureSet
+    video_ids: np.ndarray  # (N,) database ids, row-aligned with data
+    venue_ids: list[int]  # class index -> venue id
+    feature_version: str
+    embedder: TextEmbedder
+
+
+def load_dataset(ctx: AppContext, *, min_per_class: int = 2) -> Dataset:
+    """Every labelled video with current features, as arrays. Classes with fewer than
+    `min_per_class` videos are left out (they cannot be split)."""
+    store = feature_service.store(ctx.settings)
+    embedder = store.load_embedder()
+    if embedder is None:
+        raise TrainingError("no text embedder yet: run `python -m app features` first")
+    with session_scope(ctx.engine) as session:
+        rows = repo.labelled_videos(session, features_version=store.version)
+        names = repo.venue_names(session)
+    counts: dict[int, int] = {}
+    for row in rows:
+        counts[row.venue_id] = counts.get(row.venue_id, 0) + 1
+    venue_ids = sorted(v for v, c in counts.items() if c >= min_per_class)
+    if len(venue_ids) < 2:
+        raise TrainingError(f"need labelled videos with features in at least 2 venues, found {len(venue_ids)}")
+    index = {v: i for i, v in enumerate(venue_ids)}
+    rows = [r for r in rows if r.venue_id in index]
+    visual, acoustic, tokens = store.load([r.sha256 for r in rows])
+    data = build_feature_set(
+        visual, acoustic, tokens, embedder, labels=np.array([index[r.venue_id] for r in rows], dtype=np.int64),
+        keys=[r.sha256 for r in rows], class_names=[names[v] for v in venue_ids],
+    )
+    return Dataset(data, np.array([r.video_id for r in rows], dtype=np.int64), venue_ids, store.version, embedder)
+
+
+def holdout_split(labels: np.ndarray, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified train/test split (every class keeps at least one training video)."""
+    rng = np.random.default_rng(seed)
+    train_idx, test_idx = [], []
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        n_test = min(len(members) - 1, int(round(len(members) * test_fraction)))
+        test_idx.extend(members[:n_test])
+        train_idx.extend(members[n_test:])
+    return np.sort(np.array(train_idx, dtype=np.int64)), np.sort(np.array(test_idx, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    architecture: str = "eastern"
+    modalities: tuple[str, ...] = ALL_MODALITIES
+    epochs: int = 15
+    seed: int = 0
+    batch_size: int = 64
+    lr: float = 1e-3
+    test_fraction: float = 0.15
+    activate: bool = False
+    name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "modalities": list(self.modalities)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrainRequest:
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        if "modalities" in known:
+            known["modalities"] = parse_modalities(",".join(known["modalities"]))
+        return cls(**known)
+
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def train_and_register(
+    ctx: AppContext, request: TrainRequest, *, progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int | None:
+    """Train on the current labels, store the checkpoint and a model version with its held-out
+    metrics; activate it (and recompute predictions) when asked. Returns the model version id,
+    or None when cancelled. A run that fails or is killed never touches the active model."""
+    if request.architecture not in {"eastern", "lstms", "lstm_dl", "conv"}:
+        raise TrainingError(f"unknown architecture {request.architecture!r}")
+    dataset = load_dataset(ctx)
+    data = dataset.data
+    train_idx, test_idx = holdout_split(data.labels, test_fraction=request.test_fraction, seed=request.seed)
+    fit_idx, val_idx = _train_val(data.labels, train_idx, seed=request.seed)
+    model_cfg = ModelConfig(
+        arch=request.architecture, modalities=request.modalities, visual_dim=int(data.visual.shape[-1]),
+        acoustic_dim=int(data.acoustic.shape[-1]), text_dim=int(data.text.shape[-1]),
+        num_classes=len(dataset.venue_ids),
+    )
+    train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr, seed=request.seed)
+    run_dir = Path("models") / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    (ctx.settings.home / run_dir).mkdir(parents=True, exist_ok=True)
+    result = train(
+        model_cfg, train_cfg, data, fit_idx, val_idx, progress=progress, should_stop=should_stop,
+        checkpoint_path=ctx.settings.home / run_dir / "resume.pt",
+    )
+    if result.cancelled:
+        return None
+    probs = predict_proba(result.model, data, test_idx)
+    test_scores = scores(data.labels[test_idx], probs.argmax(1), len(dataset.venue_ids), data.class_names)
+    metrics = {
+        "test": test_scores,
+        "best_val_macro_f1": result.best_val_macro_f1,
+        "best_epoch": result.best_epoch,
+        "history": result.history,
+        "n_train": int(len(fit_idx)), "n_val": int(len(val_idx)), "n_test": int(len(test_idx)),
+        "test_video_ids": dataset.video_ids[test_idx].tolist(),
+        "test_predicted": probs.argmax(1).tolist(),
+        "test_labels": data.labels[test_idx].tolist(),
+    }
+    meta = {
+        "class_names": data.class_names, "venue_ids": dataset.venue_ids, "feature_version": dataset.feature_version,
+        "text_embedder_state": dataset.embedder.to_state(), "metrics": {k: metrics[k] for k in ("best_val_macro_f1",)},
+        "history": result.history, "train_config": train_cfg.__dict__ | {"device": str(train_cfg.device)},
+    }
+    checkpoint = run_dir / "model.pt"
+    save_checkpoint(ctx.settings.home / checkpoint, result.model, model_cfg, meta)
+    (ctx.settings.home / run_dir / "resume.pt").unlink(missing_ok=True)
+    config = {
+        **request.to_dict(), "model": model_cfg.to_dict(), "feature_version": dataset.feature_version,
+        "venue_ids": dataset.venue_ids, "class_names": data.class_names,
+        "split": {"train": dataset.video_ids[fit_idx].tolist(), "val": dataset.video_ids[val_idx].tolist(),
+                  "test": dataset.video_ids[test_idx].tolist()},
+    }
+    mods = "+".join(m[0].upper() for m in request.modalities)
+    name = request.name or f"{request.architecture} {mods} seed {request.seed}"
+    with session_scope(ctx.engine) as session:
+        model_id = repo.create_model_version(
+            session, name=name, architecture=request.architecture, config=config,
+            checkpoint_path=checkpoint.as_posix(), metrics=metrics,
+        )
+    if request.activate:
+        promote(ctx, model_id)
+    return model_id
+
+
+def _train_val(labels: np.ndarray, train_idx: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Carve a validation slice (10%) from the training split for early stopping."""
+    sub_train, sub_val = holdout_split(labels[train_idx], test_fraction=0.1, seed=seed + 1)
+    return train_idx[sub_train], train_idx[sub_val]
+
+
+def load_model(ctx: AppContext, model_id: int):  # noqa: ANN201 - returns (nn.Module, cfg, meta)
+    """The model of a version, rebuilt from its self-describing checkpoint."""
+    with session_scope(ctx.engine) as session:
+        row = repo.get_model_version(session, model_id=model_id)
+    if row is None:
+        raise TrainingError(f"no model version {model_id}")
+    return load_checkpoint(ctx.settings.inside_home(Path(row.checkpoint_path)))
+
+
+def promote(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Make a version active and recompute predictions (and atom codes) for every video."""
+    count = recompute_predictions(ctx, model_id, progress=progress)
+    with session_scope(ctx.engine) as session:
+        repo.activate_model(session, model_id=model_id)
+    return count
+
+
+def features_for_model(ctx: AppContext, meta: dict[str, Any]) -> tuple[FeatureSet, np.ndarray]:
+    """Every video with features of the model's extractor version, encoded with the model's own
+    text vocabulary. Labels are -1 where the video's venue is not one of the model's classes."""
+    store = feature_service.store(ctx.settings)
+    if meta["feature_version"] != store.version:
+        raise TrainingError(
+            f"model was trained on features {meta['feature_version']}, the store holds {store.version}"
+        )
+    embedder = TextEmbedder.from_state(meta["text_embedder_state"])
+    with session_scope(ctx.engine) as session:
+        pairs = repo.videos_with_features(session, features_version=store.version)
+        labels = {r.video_id: r.venue_id for r in repo.labelled_videos(session, features_version=store.version)}
+    index = {v: i for i, v in enumerate(meta["venue_ids"])}
+    visual, acoustic, tokens = store.load([sha for _, sha in pairs])
+    data = build_feature_set(
+        visual, acoustic, tokens, embedder,
+        labels=np.array([index.get(labels.get(vid, -1), -1) for vid, _ in pairs], dtype=np.int64),
+        keys=[sha for _, sha in pairs], class_names=list(meta["class_names"]),
+    )
+    return data, np.array([vid for vid, _ in pairs], dtype=np.int64)
+
+
+def recompute_predictions(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Store the model's top-5 for every video and save its atom codes for the atom explorer."""
+    model, _cfg, meta = load_model(ctx, model_id)
+    data, video_ids = features_for_model(ctx, meta)
+    if len(video_ids) == 0:
+        return 0
+    probs = predict_proba(model, data)
+    venue_ids = meta["venue_ids"]
+    rows = []
+    for i, vid in enumerate(video_ids):
+        p = probs[i]
+        top = np.argsort(-p)[:5]
+        label = int(data.labels[i])
+        rows.append({
+            "video_id": int(vid), "venue_id": int(venue_ids[top[0]]), "confidence": float(p[top[0]]),
+            "label_probability": float(p[label]) if label >= 0 else None,
+            "entropy": float(-(p * np.log(np.clip(p, 1e-12, 1))).sum() / math.log(len(p))),
+            "topk": [[int(venue_ids[j]), float(p[j])] for j in top],
+        })
+        if progress and i % 500 == 0:
+            progress(i, len(video_ids))
+    with session_scope(ctx.engine) as session:
+        repo.replace_predictions(session, model_version_id=model_id, rows=rows)
+    inter = predict_intermediates(model, data)
+    if "atom_codes" in inter:
+        save_atom_codes(ctx, model_id, video_ids, inter["atom_codes"])
+    return len(rows)
+
+
+def atoms_path(ctx: AppContext, model_id: int) -> Path:
+    return ctx.settings.models_dir / f"atoms-{model_id}.npz"
+
+
+def save_atom_codes(ctx: AppContext, model_id: int, video_ids: np.ndarray, codes: np.ndarray) -> None:
+    path = atoms_path(ctx, model_id)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, video_ids=video_ids, codes=codes.astype(np.float16))
+    tmp.replace(path)
+
+
+def load_atom_codes(ctx: AppContext, model_id: int) -> tuple[np.ndarray, np.ndarray] | None:
+    path = atoms_path(ctx, model_id)
+    if not path.exists():
+        return None
+    with np.load(path) as z:
+        return z["video_ids"], z["codes"]
+
+
+def predict_file(ctx: AppContext, path: Path, *, caption: str = "", model_id: int | None = None, k: int = 5) -> dict:
+    """Top-k venues for a video file that need not be in the database."""
+    with session_scope(ctx.engine) as session:
+        model_row = repo.get_model_version(session, model_id=model_id) if model_id else repo.active_model(session)
+    if model_row is None:
+        raise TrainingError("no trained model yet: run `python -m app train --activate` first")
+    model, _cfg, meta = load_model(ctx, model_row.id)
+    fx = feature_service.extractor(ctx.settings)
+    feats = fx.extract(path, caption)
+    embedder = TextEmbedder.from_state(meta["text_embedder_state"])
+    data = build_feature_set(
+        feats.visual[None], feats.acoustic[None], [feats.tokens], embedder, labels=np.array([-1]),
+        keys=["upload"], class_names=list(meta["class_names"]),
+    )
+    p = predict_proba(model, data)[0]
+    top = np.argsort(-p)[:k]
+    return {
+        "file": path.name, "model": {"id": model_row.id, "name": model_row.name},
+        "top": [{"venue": meta["class_names"][j], "probability": round(float(p[j]), 4)} for j in top],
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)

@@ -1,0 +1,97 @@
+"""The one settings object. Nothing else in the project reads the environment."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository root: the default EASTERN_HOME is ./var beside app/.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Typed configuration, read once from EASTERN_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="EASTERN_", extra="ignore")
+
+    home: Path = Field(default=REPO_ROOT / "var", description="All state lives here.")
+    db_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in home.")
+    frame_encoder: str = Field(default="efficientnet_lite0", description="efficientnet_lite0 | alexnet")
+    alexnet_weights: Path | None = Field(default=None, description="torchvision-format AlexNet state_dict")
+    word_vectors: Path | None = Field(
+        default=None, description="word2vec text-format vectors; default: trained on captions"
+    )
+    demo_videos: int = Field(default=240, ge=10, description="corpus size that `make run` builds")
+    demo_seed: int = 1
+    demo_epochs: int = Field(default=15, ge=1)
+    upload_max_mb: int = Field(default=50, ge=1)
+    admin_password: str = Field(default="admin", description="needed to retrain and promote")
+    torch_threads: int = Field(default=0, ge=0, description="0: leave torch's default")
+    job_heartbeat_s: float = Field(default=2.0, gt=0)
+    job_stale_s: float = Field(default=30.0, gt=0, description="a running job silent this long is dead")
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("frame_encoder")
+    @classmethod
+    def _known_encoder(cls, value: str) -> str:
+        if value not in {"efficientnet_lite0", "alexnet"}:
+            raise ValueError(f"unknown frame encoder {value!r}: use efficientnet_lite0 or alexnet")
+        return value
+
+    @model_validator(mode="after")
+    def _default_db(self) -> Settings:
+        if not self.db_url:
+            self.db_url = f"sqlite:///{self.home / 'eastern.db'}"
+        return self
+
+    # Derived locations, all inside home.
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def features_dir(self) -> Path:
+        return self.home / "features"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.home / "jobs"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.home / "demo"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def numba_cache_dir(self) -> Path:
+        return self.home / "numba-cache"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.media_dir, self.features_dir, self.models_dir, self.jobs_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def inside_home(self, path: Path) -> Path:
+        """Resolve `path` (relative to home) and refuse anything that escapes home."""
+        resolved = (self.home / path).resolve()
+        if resolved != self.home and self.home not in resolved.parents:
+            raise ValueError(f"path {path} lies outside EASTERN_HOME")
+        return resolved
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Database layer: typed ORM models, the session factory, repository functions, migrations."""

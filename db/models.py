@@ -1,0 +1,141 @@
+"""Typed ORM models: the whole schema in one place. Types stay portable (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Venue(Base):
+    """A Foursquare leaf category (all 188 of VENUE-188; the demo corpus uses 22)."""
+
+    __tablename__ = "venues"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    venue188_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class Video(Base):
+    """One micro-video file stored content-addressed under EASTERN_HOME/media."""
+
+    __tablename__ = "videos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(400))  # relative to EASTERN_HOME
+    original_name: Mapped[str] = mapped_column(String(400))
+    duration: Mapped[float] = mapped_column(Float)
+    fps: Mapped[float] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    has_audio: Mapped[bool] = mapped_column(Boolean)
+    caption: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(40), default="ingest")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Denormalised current label (the last row of its history), kept by db.repo alone.
+    current_venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id"))
+    # Optimistic concurrency: every label write must name the version it read.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    features_version: Mapped[str | None] = mapped_column(String(80))
+    features_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_videos_current_venue", "current_venue_id"),
+        Index("ix_videos_created", "created_at"),
+        Index("ix_videos_features_version", "features_version"),
+    )
+
+
+class Label(Base):
+    """Append-only label history; the newest row per video is its current label."""
+
+    __tablename__ = "labels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    previous_venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id"))
+    who: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_labels_video", "video_id", "id"),)
+
+
+class ModelVersion(Base):
+    """A trained model: its checkpoint file, config and metrics."""
+
+    __tablename__ = "model_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    architecture: Mapped[str] = mapped_column(String(40))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    checkpoint_path: Mapped[str] = mapped_column(String(400))  # relative to EASTERN_HOME
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Prediction(Base):
+    """A model version's prediction for one video (top-k probabilities as JSON)."""
+
+    __tablename__ = "predictions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    confidence: Mapped[float] = mapped_column(Float)
+    # Probability the model gives the video's label at prediction time (for "suspicious" ordering).
+    label_probability: Mapped[float | None] = mapped_column(Float)
+    entropy: Mapped[float] = mapped_column(Float, default=0.0)
+    topk: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[venue_id, prob], ...]
+
+    __table_args__ = (
+        UniqueConstraint("video_id", "model_version_id", name="uq_prediction_video_model"),
+        Index("ix_predictions_model_venue", "model_version_id", "venue_id"),
+        Index("ix_predictions_model_conf", "model_version_id", "confidence"),
+    )
+
+
+class TrainingJob(Base):
+    """A background training run: its worker process owns the row and reports into it."""
+
+    __tablename__ = "training_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed|cancelled
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    history: Mapped[list[Any]] = mapped_column(JSON, default=list)  # per-epoch dicts
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
+    created_by: Mapped[str] = mapped_column(String(80), default="")

@@ -1,0 +1,504 @@
+"""Repository functions: the only code that writes SQL. Keyword-only, take the session, return plain data."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from db.models import Label, ModelVersion, Prediction, TrainingJob, Venue, Video, utcnow
+
+
+class RepoError(Exception):
+    """Base class of the errors a user can act on."""
+
+
+class UnknownVenue(RepoError):
+    def __init__(self, name: str | int):
+        super().__init__(f"unknown venue category {name!r}")
+        self.name = name
+
+
+class UnknownVideo(RepoError):
+    def __init__(self, video_id: int):
+        super().__init__(f"no video with id {video_id}")
+        self.video_id = video_id
+
+
+class LabelConflict(RepoError):
+    """Someone else changed the label since the caller read it."""
+
+    def __init__(self, video_id: int, current: LabelRow | None, current_version: int):
+        who = f"{current.who} set it to {current.venue_name!r}" if current else "it was changed"
+        super().__init__(f"video {video_id} was relabelled meanwhile: {who}; reload and try again")
+        self.video_id = video_id
+        self.current = current
+        self.current_version = current_version
+
+
+# ---------------------------------------------------------------- plain rows
+
+
+@dataclass(frozen=True)
+class VenueRow:
+    id: int
+    name: str
+    venue188_id: int | None
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    id: int
+    sha256: str
+    path: str
+    original_name: str
+    duration: float
+    fps: float
+    width: int
+    height: int
+    size_bytes: int
+    has_audio: bool
+    caption: str
+    source: str
+    created_at: datetime
+    current_venue_id: int | None
+    current_venue: str | None
+    version: int
+    features_version: str | None
+    features_error: str | None
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    id: int
+    video_id: int
+    venue_id: int
+    venue_name: str
+    previous_venue_id: int | None
+    previous_venue_name: str | None
+    who: str
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    id: int
+    name: str
+    architecture: str
+    config: dict[str, Any]
+    checkpoint_path: str
+    metrics: dict[str, Any]
+    created_at: datetime
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class PredictionRow:
+    video_id: int
+    model_version_id: int
+    venue_id: int
+    venue_name: str
+    confidence: float
+    label_probability: float | None
+    entropy: float
+    topk: list[Any]
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: int
+    status: str
+    params: dict[str, Any]
+    progress: float
+    epoch: int
+    message: str
+    history: list[Any]
+    log: str
+    error: str | None
+    pid: int | None
+    cancel_requested: bool
+    heartbeat_at: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    model_version_id: int | None
+    created_by: str
+
+
+@dataclass(frozen=True)
+class LabelledVideo:
+    video_id: int
+    sha256: str
+    venue_id: int
+
+
+def _video_row(video: Video, venue_name: str | None) -> VideoRow:
+    return VideoRow(
+        id=video.id, sha256=video.sha256, path=video.path, original_name=video.original_name,
+        duration=video.duration, fps=video.fps, width=video.width, height=video.height,
+        size_bytes=video.size_bytes, has_audio=video.has_audio, caption=video.caption,
+        source=video.source, created_at=video.created_at, current_venue_id=video.current_venue_id,
+        current_venue=venue_name, version=video.version, features_version=video.features_version,
+        features_error=video.features_error,
+    )
+
+
+def _model_row(m: ModelVersion) -> ModelRow:
+    return ModelRow(
+        id=m.id, name=m.name, architecture=m.architecture, config=dict(m.config or {}),
+        checkpoint_path=m.checkpoint_path, metrics=dict(m.metrics or {}), created_at=m.created_at,
+        is_active=m.is_active,
+    )
+
+
+def _job_row(j: TrainingJob) -> JobRow:
+    return JobRow(
+        id=j.id, status=j.status, params=dict(j.params or {}), progress=j.progress, epoch=j.epoch,
+        message=j.message, history=list(j.history or []), log=j.log, error=j.error, pid=j.pid,
+        cancel_requested=j.cancel_requested, heartbeat_at=j.heartbeat_at, created_at=j.created_at,
+        started_at=j.started_at, finished_at=j.finished_at, model_version_id=j.model_version_id,
+        created_by=j.created_by,
+    )
+
+
+# ---------------------------------------------------------------- venues
+
+
+def ensure_venues(session: Session, *, venues: Iterable[tuple[str, int | None]]) -> int:
+    """Insert the (name, venue188_id) pairs that are missing; return how many were added."""
+    existing = set(session.scalars(select(Venue.name)))
+    new = [{"name": n, "venue188_id": v} for n, v in venues if n not in existing]
+    if new:
+        session.execute(insert(Venue), new)
+    return len(new)
+
+
+def list_venues(session: Session, *, used_only: bool = False) -> list[VenueRow]:
+    """All venues by name; with used_only, those that label at least one video."""
+    stmt = select(Venue).order_by(Venue.name)
+    if used_only:
+        stmt = stmt.where(Venue.id.in_(select(Video.current_venue_id).where(Video.current_venue_id.is_not(None))))
+    return [VenueRow(v.id, v.name, v.venue188_id) for v in session.scalars(stmt)]
+
+
+def venue_id(session: Session, *, name: str) -> int:
+    """The id of a venue by exact (case-insensitive) name; UnknownVenue otherwise."""
+    found = session.scalar(select(Venue.id).where(func.lower(Venue.name) == name.strip().lower()))
+    if found is None:
+        raise UnknownVenue(name)
+    return found
+
+
+def venue_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Venue.id, Venue.name)).tuples())
+
+
+# ---------------------------------------------------------------- videos
+
+
+def find_video_by_sha(session: Session, *, sha256: str) -> VideoRow | None:
+    row = session.execute(
+        select(Video, Venue.name).outerjoin(Venue, Venue.id == Video.current_venue_id).where(Video.sha256 == sha256)
+    ).first()
+    return _video_row(row[0], row[1]) if row else None
+
+
+def get_video(session: Session, *, video_id: int) -> VideoRow:
+    row = session.execute(
+        select(Video, Venue.name).outerjoin(Venue, Venue.id == Video.current_venue_id).where(Video.id == video_id)
+    ).first()
+    if row is None:
+        raise UnknownVideo(video_id)
+    return _video_row(row[0], row[1])
+
+
+def add_video(
+    session: Session, *, sha256: str, path: str, original_name: str, duration: float, fps: float,
+    width: int, height: int, size_bytes: int, has_audio: bool, caption: str, source: str,
+) -> int:
+    """Insert a video row and return its id."""
+    video = Video(
+        sha256=sha256, path=path, original_name=original_name, duration=duration, fps=fps, width=width,
+        height=height, size_bytes=size_bytes, has_audio=has_audio, caption=caption, source=source,
+    )
+    session.add(video)
+    session.flush()
+    return video.id
+
+
+def count_videos(session: Session) -> int:
+    return session.scalar(select(func.count(Video.id))) or 0
+
+
+def set_features(session: Session, *, video_id: int, version: str | None, error: str | None = None) -> None:
+    """Record which extractor version holds this video's features (or why extraction failed)."""
+    session.execute(
+        update(Video).where(Video.id == video_id).values(features_version=version, features_error=error)
+    )
+
+
+def videos_missing_features(session: Session, *, version: str) -> list[VideoRow]:
+    """Videos whose features are absent or from another extractor version, oldest first."""
+    rows = session.execute(
+        select(Video, Venue.name)
+        .outerjoin(Venue, Venue.id == Video.current_venue_id)
+        .where((Video.features_version.is_(None)) | (Video.features_version != version))
+        .order_by(Video.id)
+    ).all()
+    return [_video_row(v, n) for v, n in rows]
+
+
+def labelled_videos(session: Session, *, features_version: str) -> list[LabelledVideo]:
+    """Videos with a current label and features of this version, by id: the training set."""
+    rows = session.execute(
+        select(Video.id, Video.sha256, Video.current_venue_id)
+        .where(Video.current_venue_id.is_not(None), Video.features_version == features_version)
+        .order_by(Video.id)
+    ).all()
+    return [LabelledVideo(i, s, v) for i, s, v in rows]
+
+
+def videos_with_features(session: Session, *, features_version: str) -> list[tuple[int, str]]:
+    """(id, sha256) of every video whose features are of this version."""
+    return list(
+        session.execute(
+            select(Video.id, Video.sha256).where(Video.features_version == features_version).order_by(Video.id)
+        ).tuples()
+    )
+
+
+# ---------------------------------------------------------------- labels
+
+
+def _current_label(session: Session, video_id: int) -> LabelRow | None:
+    rows = label_history(session, video_id=video_id, limit=1)
+    return rows[0] if rows else None
+
+
+def label_history(session: Session, *, video_id: int, limit: int | None = None) -> list[LabelRow]:
+    """The label history of a video, newest first."""
+    new, old = aliased(Venue), aliased(Venue)
+    stmt = (
+        select(Label, new.name, old.name)
+        .join(new, new.id == Label.venue_id)
+        .outerjoin(old, old.id == Label.previous_venue_id)
+        .where(Label.video_id == video_id)
+        .order_by(Label.id.desc())
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return [
+        LabelRow(
+            id=lab.id, video_id=lab.video_id, venue_id=lab.venue_id, venue_name=n,
+            previous_venue_id=lab.previous_venue_id, previous_venue_name=o, who=lab.who, reason=lab.reason,
+            created_at=lab.created_at,
+        )
+        for lab, n, o in session.execute(stmt)
+    ]
+
+
+def set_label(
+    session: Session, *, video_id: int, venue_id: int, who: str, reason: str = "", expected_version: int | None
+) -> int:
+    """Append a label and make it current. With expected_version, fail with LabelConflict if the
+    video changed since it was read. Returns the video's new version."""
+    if session.get(Venue, venue_id) is None:
+        raise UnknownVenue(venue_id)
+    video = session.get(Video, video_id)
+    if video is None:
+        raise UnknownVideo(video_id)
+    previous = video.current_venue_id
+    stmt = update(Video).where(Video.id == video_id)
+    if expected_version is not None:
+        stmt = stmt.where(Video.version == expected_version)
+    result = session.execute(
+        stmt.values(current_venue_id=venue_id, version=Video.version + 1).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        fresh = session.scalar(select(Video.version).where(Video.id == video_id)) or 0
+        raise LabelConflict(video_id, _current_label(session, video_id), fresh)
+    session.add(Label(video_id=video_id, venue_id=venue_id, previous_venue_id=previous, who=who, reason=reason))
+    session.flush()
+    return session.scalar(select(Video.version).where(Video.id == video_id)) or 0
+
+
+def undo_last_label(session: Session, *, video_id: int, who: str, expected_version: int | None) -> int:
+    """Undo the newest change by appending its previous label again (history stays append-only)."""
+    last = _current_label(session, video_id)
+    if last is None or last.previous_venue_id is None:
+        raise RepoError(f"video {video_id} has no earlier label to return to")
+    return set_label(
+        session, video_id=video_id, venue_id=last.previous_venue_id, who=who,
+        reason=f"undo of change #{last.id} by {last.who}", expected_version=expected_version,
+    )
+
+
+# ---------------------------------------------------------------- model versions
+
+
+def create_model_version(
+    session: Session, *, name: str, architecture: str, config: dict[str, Any], checkpoint_path: str,
+    metrics: dict[str, Any],
+) -> int:
+    model = ModelVersion(
+        name=name, architecture=architecture, config=config, checkpoint_path=checkpoint_path, metrics=metrics
+    )
+    session.add(model)
+    session.flush()
+    return model.id
+
+
+def list_model_versions(session: Session) -> list[ModelRow]:
+    return [_model_row(m) for m in session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc()))]
+
+
+def get_model_version(session: Session, *, model_id: int) -> ModelRow | None:
+    m = session.get(ModelVersion, model_id)
+    return _model_row(m) if m else None
+
+
+def active_model(session: Session) -> ModelRow | None:
+    m = session.scalar(select(ModelVersion).where(ModelVersion.is_active.is_(True)))
+    return _model_row(m) if m else None
+
+
+def activate_model(session: Session, *, model_id: int) -> None:
+    """Make this version the one the dashboard uses (exactly one active)."""
+    if session.get(ModelVersion, model_id) is None:
+        raise RepoError(f"no model version {model_id}")
+    session.execute(update(ModelVersion).where(ModelVersion.id != model_id).values(is_active=False))
+    session.execute(update(ModelVersion).where(ModelVersion.id == model_id).values(is_active=True))
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def replace_predictions(session: Session, *, model_version_id: int, rows: Sequence[dict[str, Any]]) -> int:
+    """Store a model's predictions, replacing earlier ones of that model. Each row has video_id,
+    venue_id, confidence, label_probability, entropy, topk."""
+    session.execute(delete(Prediction).where(Prediction.model_version_id == model_version_id))
+    if rows:
+        session.execute(insert(Prediction), [{**r, "model_version_id": model_version_id} for r in rows])
+    return len(rows)
+
+
+def predictions_for_video(session: Session, *, video_id: int) -> list[PredictionRow]:
+    stmt = (
+        select(Prediction, Venue.name)
+        .join(Venue, Venue.id == Prediction.venue_id)
+        .where(Prediction.video_id == video_id)
+        .order_by(Prediction.model_version_id.desc())
+    )
+    return [
+        PredictionRow(p.video_id, p.model_version_id, p.venue_id, n, p.confidence, p.label_probability,
+                      p.entropy, list(p.topk))
+        for p, n in session.execute(stmt)
+    ]
+
+
+# ---------------------------------------------------------------- training jobs
+
+
+def create_job(session: Session, *, params: dict[str, Any], created_by: str = "") -> int:
+    job = TrainingJob(params=params, created_by=created_by, status="queued")
+    session.add(job)
+    session.flush()
+    return job.id
+
+
+def get_job(session: Session, *, job_id: int) -> JobRow | None:
+    j = session.get(TrainingJob, job_id)
+    return _job_row(j) if j else None
+
+
+def list_jobs(session: Session, *, limit: int = 50) -> list[JobRow]:
+    return [_job_row(j) for j in session.scalars(select(TrainingJob).order_by(TrainingJob.id.desc()).limit(limit))]
+
+
+def claim_job(session: Session, *, job_id: int, pid: int) -> bool:
+    """Move a queued job to running for this process; False if it was not queued."""
+    now = utcnow()
+    result = session.execute(
+        update(TrainingJob)
+        .where(TrainingJob.id == job_id, TrainingJob.status == "queued")
+        .values(status="running", pid=pid, started_at=now, heartbeat_at=now)
+    )
+    return result.rowcount == 1
+
+
+def update_job(
+    session: Session, *, job_id: int, progress: float | None = None, epoch: int | None = None,
+    message: str | None = None, history_entry: dict[str, Any] | None = None, log_line: str | None = None,
+) -> bool:
+    """Write progress and beat the heart; returns whether cancellation was requested."""
+    job = session.get(TrainingJob, job_id)
+    if job is None:
+        raise RepoError(f"no training job {job_id}")
+    job.heartbeat_at = utcnow()
+    if progress is not None:
+        job.progress = float(progress)
+    if epoch is not None:
+        job.epoch = int(epoch)
+    if message is not None:
+        job.message = message
+    if history_entry is not None:
+        job.history = [*(job.history or []), history_entry]
+    if log_line:
+        job.log = ((job.log or "") + log_line.rstrip() + "\n")[-20000:]
+    return bool(job.cancel_requested)
+
+
+def finish_job(
+    session: Session, *, job_id: int, status: str, error: str | None = None, model_version_id: int | None = None
+) -> None:
+    """Set a final state (done, failed or cancelled) unless one is already set."""
+    if status not in {"done", "failed", "cancelled"}:
+        raise ValueError(f"not a final job status: {status}")
+    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error}
+    if model_version_id is not None:
+        values["model_version_id"] = model_version_id
+    if status == "done":
+        values["progress"] = 1.0
+    session.execute(
+        update(TrainingJob)
+        .where(TrainingJob.id == job_id, TrainingJob.status.in_(["queued", "running"]))
+        .values(**values)
+    )
+
+
+def request_cancel(session: Session, *, job_id: int) -> None:
+    session.execute(update(TrainingJob).where(TrainingJob.id == job_id).values(cancel_requested=True))
+
+
+def running_jobs(session: Session) -> list[JobRow]:
+    stmt = select(TrainingJob).where(TrainingJob.status.in_(["queued", "running"])).order_by(TrainingJob.id)
+    return [_job_row(j) for j in session.scalars(stmt)]
+
+
+@dataclass
+class Counts:
+    videos: int = 0
+    labelled: int = 0
+    with_features: int = 0
+    annotated: int = 0
+    per_venue: dict[str, int] = field(default_factory=dict)
+
+
+def corpus_counts(session: Session) -> Counts:
+    """Totals for the status line and the CLI."""
+    counts = Counts()
+    counts.videos = count_videos(session)
+    counts.labelled = session.scalar(select(func.count(Video.id)).where(Video.current_venue_id.is_not(None))) or 0
+    counts.with_features = session.scalar(select(func.count(Video.id)).where(Video.features_version.is_not(None))) or 0
+    counts.annotated = session.scalar(select(func.count(func.distinct(Label.video_id))).where(Label.who != "import")) or 0
+    counts.per_venue = dict(
+        session.execute(
+            select(Venue.name, func.count(Video.id)).join(Video, Video.current_venue_id == Venue.id).group_by(Venue.name)
+        ).tuples()
+    )
+    return counts

@@ -1,0 +1,33 @@
+"""Shared fixtures: a temporary EASTERN_HOME with a migrated SQLite database."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Settings pointing at a fresh EASTERN_HOME (and its SQLite file) in tmp_path."""
+    from app.settings import Settings
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("EASTERN_HOME", str(home))
+    monkeypatch.setenv("EASTERN_DB_URL", f"sqlite:///{home / 'eastern.db'}")
+    return Settings(home=home, db_url=f"sqlite:///{home / 'eastern.db'}", job_heartbeat_s=0.2)
+
+
+@pytest.fixture()
+def ctx(settings):
+    """A migrated database with the 188 venues."""
+    from app.context import make_context
+    from app.services.corpus import prepare_database
+    from db.session import dispose_engines
+
+    context = make_context(settings)
+    prepare_database(context)
+    yield context
+    dispose_engines()
