@@ -97,7 +97,8 @@ def cmd_features(ctx: AppContext, args: argparse.Namespace) -> int:
     report = extract_pending(ctx, progress=_bar("features"))
     for line in report.failed:
         print(f"ERROR {line}")
-    print(f"features: {report.extracted} extracted, {len(report.failed)} failed; text vocabulary {report.embedder_words} words")
+    print(f"features: {report.extracted} extracted, {len(report.failed)} failed; "
+          f"text vocabulary {report.embedder_words} words")
     return 0 if not report.failed else 1
 
 

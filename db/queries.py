@@ -215,4 +215,5 @@ def prediction_flips(session: Session, *, model_a: int, model_b: int, limit: int
 
 
 def has_predictions(session: Session, *, model_version_id: int) -> bool:
-    return bool(session.scalar(select(func.count(Prediction.id)).where(Prediction.model_version_id == model_version_id)))
+    stmt = select(func.count(Prediction.id)).where(Prediction.model_version_id == model_version_id)
+    return bool(session.scalar(stmt))

@@ -495,10 +495,8 @@ def corpus_counts(session: Session) -> Counts:
     counts.videos = count_videos(session)
     counts.labelled = session.scalar(select(func.count(Video.id)).where(Video.current_venue_id.is_not(None))) or 0
     counts.with_features = session.scalar(select(func.count(Video.id)).where(Video.features_version.is_not(None))) or 0
-    counts.annotated = session.scalar(select(func.count(func.distinct(Label.video_id))).where(Label.who != "import")) or 0
-    counts.per_venue = dict(
-        session.execute(
-            select(Venue.name, func.count(Video.id)).join(Video, Video.current_venue_id == Venue.id).group_by(Venue.name)
-        ).tuples()
-    )
+    human = Label.who.not_in(("demo", "ingest", "import", "upload"))
+    counts.annotated = session.scalar(select(func.count(func.distinct(Label.video_id))).where(human)) or 0
+    per_venue = select(Venue.name, func.count(Video.id)).join(Video, Video.current_venue_id == Venue.id)
+    counts.per_venue = dict(session.execute(per_venue.group_by(Venue.name)).tuples())
     return counts

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.context import AppContext
 from core.media import MediaError, probe
+
+from app.context import AppContext
 from db import repo
 from db.session import session_scope
 

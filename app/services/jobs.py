@@ -76,7 +76,8 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
             entry, line = event, msg
         else:
             frac = (event["epoch"] - 1 + event["step"] / max(event["steps_per_epoch"], 1)) / epochs
-            msg = f"epoch {event['epoch']}/{epochs}, step {event['step']}/{event['steps_per_epoch']}, loss {event['loss']:.3f}"
+            msg = (f"epoch {event['epoch']}/{epochs}, step {event['step']}/{event['steps_per_epoch']}, "
+                   f"loss {event['loss']:.3f}")
             entry, line = None, None
         with session_scope(ctx.engine) as session:
             state["cancel"] = repo.update_job(
