@@ -19,6 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# Labels written by these "annotators" come from data sources, not from a person.
+SYSTEM_ANNOTATORS = ("demo", "ingest", "import", "upload")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

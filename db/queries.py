@@ -6,10 +6,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from db.models import Label, Prediction, Venue, Video
-
-# Labels written by these "annotators" come from data sources, not from a person.
-SYSTEM_ANNOTATORS = ("demo", "ingest", "import", "upload")
+from db.models import SYSTEM_ANNOTATORS, Label, Prediction, Venue, Video
 
 SORTS = ("id", "newest", "confidence_desc", "confidence_asc", "label", "name")
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from db.models import Label, ModelVersion, Prediction, TrainingJob, Venue, Video, utcnow
+from db.models import SYSTEM_ANNOTATORS, Label, ModelVersion, Prediction, TrainingJob, Venue, Video, utcnow
 
 
 class RepoError(Exception):
@@ -495,7 +495,7 @@ def corpus_counts(session: Session) -> Counts:
     counts.videos = count_videos(session)
     counts.labelled = session.scalar(select(func.count(Video.id)).where(Video.current_venue_id.is_not(None))) or 0
     counts.with_features = session.scalar(select(func.count(Video.id)).where(Video.features_version.is_not(None))) or 0
-    human = Label.who.not_in(("demo", "ingest", "import", "upload"))
+    human = Label.who.not_in(SYSTEM_ANNOTATORS)
     counts.annotated = session.scalar(select(func.count(func.distinct(Label.video_id))).where(human)) or 0
     per_venue = select(Venue.name, func.count(Video.id)).join(Video, Video.current_venue_id == Venue.id)
     counts.per_venue = dict(session.execute(per_venue.group_by(Venue.name)).tuples())
