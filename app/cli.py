@@ -51,7 +51,7 @@ def _say(msg: str) -> None:
 
 @command("migrate")
 def cmd_migrate(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.corpus import prepare_database
+    from app.services.database import prepare_database
 
     prepare_database(ctx)
     _say(f"database at head: {ctx.settings.db_url}")
@@ -77,7 +77,7 @@ def cmd_demo(ctx: AppContext, args: argparse.Namespace) -> int:
 
 @command("ingest")
 def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.corpus import prepare_database
+    from app.services.database import prepare_database
     from app.services.ingest import ingest_path
 
     prepare_database(ctx)
@@ -105,7 +105,7 @@ def cmd_features(ctx: AppContext, args: argparse.Namespace) -> int:
 @command("bootstrap")
 def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     """First run: database, demo corpus, features and a first EASTERN model, each only if missing."""
-    from app.services.corpus import prepare_database
+    from app.services.database import prepare_database
     from app.services.training import TrainRequest, train_and_register
     from db import repo
     from db.session import session_scope

@@ -24,7 +24,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def ctx(settings):
     """A migrated database with the 188 venues."""
     from app.context import make_context
-    from app.services.corpus import prepare_database
+    from app.services.database import prepare_database
     from db.session import dispose_engines
 
     context = make_context(settings)

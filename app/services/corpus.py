@@ -1,4 +1,4 @@
-"""Database seeding and the demo corpus: generate real mp4 files, ingest them, extract features."""
+"""The demo corpus: generate real mp4 files and ingest them with their labels."""
 from __future__ import annotations
 
 from collections.abc import Callable
