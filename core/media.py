@@ -1,0 +1,315 @@
+"""Decode the part of a micro-video that EASTERN reads: 12 frames (one per 0.5 s) and 6 s of mono audio.
+
+moviepy 2 drives imageio-ffmpeg's bundled ffmpeg. Shorter videos are padded (last frame repeated,
+audio zero-filled); longer ones are cut at 6 s. Every bad input a user can hand us (empty file, a text
+or image file named .mp4, a truncated download, an audio-only file, undecodable frames) raises
+MediaError with a one-line reason, and every ffmpeg process is reaped.
+"""
+from __future__ import annotations
+
+import struct
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CLIP_SECONDS = 6.0
+N_FRAMES = 12
+FRAME_TIMES = tuple(0.5 * i for i in range(N_FRAMES))  # 0.0, 0.5, ..., 5.5 s
+SAMPLE_RATE = 22050
+N_SAMPLES = int(CLIP_SECONDS * SAMPLE_RATE)
+SILENCE_PEAK = 1e-4  # about -80 dBFS (3 steps of 16-bit PCM): below this the track counts as silent
+END_TOLERANCE_S = 0.5  # a stream may stop this much before its declared duration without being "truncated"
+
+# moviepy's parser and readers report trouble as any of these; we turn them into one clear MediaError.
+_MOVIEPY_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError)
+_ISO_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"styp", b"uuid"}
+_NOT_VIDEO_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+)
+
+
+class MediaError(Exception):
+    """A file that cannot be decoded as a video; the message is `<filename>: <reason>`."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path.name}: {reason}")
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """Container metadata, read without decoding any frame."""
+
+    duration: float  # seconds of video
+    fps: float
+    width: int
+    height: int
+    has_audio: bool
+    video_codec: str | None = None
+
+
+@dataclass(frozen=True)
+class DecodedVideo:
+    """What the feature extractors read from one video."""
+
+    frames: np.ndarray  # (12, H, W, 3) uint8 RGB at FRAME_TIMES
+    audio: np.ndarray  # (N_SAMPLES,) float32 mono at SAMPLE_RATE; zeros past the end or without a track
+    has_audio: bool  # an audio track is present
+    is_silent: bool  # no track, or its peak is below SILENCE_PEAK
+    duration: float
+    fps: float
+    width: int  # of the source, before any resize
+    height: int
+    sample_rate: int = SAMPLE_RATE
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Duration, fps, size and audio presence of a video, fast (no frame is decoded)."""
+    path = Path(path)
+    _check_file(path)
+    from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
+
+    try:
+        infos = ffmpeg_parse_infos(str(path), decode_file=False)
+    except _MOVIEPY_ERRORS as exc:
+        raise MediaError(path, _ffmpeg_reason(str(exc))) from exc
+    return _info_from(path, infos)
+
+
+def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVideo:
+    """12 RGB frames at t = 0.0, 0.5, ..., 5.5 s and the first 6 s of audio, mono at 22,050 Hz.
+
+    `size` = (width, height) has ffmpeg resize the frames while decoding (much faster than after).
+    """
+    from moviepy import VideoFileClip
+
+    path = Path(path)
+    info = probe(path)  # ~20 ms; precise reasons before any reader (and its ffmpeg process) exists
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a failed first read warns, then raises: we report the raise
+            clip = VideoFileClip(str(path), audio=False, target_resolution=size, resize_algorithm="bilinear")
+    except _MOVIEPY_ERRORS as exc:
+        raise MediaError(path, f"unreadable video frames{_decoder_error(path)}") from exc
+    try:
+        frames = _read_frames(path, clip, clip.reader.duration or info.duration, info.fps)
+    finally:
+        _close_clip(clip)
+    audio = _read_audio(path) if info.has_audio else np.zeros(N_SAMPLES, dtype=np.float32)
+    peak = float(np.abs(audio).max(initial=0.0))
+    return DecodedVideo(
+        frames=frames, audio=audio, has_audio=info.has_audio, is_silent=peak < SILENCE_PEAK,
+        duration=info.duration, fps=info.fps, width=info.width, height=info.height,
+    )
+
+
+def _read_frames(path: Path, clip, duration: float, fps: float) -> np.ndarray:
+    """The frames at FRAME_TIMES, read forward in one ffmpeg pass; past the end the last frame repeats."""
+    last_t = max(0.0, duration - 1.0 / fps) if fps > 0 else duration
+    frames: list[np.ndarray] = []
+    previous_t = -1.0
+    ended = False
+    for t in FRAME_TIMES:
+        t = min(t, last_t)
+        if frames and (ended or t <= previous_t):
+            frames.append(frames[-1])
+            continue
+        previous_t = t
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = clip.get_frame(t)
+        # moviepy warns "... bytes wanted but N bytes read" and hands back the previous frame.
+        if any("bytes wanted" in str(w.message) for w in caught):
+            # The video stream ended before the container's duration: fine (audio may run longer)
+            # unless ffmpeg reported decoding errors on the way.
+            complaint = _exit_complaint(clip.reader.proc)
+            if complaint and t < duration - END_TOLERANCE_S:
+                raise MediaError(path, f"corrupt video: frames stop at {t:.1f} s of {duration:.1f} s "
+                                       f"(ffmpeg: {complaint})")
+            ended = True
+            frame = frames[-1]
+        frames.append(np.asarray(frame)[..., :3])
+    return np.stack(frames).astype(np.uint8, copy=False)
+
+
+def _exit_complaint(proc: subprocess.Popen | None) -> str:
+    """The main error an ffmpeg reader printed before closing its output ('' when it ended cleanly)."""
+    if proc is None or proc.stderr is None:
+        return ""
+    try:
+        proc.wait(timeout=5)  # it closed stdout, so it is exiting
+    except subprocess.TimeoutExpired:
+        return "the decoder stopped responding"
+    lines = _messages(proc.stderr.read().decode("utf-8", errors="replace"))
+    return max(lines, key=lines.count) if lines else ""
+
+
+def _read_audio(path: Path) -> np.ndarray:
+    """The first 6 s of audio, downmixed to mono by ffmpeg, zero-padded to N_SAMPLES."""
+    from moviepy.audio.io.readers import FFMPEG_AudioReader
+
+    try:
+        reader = FFMPEG_AudioReader(str(path), buffersize=N_SAMPLES, fps=SAMPLE_RATE, nbytes=2, nchannels=1)
+    except _MOVIEPY_ERRORS as exc:
+        raise MediaError(path, f"unreadable audio track ({_ffmpeg_reason(str(exc))})") from exc
+    try:
+        available = min(N_SAMPLES, reader.n_frames)
+        # moviepy's get_frame(array) mishandles requests wider than half its buffer: ask in halves.
+        step = max(1, reader.buffersize // 2)
+        parts = [reader.get_frame(np.arange(s, min(s + step, available)) / SAMPLE_RATE)
+                 for s in range(0, available, step)]
+    finally:
+        proc = reader.proc
+        reader.close()
+        _reap(proc)
+    audio = np.zeros(N_SAMPLES, dtype=np.float32)
+    if parts:
+        samples = np.concatenate(parts)[:, 0]
+        audio[: samples.size] = samples
+    return audio
+
+
+def _check_file(path: Path) -> None:
+    """Reject what ffmpeg would only describe vaguely: missing, empty, non-video and truncated MP4 files."""
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise MediaError(path, "not a regular file")
+        if size == 0:
+            raise MediaError(path, "empty file (0 bytes)")
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except FileNotFoundError as exc:
+        raise MediaError(path, "file not found") from exc
+    except OSError as exc:
+        raise MediaError(path, f"cannot read file ({exc.strerror or exc})") from exc
+    kind = _non_video_kind(head)
+    if kind:
+        raise MediaError(path, f"not a video file: it is {kind}")
+    if head[4:8] in _ISO_BOXES:
+        _check_iso_boxes(path, size)
+
+
+def _non_video_kind(head: bytes) -> str | None:
+    """What the first bytes say the file is, when that is certainly not a video."""
+    for magic, kind in _NOT_VIDEO_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"WEBP"):
+        return "a WAV audio file" if head[8:12] == b"WAVE" else "a WebP image"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
+            return None
+        text = head[: exc.start].decode("utf-8")
+    if text and all(ch.isprintable() or ch in "\t\r\n\f" for ch in text):
+        return "a text file"
+    return None
+
+
+def _check_iso_boxes(path: Path, size: int) -> None:
+    """Walk the top-level MP4/MOV boxes: a box running past the end means the file was cut off."""
+    seen: set[bytes] = set()
+    pos = 0
+    with path.open("rb") as fh:
+        while pos + 8 <= size:
+            fh.seek(pos)
+            header = fh.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if box_size == 1 and len(header) == 16:
+                box_size = struct.unpack(">Q", header[8:16])[0]
+            elif box_size == 0:  # "runs to the end of the file"
+                box_size = size - pos
+            if box_size < 8:
+                raise MediaError(path, f"corrupt MP4: invalid box size at byte {pos}")
+            if pos + box_size > size:
+                name = kind.decode("latin-1")
+                raise MediaError(path, f"truncated file: its '{name}' box needs {pos + box_size:,} bytes but the "
+                                       f"file has {size:,} (incomplete download or copy?)")
+            seen.add(kind)
+            pos += box_size
+    if b"moov" not in seen:
+        raise MediaError(path, "corrupt MP4: no 'moov' index (the recording was never finished?)")
+
+
+def _info_from(path: Path, infos: dict) -> MediaInfo:
+    if not infos.get("video_found"):
+        extra = " (an audio-only file)" if infos.get("audio_found") else ""
+        raise MediaError(path, f"no video stream{extra}")
+    duration = float(infos.get("video_duration") or infos.get("duration") or 0.0)
+    if duration <= 0:
+        raise MediaError(path, "no duration: a still image or a broken video stream")
+    width, height = (int(v) for v in infos.get("video_size") or (0, 0))
+    if abs(infos.get("video_rotation", 0)) in (90, 270):  # ffmpeg rotates on decode
+        width, height = height, width
+    return MediaInfo(duration=duration, fps=float(infos.get("video_fps") or 0.0), width=width, height=height,
+                     has_audio=bool(infos.get("audio_found")), video_codec=infos.get("video_codec_name"))
+
+
+def _ffmpeg_reason(message: str) -> str:
+    """One line for a failed `ffmpeg -i`: the known cases by name, otherwise ffmpeg's last words."""
+    if "moov atom not found" in message:
+        return "corrupt or truncated MP4: no 'moov' index"
+    if "Invalid data found when processing input" in message:
+        return "not a video file, or a format ffmpeg cannot read"
+    return f"ffmpeg cannot read it: {_last_line(message) or 'unknown error'}"
+
+
+def _decoder_error(path: Path) -> str:
+    """ffmpeg's own complaint when decoding the first frame, as ' (...)' (empty if it says nothing)."""
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v:0",
+           "-frames:v", "1", "-f", "null", "-"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        return " (ffmpeg timed out)"
+    lines = _messages(done.stderr.decode("utf-8", errors="replace"))
+    useful = [ln for ln in lines if not ln.startswith("Nothing was written")] or lines
+    # a broken stream repeats its complaint once per packet: the most frequent line is the diagnosis
+    line = max(useful, key=useful.count) if useful else ""
+    return f" (ffmpeg: {line})" if line else ""
+
+
+def _last_line(text: str) -> str:
+    lines = _messages(text)
+    return lines[-1] if lines else ""
+
+
+def _messages(text: str) -> list[str]:
+    """ffmpeg's stderr lines without their "[h264 @ 0x55d...]" prefixes, at most 200 characters each."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        while line.startswith("[") and "] " in line:
+            line = line.split("] ", 1)[1].strip()
+        if line:
+            out.append(line[:200])
+    return out
+
+
+def _close_clip(clip) -> None:
+    proc = clip.reader.proc if clip.reader is not None else None
+    clip.close()
+    _reap(proc)
+
+
+def _reap(proc: subprocess.Popen | None) -> None:
+    """Finish what moviepy's close() leaves behind: it skips the pipes of an ffmpeg that already exited."""
+    if proc is None:
+        return
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None and not stream.closed:
+            stream.close()
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
