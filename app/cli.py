@@ -335,6 +335,8 @@ EXTRA_PARSERS: list[Callable] = []
 
 
 def main(argv: list[str] | None = None) -> int:
+    import app.commands_eval  # noqa: F401  (registers evaluate, reproduce, import-features)
+
     args = build_parser().parse_args(argv)
     ctx = get_context()
     try:

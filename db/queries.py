@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, inspect, select
 from sqlalchemy.orm import Session, aliased
 
-from db.models import SYSTEM_ANNOTATORS, Label, Prediction, Venue, Video
+from db.models import SYSTEM_ANNOTATORS, Label, ModelVersion, Prediction, Venue, Video
 
 SORTS = ("id", "newest", "confidence_desc", "confidence_asc", "label", "name")
 
@@ -214,3 +214,74 @@ def prediction_flips(session: Session, *, model_a: int, model_b: int, limit: int
 def has_predictions(session: Session, *, model_version_id: int) -> bool:
     stmt = select(func.count(Prediction.id)).where(Prediction.model_version_id == model_version_id)
     return bool(session.scalar(stmt))
+
+
+# ---------------------------------------------------------------- small reads for the dashboard
+
+
+def active_model_id(session: Session) -> int | None:
+    """The id of the active model version (without loading its metrics), None when there is none."""
+    return session.scalar(select(ModelVersion.id).where(ModelVersion.is_active.is_(True)))
+
+
+def active_model_brief(session: Session) -> dict[str, object] | None:
+    """Id, name and architecture of the active model version, None when there is none."""
+    row = session.execute(
+        select(ModelVersion.id, ModelVersion.name, ModelVersion.architecture).where(ModelVersion.is_active.is_(True))
+    ).first()
+    return {"id": row[0], "name": row[1], "architecture": row[2]} if row else None
+
+
+def video_shas(session: Session, *, video_ids: list[int] | tuple[int, ...]) -> dict[int, str]:
+    """sha256 of each of these videos, by id (ids that do not exist are left out)."""
+    if not video_ids:
+        return {}
+    rows = session.execute(select(Video.id, Video.sha256).where(Video.id.in_(list(video_ids))))
+    return {vid: sha for vid, sha in rows}
+
+
+@dataclass(frozen=True)
+class StoredPrediction:
+    video_id: int
+    venue_id: int
+    venue: str
+    confidence: float
+
+
+def predictions_of(
+    session: Session, *, model_version_id: int, video_ids: list[int] | tuple[int, ...]
+) -> dict[int, StoredPrediction]:
+    """The stored top prediction of one model version for each of these videos that has one."""
+    if not video_ids:
+        return {}
+    stmt = (
+        select(Prediction.video_id, Prediction.venue_id, Venue.name, Prediction.confidence)
+        .join(Venue, Venue.id == Prediction.venue_id)
+        .where(Prediction.model_version_id == model_version_id, Prediction.video_id.in_(list(video_ids)))
+    )
+    return {r[0]: StoredPrediction(*r) for r in session.execute(stmt).all()}
+
+
+def mistakes_between(
+    session: Session, *, model_version_id: int, true_venue: str, predicted_venue: str | None = None, limit: int = 5
+) -> list[int]:
+    """Ids of videos labelled `true_venue` that this model predicts wrongly (as `predicted_venue`
+    when given), most confident first; venue names compare case-insensitively."""
+    true_v, pred_v = aliased(Venue), aliased(Venue)
+    stmt = (
+        select(Video.id)
+        .join(Prediction, and_(Prediction.video_id == Video.id, Prediction.model_version_id == model_version_id))
+        .join(true_v, true_v.id == Video.current_venue_id)
+        .join(pred_v, pred_v.id == Prediction.venue_id)
+        .where(func.lower(true_v.name) == true_venue.lower(), Prediction.venue_id != Video.current_venue_id)
+        .order_by(Prediction.confidence.desc(), Video.id)
+        .limit(limit)
+    )
+    if predicted_venue:
+        stmt = stmt.where(func.lower(pred_v.name) == predicted_venue.lower())
+    return list(session.scalars(stmt))
+
+
+def schema_ready(session: Session) -> bool:
+    """Whether the database has been migrated (the videos table exists)."""
+    return inspect(session.get_bind()).has_table("videos")

@@ -1,0 +1,142 @@
+"""Metrics and protocol of the paper's section 5.1: Micro-F / Macro-F, ten random splits, paired t-test.
+
+Macro-F label set: the classes present in y_true or y_pred, exactly scikit-learn's
+f1_score(average="macro") with labels=None. A class that is never true and never predicted (possible in
+a 2,093-video test split of a long-tailed corpus) is left out instead of counting as F = 0. Per-class
+rows are reported for every one of the n_classes (support 0 where absent). For single-label data
+Micro-F equals accuracy.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+PAPER_TEST_SIZE = 2093 / 20093  # 2,093 test videos of 20,093 (18,000 train)
+
+
+def scores(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, n_classes: int,
+           class_names: Sequence[str] | None = None) -> dict:
+    """micro_f1, macro_f1, accuracy, per_class [{class, name, precision, recall, f1, support}],
+    confusion (n_classes x n_classes nested list, rows = true class, columns = predicted)."""
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {len(y_true)} labels, y_pred {len(y_pred)}")
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if len(y) and (y.min() < 0 or y.max() >= n_classes):
+            raise ValueError(f"{name} holds labels outside 0..{n_classes - 1}: {y.min()}..{y.max()}")
+    if class_names is not None and len(class_names) != n_classes:
+        raise ValueError(f"{len(class_names)} class names for {n_classes} classes")
+
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    tp = np.diag(confusion).astype(np.float64)
+    predicted = confusion.sum(axis=0).astype(np.float64)  # tp + fp
+    support = confusion.sum(axis=1).astype(np.float64)  # tp + fn
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    f1 = np.divide(2 * tp, predicted + support, out=np.zeros_like(tp), where=(predicted + support) > 0)
+    present = (predicted + support) > 0  # the label set of sklearn's macro average
+    total = len(y_true)
+    micro = float(tp.sum() / total) if total else 0.0
+    return {
+        "micro_f1": micro,
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "accuracy": micro,
+        "n_samples": int(total),
+        "n_classes_in_macro": int(present.sum()),
+        "per_class": [
+            {"class": c, "name": class_names[c] if class_names is not None else str(c),
+             "precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c]),
+             "support": int(support[c])}
+            for c in range(n_classes)
+        ],
+        "confusion": confusion.tolist(),
+    }
+
+
+def atom_sparsity(atom_codes: np.ndarray) -> dict:
+    """Fraction of exactly-zero atom activations (the "sparse" in the paper: ReLU codes), overall and
+    per modality row, for codes of shape (N, |M|, K)."""
+    codes = np.asarray(atom_codes)
+    zeros = codes == 0
+    return {"overall": float(zeros.mean()) if codes.size else 0.0,
+            "per_modality": [float(zeros[:, m].mean()) for m in range(codes.shape[1])] if codes.ndim == 3 else []}
+
+
+def _allocate(counts: np.ndarray, total: int) -> np.ndarray:
+    """Split `total` over classes in proportion to `counts` (largest remainder), at most count-1 each
+    (a class keeps at least one member on the other side) when that is possible."""
+    cap = np.maximum(counts - 1, 0)
+    if total > cap.sum():  # not possible while keeping one of each: allow taking whole classes
+        cap = counts.copy()
+    quota = counts * total / max(counts.sum(), 1)
+    take = np.minimum(np.floor(quota).astype(np.int64), cap)
+    remainder = quota - np.floor(quota)
+    for c in np.argsort(-remainder, kind="stable"):
+        if take.sum() >= total:
+            break
+        if take[c] < cap[c]:
+            take[c] += 1
+    while take.sum() < total:  # rounding left some over: give them to classes with room
+        room = np.flatnonzero(take < cap)
+        take[room[np.argmax(cap[room] - take[room])]] += 1
+    return take
+
+
+def stratified_take(labels: np.ndarray, n_take: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of `n_take` items drawn per class in proportion to class size (sorted)."""
+    labels = np.asarray(labels)
+    if not 0 <= n_take <= len(labels):
+        raise ValueError(f"cannot take {n_take} of {len(labels)} items")
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    take = _allocate(counts, n_take)
+    chosen = [rng.permutation(np.flatnonzero(inverse == c))[:k] for c, k in enumerate(take)]
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def random_splits(n: int, test_size: float | int = PAPER_TEST_SIZE, n_splits: int = 10, seed: int = 0,
+                  stratify: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The paper's protocol: `n_splits` random train/test splits of range(n), test share `test_size`
+    (a fraction, or a count), each a pure function of (n, test_size, seed, split number, stratify),
+    so recording those arguments records the splits. Indices sorted int64."""
+    n_test = int(round(test_size * n)) if isinstance(test_size, float) else int(test_size)
+    if not 0 < n_test < n:
+        raise ValueError(f"test_size {test_size} leaves {n_test} of {n} items for testing")
+    if stratify is not None and len(stratify) != n:
+        raise ValueError(f"stratify has {len(stratify)} labels for {n} items")
+    splits = []
+    for split in range(n_splits):
+        rng = np.random.default_rng([seed, split])
+        if stratify is None:
+            test = np.sort(rng.permutation(n)[:n_test])
+        else:
+            test = stratified_take(np.asarray(stratify), n_test, rng)
+        mask = np.zeros(n, dtype=bool)
+        mask[test] = True
+        splits.append((np.flatnonzero(~mask).astype(np.int64), test.astype(np.int64)))
+    return splits
+
+
+def paired_ttest(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """Paired t-test (scipy.stats.ttest_rel) of two methods' scores on the same splits: (t, two-sided p).
+    Identical scores give (0.0, 1.0); a constant non-zero difference gives (+-inf, 0.0)."""
+    from scipy.stats import ttest_rel
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"paired t-test needs two equal-length score lists of 2 or more, got {a.shape}, {b.shape}")
+    diff = a - b
+    if np.allclose(diff, diff[0], rtol=0.0, atol=1e-12):  # zero variance of the differences
+        return (0.0, 1.0) if abs(diff[0]) <= 1e-12 else (float(np.sign(diff[0]) * np.inf), 0.0)
+    result = ttest_rel(a, b)
+    return float(result.statistic), float(result.pvalue)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0.0 for a single value)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("mean_std of no values")
+    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0

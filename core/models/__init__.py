@@ -1,0 +1,29 @@
+"""EASTERN and its deep baselines; `build_model(ModelConfig(...))` makes any of them.
+
+Every model is called as `model(visual, acoustic, text, text_lengths, return_intermediates=False)`.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from core.models.baselines import LSTMDL, Conv, LSTMs
+from core.models.config import ARCHITECTURES, MODALITIES, ModelConfig
+from core.models.eastern import EASTERN
+
+MODEL_CLASSES: dict[str, type[nn.Module]] = {"eastern": EASTERN, "lstms": LSTMs, "lstm_dl": LSTMDL, "conv": Conv}
+
+
+def build_model(cfg: ModelConfig) -> nn.Module:
+    """A freshly initialised model of `cfg.arch` (PyTorch's default initialisation)."""
+    if not isinstance(cfg, ModelConfig):
+        raise TypeError(f"build_model expects a ModelConfig, got {type(cfg).__name__}")
+    return MODEL_CLASSES[cfg.arch](cfg)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+__all__ = ["ARCHITECTURES", "MODALITIES", "EASTERN", "LSTMs", "LSTMDL", "Conv", "ModelConfig", "build_model",
+           "count_parameters", "MODEL_CLASSES"]
