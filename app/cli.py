@@ -97,8 +97,8 @@ def cmd_features(ctx: AppContext, args: argparse.Namespace) -> int:
     report = extract_pending(ctx, progress=_bar("features"))
     for line in report.failed:
         print(f"ERROR {line}")
-    print(f"features: {report.extracted} extracted, {len(report.failed)} failed; "
-          f"text vocabulary {report.embedder_words} words")
+    vocab = f"; text vocabulary refitted: {report.embedder_words} words" if report.embedder_words else ""
+    print(f"features: {report.extracted} extracted, {len(report.failed)} failed{vocab}")
     return 0 if not report.failed else 1
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 def user_message(exc: BaseException) -> str | None:
     """The one-line message for a known, user-facing error; None for a bug (let it raise)."""
-    from core.media import MediaError
-
     from app.services.ingest import IngestError
     from app.services.training import TrainingError
+    from core.media import MediaError
     from db.repo import RepoError
 
     if isinstance(exc, IngestError | MediaError | RepoError | TrainingError | FileNotFoundError):

@@ -194,7 +194,7 @@ def venue_id(session: Session, *, name: str) -> int:
 
 
 def venue_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Venue.id, Venue.name)).tuples())
+    return {vid: name for vid, name in session.execute(select(Venue.id, Venue.name))}
 
 
 # ---------------------------------------------------------------- videos
@@ -498,5 +498,5 @@ def corpus_counts(session: Session) -> Counts:
     human = Label.who.not_in(SYSTEM_ANNOTATORS)
     counts.annotated = session.scalar(select(func.count(func.distinct(Label.video_id))).where(human)) or 0
     per_venue = select(Venue.name, func.count(Video.id)).join(Video, Video.current_venue_id == Venue.id)
-    counts.per_venue = dict(session.execute(per_venue.group_by(Venue.name)).tuples())
+    counts.per_venue = {name: n for name, n in session.execute(per_venue.group_by(Venue.name))}
     return counts

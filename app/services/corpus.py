@@ -4,10 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from core.corpus import generate_corpus
-
 from app.context import AppContext
 from app.services.ingest import IngestReport, ingest_path
+from core.corpus import generate_corpus
 from core.venues import venue188
 from db import repo
 from db.migrate import upgrade

@@ -5,14 +5,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from app.context import AppContext
+from app.settings import Settings
 from core.features.extract import FeatureExtractor
 from core.features.store import FeatureStore
 from core.features.textual import TextEmbedder
 from core.features.visual import make_encoder
 from core.media import MediaError
-
-from app.context import AppContext
-from app.settings import Settings
 from db import repo
 from db.session import session_scope
 

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.media import MediaError, probe
-
 from app.context import AppContext
+from core.media import MediaError, probe
 from db import repo
 from db.session import session_scope
 

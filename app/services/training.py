@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from core.data import FeatureSet, build_feature_set
-from core.evaluate import scores
-from core.features.textual import TextEmbedder
-from core.train import TrainConfig, load_checkpoint, predict_intermediates, predict_proba, save_checkpoint, train
 
 from app.context import AppContext
 from app.services import features as feature_service
+from core.data import FeatureSet, build_feature_set
+from core.evaluate import scores
+from core.features.textual import TextEmbedder
 from core.models import ModelConfig
+from core.train import TrainConfig, load_checkpoint, predict_intermediates, predict_proba, save_checkpoint, train
 from db import repo
 from db.session import session_scope
 

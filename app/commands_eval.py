@@ -1,0 +1,136 @@
+"""CLI commands `evaluate`, `reproduce` and `import-features` (registered into app.cli on import)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.cli import EXTRA_PARSERS, command
+from app.context import AppContext
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class _Progress:
+    """One tqdm bar over the (method, split) trainings; the current method, split and epoch as postfix."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        from tqdm import tqdm
+
+        kind = event.get("kind")
+        if kind == "run":
+            if self.bar is None:
+                self.bar = tqdm(total=event["total"], desc="trainings", unit="run", file=sys.stderr, dynamic_ncols=True)
+            self.bar.update(event["done"] - self.bar.n)
+            self.bar.set_postfix_str(f"{event['method']} split {event['split'] + 1}: "
+                                     f"Macro-F {100 * event['macro_f1']:.1f}")
+            if event["done"] >= event["total"]:
+                self.bar.close()
+        elif kind == "epoch" and self.bar is not None:
+            self.bar.set_postfix_str(f"{event.get('method')} split {event.get('split', 0) + 1} "
+                                     f"epoch {event.get('epoch')}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _user_error(exc: Exception) -> int:
+    _say(f"error: {exc}")
+    return 2
+
+
+@command("evaluate")
+def cmd_evaluate(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import reproduce as service
+    from core.report import Table
+
+    progress = _Progress()
+    try:
+        result = service.run_evaluation(
+            ctx, models=service.parse_models(args.models), n_splits=args.splits, epochs=args.epochs,
+            features=args.features, subsets=args.subsets, seed=args.seed, progress=progress,
+        )
+    except service.USER_ERRORS as exc:
+        return _user_error(exc)
+    finally:
+        progress.close()
+    rows = []
+    for row in result.table():
+        rows.append([row["method"], f"{100 * row['micro_f1_mean']:.2f} ± {100 * row['micro_f1_std']:.2f}",
+                     f"{100 * row['macro_f1_mean']:.2f} ± {100 * row['macro_f1_std']:.2f}",
+                     "-" if row["p_value"] is None else f"{row['p_value']:.2e}"])
+    print(Table(["Method", "Micro-F %", "Macro-F %", "p (Macro-F vs EASTERN)"], rows).markdown())
+    print(f"\n{result.config['n_splits']} split(s), {result.dataset['n_videos']} videos, "
+          f"{result.dataset['n_classes']} classes, {result.seconds / 60:.1f} min")
+    if args.json:
+        result.save(Path(args.json))
+        _say(f"results written to {args.json}")
+    return 0
+
+
+@command("reproduce")
+def cmd_reproduce(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import reproduce as service
+
+    progress = _Progress()
+    try:
+        models = service.parse_models(args.models) if args.models else service.ALL_MODELS
+        outcome = service.reproduce(
+            ctx, Path(args.out) if args.out else None, quick=args.quick, n_splits=args.splits, epochs=args.epochs,
+            features=args.features, models=models, seed=args.seed, progress=progress,
+        )
+    except service.USER_ERRORS as exc:
+        return _user_error(exc)
+    finally:
+        progress.close()
+    print(outcome.summary)
+    _say(f"report: {outcome.paths['md']} and {outcome.paths['html']} (copied to {outcome.latest})")
+    return 0
+
+
+@command("import-features")
+def cmd_import_features(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import reproduce as service
+
+    try:
+        summary = service.import_features(ctx, Path(args.file), name=args.name)
+    except service.USER_ERRORS as exc:
+        return _user_error(exc)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    from app.services.reproduce import DEFAULT_EPOCHS, DEFAULT_SPLITS
+
+    sp = sub.add_parser("evaluate", help="the paper's protocol: random splits, Micro-F / Macro-F, p-values")
+    sp.add_argument("--splits", type=int, default=DEFAULT_SPLITS)
+    sp.add_argument("--models", default="eastern,lstms,lstm_dl,conv",
+                    help="comma list of eastern, lstms, lstm_dl, conv, tmdl, dmdl, trumann")
+    sp.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
+    sp.add_argument("--subsets", action="store_true", help="also EASTERN on the six modality subsets (Table 3)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--json", help="also write the full results to this JSON file")
+    sp = sub.add_parser("reproduce", help="run Tables 1-3, Figure 6, Table 5 and write the report")
+    sp.add_argument("--out", help="report folder (default: EASTERN_HOME/reports/<time>)")
+    sp.add_argument("--quick", action="store_true", help="2 splits, 2 epochs, tiny models: a smoke run")
+    sp.add_argument("--splits", type=int, help=f"default {DEFAULT_SPLITS} (2 with --quick)")
+    sp.add_argument("--epochs", type=int, help=f"default {DEFAULT_EPOCHS} (2 with --quick)")
+    sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
+    sp.add_argument("--models", help="comma list (default: all seven)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp = sub.add_parser("import-features", help="import VENUE-188 HDF5 features (X_/y_/id_ train/valid/test)")
+    sp.add_argument("file")
+    sp.add_argument("--name", help="bundle name (default: the file's stem)")
+
+
+EXTRA_PARSERS.append(add_parsers)

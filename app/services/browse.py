@@ -1,0 +1,244 @@
+"""What Browse and Video detail show: pages of videos, thumbnails, the 12-frame strip, the audio and
+the detail bundle of one video. Media views are computed once per video and kept under
+EASTERN_HOME/cache, so a page never decodes a video twice."""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.context import AppContext
+from db import queries, repo
+from db.session import session_scope
+
+THUMB_WIDTH = 240
+STRIP_WIDTH = 160  # width of one frame of the strip, in pixels
+FRAME_TIMES = tuple(0.5 * i for i in range(12))
+CLIP_SECONDS = 1.0  # the acoustic sequence is 6 clips of one second
+
+
+@dataclass(frozen=True)
+class BrowsePage:
+    rows: list[queries.BrowseRow]
+    total: int
+    page: int  # 0-based
+    pages: int
+    model_id: int | None
+
+
+def browse_page(
+    ctx: AppContext, *, filters: queries.VideoFilter, sort: str = "id", page: int = 0, page_size: int = 24
+) -> BrowsePage:
+    """One page of videos matching the filters (filtering, sorting and paging run in SQL)."""
+    page = max(0, int(page))
+    with session_scope(ctx.engine) as session:
+        model_id = queries.active_model_id(session)
+        rows, total = queries.browse(session, model_version_id=model_id, filters=filters, sort=sort,
+                                     offset=page * page_size, limit=page_size)
+        pages = max(1, -(-total // page_size))
+        if page >= pages and total:  # filters narrowed the result below the current page
+            page = pages - 1
+            rows, total = queries.browse(session, model_version_id=model_id, filters=filters, sort=sort,
+                                         offset=page * page_size, limit=page_size)
+    return BrowsePage(rows=rows, total=total, page=page, pages=pages, model_id=model_id)
+
+
+def venue_choices(ctx: AppContext, *, used_only: bool = False) -> list[str]:
+    """Venue names for selectors: every venue, or those that label at least one video."""
+    with session_scope(ctx.engine) as session:
+        return [v.name for v in repo.list_venues(session, used_only=used_only)]
+
+
+def venue_ids(ctx: AppContext, names: list[str] | tuple[str, ...]) -> tuple[int, ...]:
+    """Ids of venue names (unknown names raise repo.UnknownVenue)."""
+    with session_scope(ctx.engine) as session:
+        return tuple(repo.venue_id(session, name=n) for n in names)
+
+
+# ---------------------------------------------------------------- media files
+
+
+def _cache_dir(ctx: AppContext, kind: str) -> Path:
+    return ctx.settings.home / "cache" / kind
+
+
+def media_path(ctx: AppContext, rel_path: str) -> Path | None:
+    """The stored file of a video (a path relative to EASTERN_HOME), or None when it is missing.
+    A database path that points outside EASTERN_HOME is refused (ValueError)."""
+    path = ctx.settings.inside_home(Path(rel_path))
+    return path if path.is_file() else None
+
+
+def _ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def thumbnail(ctx: AppContext, *, sha256: str, rel_path: str) -> Path | None:
+    """The first frame as a JPEG (THUMB_WIDTH wide), extracted once; None when the file is missing
+    or unreadable (the grid then shows a placeholder)."""
+    out = _cache_dir(ctx, "thumbs") / sha256[:2] / f"{sha256}.jpg"
+    if out.exists():
+        return out
+    src = media_path(ctx, rel_path)
+    if src is None:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".part-", suffix=".jpg")
+    os.close(fd)
+    try:
+        cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-i", str(src), "-frames:v", "1",
+               "-vf", f"scale={THUMB_WIDTH}:-2", "-q:v", "4", tmp]
+        done = subprocess.run(cmd, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+        if done.returncode != 0 or os.path.getsize(tmp) == 0:
+            return None
+        os.replace(tmp, out)
+        return out
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def thumbnails(ctx: AppContext, rows: list[queries.BrowseRow]) -> dict[int, str | None]:
+    """Thumbnails of a page of videos (missing ones extracted two at a time), by video id."""
+    with session_scope(ctx.engine) as session:
+        shas = queries.video_shas(session, video_ids=[r.id for r in rows])
+
+    def one(row: queries.BrowseRow) -> tuple[int, str | None]:
+        sha = shas.get(row.id)
+        path = thumbnail(ctx, sha256=sha, rel_path=row.path) if sha else None
+        return row.id, str(path) if path else None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, rows))
+
+
+@dataclass(frozen=True)
+class MediaView:
+    """What the detail page draws of a video's content."""
+
+    frames: np.ndarray  # (12, h, STRIP_WIDTH, 3) uint8 at FRAME_TIMES
+    audio: np.ndarray  # (6 s * sample_rate,) float32 mono
+    sample_rate: int
+    has_audio: bool
+
+
+def media_view(ctx: AppContext, *, sha256: str, rel_path: str) -> MediaView:
+    """The 12 sampled frames and the 6 s of audio the model reads, decoded once and cached as npz.
+    Raises core.media.MediaError (one line) for a file that cannot be decoded, FileNotFoundError
+    when the stored file is gone."""
+    out = _cache_dir(ctx, "media") / sha256[:2] / f"{sha256}.npz"
+    if out.exists():
+        with np.load(out) as z:
+            return MediaView(z["frames"], z["audio"].astype(np.float32) / 32767.0, int(z["sample_rate"]),
+                             bool(z["has_audio"]))
+    src = media_path(ctx, rel_path)
+    if src is None:
+        raise FileNotFoundError(f"the stored file of this video is missing: {rel_path}")
+    from PIL import Image
+
+    from core.media import decode
+
+    video = decode(src)
+    frames = []
+    for frame in video.frames:
+        h, w = frame.shape[:2]
+        height = max(2, int(round(STRIP_WIDTH * h / max(w, 1))))
+        frames.append(np.asarray(Image.fromarray(frame).resize((STRIP_WIDTH, height), Image.BILINEAR)))
+    view = MediaView(np.stack(frames), video.audio.astype(np.float32), int(video.sample_rate), video.has_audio)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".part.npz")
+    np.savez_compressed(tmp, frames=view.frames, audio=(np.clip(view.audio, -1, 1) * 32767).astype(np.int16),
+                        sample_rate=view.sample_rate, has_audio=view.has_audio)
+    os.replace(tmp, out)
+    return view
+
+
+def waveform(audio: np.ndarray, sample_rate: int, *, points: int = 600) -> dict[str, np.ndarray]:
+    """A min/max envelope of the audio at `points` time steps (enough for a 1,000-px chart)."""
+    n = len(audio) // points * points
+    if n == 0:
+        return {"t": np.zeros(0), "low": np.zeros(0), "high": np.zeros(0)}
+    blocks = audio[:n].reshape(points, -1)
+    t = (np.arange(points) + 0.5) * blocks.shape[1] / sample_rate
+    return {"t": t, "low": blocks.min(axis=1), "high": blocks.max(axis=1)}
+
+
+def spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 1024, hop: int = 512,
+                max_hz: float = 8000.0) -> dict[str, np.ndarray]:
+    """A log-power spectrogram (dB) up to max_hz: freqs (F,), times (T,), db (F, T)."""
+    if len(audio) < n_fft:
+        audio = np.pad(audio, (0, n_fft - len(audio)))
+    window = np.hanning(n_fft).astype(np.float32)
+    starts = np.arange(0, len(audio) - n_fft + 1, hop)
+    frames = np.stack([audio[s:s + n_fft] * window for s in starts])
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    keep = freqs <= max_hz
+    db = 10 * np.log10(power[:, keep].T + 1e-10)
+    db = np.maximum(db, db.max() - 80.0)
+    times = (starts + n_fft / 2) / sample_rate
+    return {"freqs": freqs[keep], "times": times, "db": db.astype(np.float32)}
+
+
+def caption_words(caption: str, token_weights: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
+    """Spread per-token attributions back onto the caption as written: (word, weight) pairs, where
+    weight is None for words the model never read (stop words, emoji, past the 30-token cap)."""
+    from core.features.textual import clean_tokens
+
+    out: list[tuple[str, float | None]] = []
+    position = 0
+    for word in caption.split():
+        weight = None
+        for token in clean_tokens(word):
+            if position < len(token_weights) and token_weights[position][0] == token:
+                weight = (weight or 0.0) + float(token_weights[position][1])
+                position += 1
+        out.append((word, weight))
+    return out
+
+
+# ---------------------------------------------------------------- the detail bundle
+
+
+@dataclass(frozen=True)
+class VideoDetail:
+    video: repo.VideoRow
+    media_file: str | None  # absolute path inside EASTERN_HOME, None when missing
+    history: list[repo.LabelRow]
+    model: dict[str, Any] | None  # the active model: id, name
+    top: list[tuple[str, float]]  # the active model's top-5 (venue, probability); [] when none stored
+    confidence: float | None
+
+
+def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
+    """A video with its label history and the active model's stored top-5. Raises repo.UnknownVideo."""
+    with session_scope(ctx.engine) as session:
+        video = repo.get_video(session, video_id=video_id)
+        history = repo.label_history(session, video_id=video_id)
+        active = queries.active_model_brief(session)
+        predictions = repo.predictions_for_video(session, video_id=video_id)
+        names = repo.venue_names(session)
+    mine = next((p for p in predictions if active and p.model_version_id == active["id"]), None)
+    top = [(names.get(int(v), f"venue {v}"), float(p)) for v, p in (mine.topk if mine else [])]
+    path = media_path(ctx, video.path)
+    return VideoDetail(video=video, media_file=str(path) if path else None, history=history, model=active,
+                       top=top, confidence=mine.confidence if mine else None)
+
+
+def video_exists(ctx: AppContext, video_id: int) -> bool:
+    with session_scope(ctx.engine) as session:
+        try:
+            repo.get_video(session, video_id=video_id)
+        except repo.UnknownVideo:
+            return False
+    return True

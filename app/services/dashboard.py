@@ -1,0 +1,172 @@
+"""Dashboard services that are not about one video: readiness, the admin check, model views, training
+jobs as the Retrain page shows them, the latest reproduction report and uploads."""
+from __future__ import annotations
+
+import hmac
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.context import AppContext
+from app.settings import Settings
+from db import queries, repo
+from db.session import session_scope
+
+SETUP_HINT = "run `python -m app bootstrap` (or `make run`) to create the database, the demo corpus and a first model"
+
+
+class NotReady(Exception):
+    """The workspace has no database yet; the message says what to run."""
+
+
+def status(ctx: AppContext) -> dict[str, Any]:
+    """Corpus totals and the active model for the sidebar; NotReady when the database is not set up."""
+    with session_scope(ctx.engine) as session:
+        if not queries.schema_ready(session):
+            raise NotReady(f"No database at {ctx.settings.db_url}: {SETUP_HINT}.")
+        counts = repo.corpus_counts(session)
+        active = queries.active_model_brief(session)
+    return {"videos": counts.videos, "labelled": counts.labelled, "with_features": counts.with_features,
+            "annotated": counts.annotated, "model": active}
+
+
+def check_admin(settings: Settings, password: str) -> bool:
+    """Constant-time comparison with the configured admin password."""
+    return bool(password) and hmac.compare_digest(password.encode(), settings.admin_password.encode())
+
+
+# ---------------------------------------------------------------- models
+
+
+def model_view(ctx: AppContext, model_id: int) -> dict[str, Any]:
+    """A model version as the Models page draws it: summary, per-class scores, confusion matrix,
+    training curve. Raises repo.RepoError for an unknown id."""
+    from app.services import models
+
+    row = models.get(ctx, model_id)
+    if row is None:
+        raise repo.RepoError(f"no model version {model_id}")
+    test = row.metrics.get("test", {})
+    return {
+        "brief": models.summary(ctx, model_id),
+        "class_names": list(row.config.get("class_names", [])),
+        "per_class": models.per_class(row),
+        "confusion": test.get("confusion", []),
+        "history": row.metrics.get("history", []),
+        "row": row,
+    }
+
+
+def videos_by_id(ctx: AppContext, video_ids: tuple[int, ...] | list[int]) -> list[queries.BrowseRow]:
+    """These videos with their label and the active model's prediction, in id order."""
+    if not video_ids:
+        return []
+    with session_scope(ctx.engine) as session:
+        rows, _ = queries.browse(session, model_version_id=queries.active_model_id(session),
+                                 filters=queries.VideoFilter(video_ids=tuple(video_ids)), limit=len(video_ids))
+    return rows
+
+
+# ---------------------------------------------------------------- training jobs
+
+
+def jobs_view(ctx: AppContext, *, limit: int = 10) -> list[repo.JobRow]:
+    """Recent training jobs, newest first, after marking dead workers' jobs as failed."""
+    from app.services import jobs
+
+    jobs.reap_dead_jobs(ctx)
+    with session_scope(ctx.engine) as session:
+        return repo.list_jobs(session, limit=limit)
+
+
+# ---------------------------------------------------------------- reproduction report
+
+
+def latest_report(ctx: AppContext) -> dict[str, Any] | None:
+    """The newest reproduction report (reports_dir/latest, written by `python -m app reproduce`): its
+    markdown (Tables 1-3, 5), Figure 6's curves from results.json, and the html file. None if absent."""
+    folder = ctx.settings.reports_dir / "latest"
+    md_path, json_path, html_path = folder / "report.md", folder / "results.json", folder / "report.html"
+    if not md_path.is_file():
+        return None
+    results: dict[str, Any] = {}
+    if json_path.is_file():
+        try:
+            results = json.loads(json_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            results = {}
+    return {
+        "folder": str(folder), "markdown": md_path.read_text(encoding="utf-8", errors="replace"),
+        "curves": results.get("curves", {}), "config": results.get("config", {}),
+        "dataset": results.get("dataset", {}), "html": str(html_path) if html_path.is_file() else None,
+        "modified": md_path.stat().st_mtime,
+    }
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@dataclass
+class UploadResult:
+    video_id: int | None = None
+    existing_id: int | None = None  # the video already stored with the same content
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    prediction: dict[str, Any] | None = None
+    prediction_error: str | None = None
+
+
+def ingest_upload(
+    ctx: AppContext, *, filename: str, data: bytes, caption: str = "", venue: str | None = None, who: str = "upload",
+) -> UploadResult:
+    """Ingest an uploaded file like the CLI does (same checks, same messages), extract its features
+    and predict its venue with the active model. The bytes go to a temporary folder inside
+    EASTERN_HOME (never a path the user chose) that is removed afterwards."""
+    from app.services import features, training
+    from app.services.ingest import IngestError, IngestItem, IngestReport, ingest_item, safe_name, sha256_of
+
+    result = UploadResult()
+    limit = ctx.settings.upload_max_mb
+    if len(data) > limit * 1024 * 1024:
+        result.errors.append(f"{filename}: {len(data) / 2**20:.1f} MB is over the upload limit of {limit} MB")
+        return result
+    try:
+        name = safe_name(Path(filename).name)
+    except IngestError as exc:
+        result.errors.append(str(exc))
+        return result
+    uploads = ctx.settings.home / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(dir=uploads, prefix="upload-"))
+    try:
+        tmp = tmp_dir / name
+        tmp.write_bytes(data)
+        report = IngestReport()
+        video_id = ingest_item(ctx, IngestItem(tmp, name, caption, venue or None), who=who, source="upload",
+                               report=report)
+        result.errors += [str(e) for e in report.errors]
+        result.notes += report.notes + report.duplicates
+        if video_id is None:
+            if report.duplicates:
+                with session_scope(ctx.engine) as session:
+                    existing = repo.find_video_by_sha(session, sha256=sha256_of(tmp))
+                result.existing_id = existing.id if existing else None
+            return result
+        result.video_id = video_id
+        extracted = features.extract_pending(ctx)
+        result.errors += extracted.failed
+        if extracted.failed:
+            return result
+        with session_scope(ctx.engine) as session:
+            stored = repo.get_video(session, video_id=video_id)
+        try:
+            result.prediction = training.predict_file(ctx, ctx.settings.inside_home(Path(stored.path)),
+                                                      caption=stored.caption)
+        except training.TrainingError as exc:
+            result.prediction_error = str(exc)
+        return result
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)

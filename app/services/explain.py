@@ -1,0 +1,274 @@
+"""Explanations for the dashboard: why a model version picked a venue for a video, what each
+modality alone would say, and what a dictionary atom stands for. Plain JSON-able data with venue
+names; `explain_video` results are cached on disk (ctx.settings.home / "cache" / "explain")."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.context import AppContext
+from app.services import features as feature_service
+from app.services import training
+from core.data import build_feature_set
+from core.explain import (
+    MODALITIES,
+    Explanation,
+    VideoInputs,
+    atom_class_weights,
+    explain,
+    modality_ablation,
+    video_inputs,
+)
+from core.features.textual import MAX_TOKENS, TextEmbedder, clean_tokens
+from db import repo
+from db.session import session_scope
+
+CACHE_FORMAT = 1  # bump when the cached JSON changes shape
+TOP_ATOMS = 12
+ABLATION_TOP = 3
+_MODALITY_NAMES = {"v": "visual", "a": "acoustic", "t": "textual", **{m: m for m in MODALITIES}}
+
+
+class ExplainError(training.TrainingError):
+    """Nothing to explain (no model, no features, unknown venue, ...). A TrainingError subclass, so
+    app.errors.user_message shows it as one line."""
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _model_row(ctx: AppContext, model_id: int | None) -> repo.ModelRow:
+    with session_scope(ctx.engine) as session:
+        row = repo.get_model_version(session, model_id=model_id) if model_id else repo.active_model(session)
+    if row is None:
+        raise ExplainError(f"no model version {model_id}" if model_id else
+                           "no trained model yet: run `python -m app train --activate` first")
+    return row
+
+
+def _video(ctx: AppContext, video_id: int) -> repo.VideoRow:
+    with session_scope(ctx.engine) as session:
+        return repo.get_video(session, video_id=video_id)  # UnknownVideo (a RepoError) when absent
+
+
+def _inputs(ctx: AppContext, video: repo.VideoRow, meta: dict[str, Any]) -> tuple[VideoInputs, list[str]]:
+    """The video's features as model inputs, text encoded with the model's own vocabulary, and the
+    words the model actually read (aligned with the text steps)."""
+    store = feature_service.store(ctx.settings)
+    if meta["feature_version"] != store.version:
+        raise ExplainError(f"the model was trained on features {meta['feature_version']}, "
+                           f"the store holds {store.version}")
+    if not store.has(video.sha256):
+        raise ExplainError(f"video {video.id} has no features yet: run `python -m app features` first")
+    feats = store.get(video.sha256)
+    embedder = TextEmbedder.from_state(meta["text_embedder_state"])
+    data = build_feature_set(feats.visual[None], feats.acoustic[None], [feats.tokens], embedder,
+                             labels=np.array([-1]), keys=[video.sha256], class_names=list(meta["class_names"]))
+    read = [t for t in feats.tokens if t in embedder][:MAX_TOKENS]  # what encode_batch keeps
+    length = int(data.text_lengths[0])
+    return video_inputs(data.visual[0], data.acoustic[0], data.text[0], length), read[:length]
+
+
+def _venue(meta: dict[str, Any], index: int, probs: np.ndarray | None = None) -> dict[str, Any]:
+    out = {"index": int(index), "venue_id": int(meta["venue_ids"][index]), "venue": meta["class_names"][index]}
+    if probs is not None:
+        out["probability"] = float(probs[index])
+    return out
+
+
+def _class_index(meta: dict[str, Any], venue_id: int) -> int:
+    try:
+        return list(meta["venue_ids"]).index(int(venue_id))
+    except ValueError:
+        raise ExplainError(f"venue {venue_id} is not one of this model's {len(meta['venue_ids'])} classes") from None
+
+
+# ---------------------------------------------------------------- one video
+
+
+def cache_path(ctx: AppContext, model: repo.ModelRow, video: repo.VideoRow, target_venue_id: int | None) -> Path:
+    """Cache file of one explanation: model id + checkpoint, video id + content, and the target
+    (so a rebuilt database that reuses ids never reads a stale file)."""
+    stamp = hashlib.sha256(f"{model.checkpoint_path}|{video.sha256}".encode()).hexdigest()[:12]
+    target = "pred" if target_venue_id is None else f"venue{int(target_venue_id)}"
+    return ctx.settings.home / "cache" / "explain" / f"m{model.id}-v{video.id}-{target}-{stamp}.json"
+
+
+def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = None,
+                  model_id: int | None = None) -> dict[str, Any]:
+    """Why the model (active by default) scores a venue (its prediction by default, or `target_venue_id`:
+    "why not Stadium?") for a video: probabilities, atom activations and contributions, per-frame /
+    per-clip / per-word attributions (with the words read and the caption words shaded), modality
+    ablation and timings. Cached on disk: a second call reads the file (`cached` is then True)."""
+    model_row = _model_row(ctx, model_id)
+    video = _video(ctx, video_id)
+    path = cache_path(ctx, model_row, video, target_venue_id)
+    if path.is_file():
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            if cached.get("format") == CACHE_FORMAT:
+                return {**cached, "cached": True}
+        except (OSError, ValueError):
+            pass  # unreadable cache: recompute and overwrite it
+    model, _cfg, meta = training.load_model(ctx, model_row.id)
+    inputs, words = _inputs(ctx, video, meta)
+    target = None if target_venue_id is None else _class_index(meta, target_venue_id)
+    result = explain(model, inputs, target=target)
+    out = _explanation_json(result, meta, model_row, video, words)
+    _write_json(path, out)
+    return {**out, "cached": False}
+
+
+def _explanation_json(result: Explanation, meta: dict[str, Any], model_row: repo.ModelRow, video: repo.VideoRow,
+                      words: list[str]) -> dict[str, Any]:
+    probs = result.probabilities
+    mods = list(result.modalities)
+    attrs = result.input_attributions
+    text = attrs["text"]
+    out: dict[str, Any] = {
+        "format": CACHE_FORMAT,
+        "model": {"id": model_row.id, "name": model_row.name, "architecture": model_row.architecture},
+        "video_id": video.id,
+        "predicted": _venue(meta, result.predicted, probs),
+        "target": {**_venue(meta, result.target, probs), "logit": float(result.logits[result.target])},
+        "probabilities": [_venue(meta, i, probs) for i in np.argsort(-probs, kind="stable")],
+        "modalities": mods,
+        "atoms": None,
+        "inputs": {
+            "visual": _list(attrs["visual"]), "acoustic": _list(attrs["acoustic"]), "text": _list(text),
+            "tokens": words if text is not None else [],
+            "caption_words": _caption_words(video.caption, words, text) if text is not None else None,
+            "delta": attrs["delta"],
+        },
+        "ablation": _ablation_rows(result.ablation, meta),
+        "timings": {k: round(v, 4) for k, v in result.timings.items()},
+    }
+    if result.atom_activations is not None:
+        codes, contrib = result.atom_activations, result.atom_contributions
+        ranked = np.argsort(-np.abs(contrib), axis=None, kind="stable")[:TOP_ATOMS]
+        out["atoms"] = {
+            "activations": codes.tolist(), "contributions": contrib.tolist(), "bias": result.bias,
+            "layer_ig": result.atom_attributions.tolist(),
+            "zero_fraction": {m: float((codes[i] == 0).mean()) for i, m in enumerate(mods)},
+            "top": [{"modality": mods[m], "atom": int(k), "activation": float(codes[m, k]),
+                     "contribution": float(contrib[m, k])}
+                    for m, k in zip(*np.unravel_index(ranked, contrib.shape), strict=True) if contrib[m, k] != 0],
+        }
+    return out
+
+
+def _caption_words(caption: str, words: list[str], scores: np.ndarray) -> list[list[Any]]:
+    """The caption split on spaces, each word with the summed attribution of the tokens it gave the
+    model (a hashtag may give several), or None for a word the model never read."""
+    out, j = [], 0
+    for word in (caption or "").split():
+        weight = None
+        for token in clean_tokens(word):
+            if j < len(words) and words[j] == token:
+                weight = (weight or 0.0) + float(scores[j])
+                j += 1
+        out.append([word, weight])
+    return out
+
+
+def _ablation_rows(ablation: dict[str, np.ndarray], meta: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for subset, probs in ablation.items():
+        top = np.argsort(-probs, kind="stable")[:ABLATION_TOP]
+        rows.append({"subset": subset, "modalities": [_MODALITY_NAMES[c.lower()] for c in subset.split("+")],
+                     "venue": meta["class_names"][top[0]], "venue_id": int(meta["venue_ids"][top[0]]),
+                     "probability": float(probs[top[0]]), "top": [_venue(meta, i, probs) for i in top]})
+    return rows
+
+
+def modality_ablation_for_video(ctx: AppContext, video_id: int, model_id: int | None = None) -> dict[str, Any]:
+    """What the model (active by default) predicts from each modality, each pair and all three:
+    `rows` [{subset "V", "V+A", ..., venue, probability, top: top-3 venues}] and `full_prediction`.
+    Absent modalities' atom codes are zeroed before the classifier (a masking ablation of this
+    trained model, not a retrained one)."""
+    model_row = _model_row(ctx, model_id)
+    model, _cfg, meta = training.load_model(ctx, model_row.id)
+    inputs, _words = _inputs(ctx, _video(ctx, video_id), meta)
+    rows = _ablation_rows(modality_ablation(model, inputs), meta)
+    return {"model": {"id": model_row.id, "name": model_row.name}, "video_id": int(video_id),
+            "full_prediction": rows[-1]["venue"], "rows": rows,
+            "note": "absent modalities' atom codes are set to zero before the classifier (no retraining)"}
+
+
+# ---------------------------------------------------------------- atoms
+
+
+def _modalities_of(model_row: repo.ModelRow) -> tuple[str, ...]:
+    chosen = (model_row.config.get("model") or {}).get("modalities") or model_row.config.get("modalities")
+    return tuple(m for m in MODALITIES if m in set(chosen or MODALITIES))
+
+
+def atom_top_videos(ctx: AppContext, atom: int, *, model_id: int | None = None, modality: str | None = None,
+                    limit: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """The videos that activate `atom` most, per modality (or only `modality`: "visual" or "v"):
+    {modality: [{video_id, activation}]}, strongest first, at most `limit`, active (> 0) only. Reads
+    the atom codes saved when the version was promoted."""
+    model_row = _model_row(ctx, model_id)
+    loaded = training.load_atom_codes(ctx, model_row.id)
+    if loaded is None:
+        raise ExplainError(f"model {model_row.id} has no saved atom codes: activate it (or recompute its "
+                           "predictions) first; models without a dictionary (lstms) have none")
+    video_ids, codes = loaded  # (N,), (N, |M|, K)
+    mods = _modalities_of(model_row)
+    if codes.shape[1] != len(mods):
+        raise ExplainError(f"the atom codes of model {model_row.id} have {codes.shape[1]} modality rows, "
+                           f"its config names {len(mods)}")
+    if not 0 <= atom < codes.shape[2]:
+        raise ExplainError(f"atom {atom} out of range 0..{codes.shape[2] - 1}")
+    wanted = mods if modality is None else (_MODALITY_NAMES.get(modality.lower(), modality.lower()),)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in wanted:
+        if name not in mods:
+            raise ExplainError(f"model {model_row.id} does not read the {name} modality")
+        acts = codes[:, mods.index(name), atom].astype(np.float32)
+        order = np.argsort(-acts, kind="stable")[:limit]
+        out[name] = [{"video_id": int(video_ids[i]), "activation": float(acts[i])} for i in order if acts[i] > 0]
+    return out
+
+
+def atom_venue_support(ctx: AppContext, atom: int, *,
+                       model_id: int | None = None) -> dict[str, list[tuple[str, float]]]:
+    """The classifier weight from `atom` to every venue, per modality, largest first:
+    {modality: [(venue, weight)]}. A positive weight means the atom's activation votes for the venue."""
+    model_row = _model_row(ctx, model_id)
+    model, _cfg, meta = training.load_model(ctx, model_row.id)
+    try:
+        weights = atom_class_weights(model, atom)  # (|M|, C)
+    except IndexError as exc:
+        raise ExplainError(str(exc)) from None
+    if weights is None:
+        raise ExplainError(f"model {model_row.id} ({model_row.architecture}) has no dictionary atoms")
+    names = meta["class_names"]
+    return {m: [(names[c], float(weights[i, c])) for c in np.argsort(-weights[i], kind="stable")]
+            for i, m in enumerate(model.cfg.modalities)}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _list(values: np.ndarray | None) -> list[float] | None:
+    return None if values is None else [float(v) for v in values]
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Atomic write: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

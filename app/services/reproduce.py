@@ -1,0 +1,200 @@
+"""Reproduce the paper's tables on the current corpus or on imported features, and import features.
+
+The protocol itself lives in core.protocol, the report in core.report; this module chooses the
+methods and sizes, finds the data (database corpus or an imported bundle) and puts the report where the
+dashboard looks for it (reports_dir/latest).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.context import AppContext
+from core.data import FeatureSet
+from core.h5import import FeatureImportError, load_bundle, read_venue188_h5, save_bundle
+from core.protocol import (
+    MODALITY_SUBSETS,
+    MethodSpec,
+    ProtocolError,
+    ProtocolResult,
+    deep,
+    run_protocol,
+    shallow,
+)
+from core.report import summary_markdown, write_report
+
+# Default epochs of every deep model (early stopping keeps the best epoch on the validation slice).
+# Chosen so that the full default run -- 10 splits x (4 deep models + 6 EASTERN modality subsets) +
+# TMDL, DMDL, TRUMANN -- finishes on 2 CPU cores in under 45 minutes on the 2,000-video demo corpus.
+# Measured with core.train.train on synthetic data of that size (1,800 training videos, visual
+# 12x1280, acoustic 6x512, text 30x100): see benchmarks/protocol_budget.py and the numbers below.
+DEFAULT_EPOCHS = 6
+DEFAULT_SPLITS = 10
+DEEP_MODELS = ("eastern", "lstms", "lstm_dl", "conv")
+SHALLOW_MODELS = ("tmdl", "dmdl", "trumann")
+ALL_MODELS = DEEP_MODELS + SHALLOW_MODELS
+
+# --quick: a smoke run of every table in well under a minute on a tiny corpus.
+QUICK_SPLITS, QUICK_EPOCHS = 2, 2
+QUICK_MODEL = {"visual_hidden": 16, "acoustic_hidden": 16, "text_hidden": 8, "common_dim": 16, "atoms": 12,
+               "shared_lstm_input": 16, "shared_lstm_hidden": 16}
+QUICK_SHALLOW: dict[str, dict[str, Any]] = {
+    "tmdl": {"n_atoms": 12, "n_components": 16, "init_iter": 2, "epochs": 2, "coding_iter": 10, "n_unroll": 3},
+    "dmdl": {"n_atoms": 12, "n_components": 16, "n_iter": 2, "coding_iter": 10, "grid": {"C": (0.1,)}},
+    "trumann": {"n_latent": 8, "n_components": 16, "max_iter": 10, "grid": {"lam2": (1e-2,), "lam3": (1e-3,)}},
+}
+
+
+class ReproduceError(Exception):
+    """Bad arguments for evaluate / reproduce / import-features."""
+
+
+def imported_dir(ctx: AppContext) -> Path:
+    """Where imported feature bundles live: EASTERN_HOME/imported/NAME/."""
+    return ctx.settings.home / "imported"
+
+
+# ----------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class LoadedFeatures:
+    data: FeatureSet
+    given_split: dict[str, np.ndarray] | None
+    dataset: dict[str, Any]
+
+
+def load_features(ctx: AppContext, features: str | None = None) -> LoadedFeatures:
+    """The labelled corpus from the database (features=None) or an imported bundle by name
+    ('NAME' or 'imported-NAME'), with the bundle's own split."""
+    if not features:
+        from app.services.training import load_dataset
+
+        ds = load_dataset(ctx)
+        return LoadedFeatures(ds.data, None, {"name": "corpus", "source": "labelled videos in the database",
+                                              "feature_version": ds.feature_version})
+    name = features
+    root = imported_dir(ctx)
+    if name.startswith("imported-") and not (root / name).is_dir():
+        name = name[len("imported-"):]
+    bundle = load_bundle(root, name)
+    split = {"train": bundle.split.train, "val": bundle.split.valid, "test": bundle.split.test}
+    return LoadedFeatures(bundle.data, split, {"name": f"imported-{name}", "source": bundle.source,
+                                               "feature_version": "venue188-h5"})
+
+
+def import_features(ctx: AppContext, file: Path, name: str | None = None) -> dict[str, Any]:
+    """Read a VENUE-188 layout HDF5 file and save it as an imported bundle; returns a summary."""
+    name = name or re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(file).stem).strip("-.") or "features"
+    imported = read_venue188_h5(file)
+    folder = save_bundle(imported, imported_dir(ctx), name)
+    data = imported.data
+    return {"name": name, "folder": str(folder), "videos": len(data.keys), "classes": len(data.class_names),
+            "train": int(len(imported.split.train)), "valid": int(len(imported.split.valid)),
+            "test": int(len(imported.split.test)),
+            "dims": {"visual": int(data.visual.shape[-1]), "acoustic": int(data.acoustic.shape[-1]),
+                     "textual": int(data.text.shape[-1])},
+            "use": f"python -m app reproduce --features {name}"}
+
+
+# ----------------------------------------------------------------- methods
+
+
+def parse_models(text: str | Sequence[str]) -> tuple[str, ...]:
+    """'eastern,lstms,...' -> validated tuple (EASTERN is always run: every p-value compares with it)."""
+    parts = [p.strip().lower().replace("+", "_").replace("-", "_") for p in
+             (text.split(",") if isinstance(text, str) else text)]
+    parts = [{"lstmdl": "lstm_dl"}.get(p, p) for p in parts if p]
+    unknown = [p for p in parts if p not in ALL_MODELS]
+    if unknown:
+        raise ReproduceError(f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(ALL_MODELS)}")
+    chosen = set(parts) | {"eastern"}
+    return tuple(m for m in ALL_MODELS if m in chosen)
+
+
+def build_methods(models: Sequence[str] = ALL_MODELS, *, subsets: bool = True, quick: bool = False) -> list[MethodSpec]:
+    """EASTERN (all modalities) first, the other deep models, the EASTERN subsets of Table 3, then
+    the shallow baselines. EASTERN-all is one method shared by Tables 1, 2 and 3."""
+    methods = [deep(arch) for arch in DEEP_MODELS if arch in models]
+    if subsets:
+        methods += [deep("eastern", mods) for mods in MODALITY_SUBSETS.values()]
+    methods += [shallow(name, **(QUICK_SHALLOW[name] if quick else {})) for name in SHALLOW_MODELS if name in models]
+    return methods
+
+
+# ----------------------------------------------------------------- running
+
+
+def run_evaluation(
+    ctx: AppContext, *, models: Sequence[str] = ALL_MODELS, n_splits: int | None = None, epochs: int | None = None,
+    features: str | None = None, quick: bool = False, subsets: bool = True, seed: int = 0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> ProtocolResult:
+    """Run the protocol for these models on the corpus or an imported bundle."""
+    n_splits = n_splits if n_splits is not None else (QUICK_SPLITS if quick else DEFAULT_SPLITS)
+    epochs = epochs if epochs is not None else (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
+    if n_splits < 1 or epochs < 1:
+        raise ReproduceError(f"--splits and --epochs must be at least 1 (got {n_splits}, {epochs})")
+    loaded = load_features(ctx, features)
+    methods = build_methods(models, subsets=subsets, quick=quick)
+    dataset = dict(loaded.dataset)
+    if quick:
+        dataset["note"] = "Quick run (--quick): tiny model sizes and few epochs; a smoke test, not a measurement."
+    return run_protocol(
+        loaded.data, methods, n_splits=n_splits, seed=seed, epochs=epochs, progress=progress,
+        given_split=loaded.given_split, model_overrides=QUICK_MODEL if quick else None,
+        train_overrides={"batch_size": 16} if quick else None, dataset=dataset,
+    )
+
+
+@dataclass(frozen=True)
+class ReproduceOutcome:
+    result: ProtocolResult
+    paths: dict[str, Path]
+    latest: Path
+    summary: str
+
+
+def reproduce(
+    ctx: AppContext, out_dir: Path | None = None, *, quick: bool = False, n_splits: int | None = None,
+    epochs: int | None = None, features: str | None = None, models: Sequence[str] = ALL_MODELS, seed: int = 0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> ReproduceOutcome:
+    """Everything of the paper's section 5 that we can measure: run, write the report into out_dir
+    (default reports_dir/<time>) and copy it to reports_dir/latest for the dashboard."""
+    result = run_evaluation(ctx, models=models, n_splits=n_splits, epochs=epochs, features=features, quick=quick,
+                            subsets=True, seed=seed, progress=progress)
+    out = Path(out_dir) if out_dir else ctx.settings.reports_dir / time.strftime("%Y%m%d-%H%M%S")
+    paths = write_report(result, out)
+    latest = publish_latest(ctx, paths)
+    return ReproduceOutcome(result, paths, latest, summary_markdown(result))
+
+
+def publish_latest(ctx: AppContext, paths: dict[str, Path]) -> Path:
+    """Copy the report files to reports_dir/latest, replacing the previous one in one rename."""
+    reports = ctx.settings.reports_dir
+    reports.mkdir(parents=True, exist_ok=True)
+    tmp = reports / f".latest.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
+    for path in paths.values():
+        shutil.copy2(path, tmp / path.name)
+    latest = reports / "latest"
+    if latest.exists():
+        old = reports / f".latest.{uuid.uuid4().hex[:8]}.old"
+        latest.rename(old)
+        tmp.rename(latest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(latest)
+    return latest
+
+
+USER_ERRORS = (ReproduceError, ProtocolError, FeatureImportError)

@@ -1,0 +1,202 @@
+"""The one module with Streamlit caching: the context (engine), loaded models, and query results keyed
+by their inputs. Pages read through these wrappers; after a label edit, an upload, a promotion or a
+finished job they call the matching `clear_after_*` function.
+
+Results that depend on the database carry a short ttl as well, so a change made elsewhere (the CLI,
+another server process) shows up without a restart.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from app.context import AppContext, make_context
+from app.services import annotate, browse, casestudy, dashboard, models
+from app.settings import get_settings
+from db import queries
+
+QUERY_TTL = 120  # seconds a query result may be stale when changed outside this process
+
+
+@st.cache_resource(show_spinner=False)
+def _context(home: str, db_url: str) -> AppContext:
+    return make_context(get_settings())
+
+
+def ctx() -> AppContext:
+    """The application context of this process (one engine per EASTERN_HOME and database)."""
+    settings = get_settings()
+    return _context(str(settings.home), settings.db_url)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def loaded_model(home: str, model_id: int) -> Any:
+    """A model version rebuilt from its checkpoint: (module, config, meta). Checkpoints never change."""
+    from app.services import training
+
+    return training.load_model(ctx(), model_id)
+
+
+def _model_loader(context: AppContext, model_id: int) -> Any:
+    return loaded_model(str(context.settings.home), model_id)
+
+
+# ---------------------------------------------------------------- corpus and browse
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def status() -> dict[str, Any]:
+    return dashboard.status(ctx())
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def browse_page(filters: queries.VideoFilter, sort: str, page: int, page_size: int) -> browse.BrowsePage:
+    return browse.browse_page(ctx(), filters=filters, sort=sort, page=page, page_size=page_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def thumbnails(rows: tuple[queries.BrowseRow, ...]) -> dict[int, str | None]:
+    return browse.thumbnails(ctx(), list(rows))
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def venue_choices(used_only: bool = False) -> list[str]:
+    return browse.venue_choices(ctx(), used_only=used_only)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def venue_ids(names: tuple[str, ...]) -> tuple[int, ...]:
+    return browse.venue_ids(ctx(), names)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=256)
+def video_detail(video_id: int) -> browse.VideoDetail:
+    return browse.video_detail(ctx(), video_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def media_view(sha256: str, rel_path: str) -> browse.MediaView:
+    return browse.media_view(ctx(), sha256=sha256, rel_path=rel_path)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def audio_views(sha256: str, rel_path: str) -> dict[str, dict[str, Any]]:
+    view = browse.media_view(ctx(), sha256=sha256, rel_path=rel_path)
+    return {"waveform": browse.waveform(view.audio, view.sample_rate),
+            "spectrogram": browse.spectrogram(view.audio, view.sample_rate)}
+
+
+# ---------------------------------------------------------------- explanations (model id in every key)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def explanation(video_id: int, target_venue_id: int | None, model_id: int) -> dict[str, Any]:
+    from app.services import explain
+
+    return explain.explain_video(ctx(), video_id, target_venue_id=target_venue_id, model_id=model_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def ablation(video_id: int, model_id: int) -> Any:
+    from app.services import explain
+
+    return explain.modality_ablation_for_video(ctx(), video_id)  # the active model; model_id keys the cache
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def atom_top_videos(atom: int, model_id: int, per_modality: int) -> Any:
+    from app.services import explain
+
+    return explain.atom_top_videos(ctx(), atom, model_id=model_id, limit=per_modality)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def atom_venue_support(atom: int, model_id: int) -> Any:
+    from app.services import explain
+
+    return explain.atom_venue_support(ctx(), atom, model_id=model_id)
+
+
+# ---------------------------------------------------------------- labels
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def review_queue(limit: int, offset: int) -> list[queries.QueueRow]:
+    return annotate.review_queue(ctx(), limit=limit, offset=offset)
+
+
+# ---------------------------------------------------------------- models, failures, case study
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def model_list() -> list[dict[str, Any]]:
+    return models.list_models(ctx())
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
+def model_view(model_id: int) -> dict[str, Any]:
+    return dashboard.model_view(ctx(), model_id)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
+def compare_models(model_a: int, model_b: int) -> dict[str, Any]:
+    return models.compare(ctx(), model_a, model_b)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def videos_by_id(video_ids: tuple[int, ...]) -> list[queries.BrowseRow]:
+    return dashboard.videos_by_id(ctx(), video_ids)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def failure_gallery(model_id: int, limit: int) -> dict[str, Any]:
+    return casestudy.failure_gallery(ctx(), model_id=model_id, limit=limit)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def pair_videos(model_id: int, true_venue_id: int, predicted_venue_id: int, limit: int) -> list[queries.BrowseRow]:
+    return casestudy.pair_videos(ctx(), model_id=model_id, true_venue_id=true_venue_id,
+                                 predicted_venue_id=predicted_venue_id, limit=limit)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def case_candidates(model_id: int) -> dict[str, Any]:
+    return casestudy.case_candidates(ctx(), model_id=model_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def model_predictions(model_id: int, video_ids: tuple[int, ...]) -> dict[int, dict[str, Any]]:
+    """Each video's top prediction by one model version (stored, or computed once and kept)."""
+    return casestudy.predictions_for_model(ctx(), model_id, list(video_ids), load=_model_loader)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def latest_report() -> dict[str, Any] | None:
+    return dashboard.latest_report(ctx())
+
+
+# ---------------------------------------------------------------- invalidation
+
+_LABEL_DEPENDENT = (status, browse_page, venue_choices, video_detail, review_queue, failure_gallery, pair_videos,
+                    case_candidates, videos_by_id)
+_MODEL_DEPENDENT = (model_list, model_view, compare_models, latest_report)
+
+
+def clear_after_label_change() -> None:
+    """A label was saved or undone: every view of labels, queues and mistakes is stale."""
+    for fn in _LABEL_DEPENDENT:
+        fn.clear()
+
+
+def clear_after_upload() -> None:
+    clear_after_label_change()
+
+
+def clear_after_model_change() -> None:
+    """A job finished or a model was promoted: predictions, metrics and explanations may all differ."""
+    clear_after_label_change()
+    for fn in _MODEL_DEPENDENT:
+        fn.clear()
+    for fn in (explanation, ablation, atom_top_videos, atom_venue_support, model_predictions):
+        fn.clear()

@@ -1,0 +1,465 @@
+"""Shared pieces of the pages: Plotly figures, the frame strip, highlighted captions, video cards,
+the sidebar identity, the label editor and the one way to show a user-facing error."""
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image, ImageDraw
+
+from app.errors import user_message
+from app.ui import cache
+
+PAGE_FILES = {
+    "browse": "pages/browse.py",
+    "video": "pages/video.py",
+    "atoms": "pages/atoms.py",
+    "annotate": "pages/annotate.py",
+    "models": "pages/models.py",
+    "retrain": "pages/retrain.py",
+    "failures": "pages/failures.py",
+    "casestudy": "pages/casestudy.py",
+    "upload": "pages/upload.py",
+}
+MODALITY_LABELS = {"visual": "visual (frames)", "acoustic": "acoustic (sound)", "textual": "textual (caption)"}
+POSITIVE, NEGATIVE, NEUTRAL = "#d62728", "#1f77b4", "#9aa0a6"
+CHART_HEIGHT = 320
+
+
+# ---------------------------------------------------------------- errors and messages
+
+
+@contextmanager
+def user_errors(prefix: str = "") -> Iterator[None]:
+    """Show a known user-facing error as one red line (app.errors.user_message); let bugs raise."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - re-raised unless it is a known user error
+        message = user_message(exc)
+        if message is None:
+            raise
+        st.error(f"{prefix}{message}", icon=":material/error:")
+
+
+def attempt(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call fn; on a known user-facing error show its one line and return None (bugs raise)."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - re-raised unless it is a known user error
+        message = user_message(exc)
+        if message is None:
+            raise
+        st.error(message, icon=":material/error:")
+        return None
+
+
+def flash(kind: str, message: str) -> None:
+    """A message to show at the top of the next run (after st.rerun)."""
+    st.session_state["_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    kind, message = st.session_state.pop("_flash", (None, None))
+    if message:
+        {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(message)
+
+
+def need_model(status: dict[str, Any]) -> dict[str, Any] | None:
+    """The active model, or an info box saying how to get one (and None)."""
+    model = status.get("model")
+    if model is None:
+        st.info("No trained model yet: run `python -m app train --activate` (or start one on the Retrain page, "
+                "then promote it).", icon=":material/model_training:")
+    return model
+
+
+# ---------------------------------------------------------------- navigation
+
+
+def open_video(video_id: int) -> None:
+    """Go to the detail page of a video (deep link `?video=ID`)."""
+    st.switch_page(PAGE_FILES["video"], query_params={"video": str(int(video_id))})
+
+
+def video_link(video_id: int, label: str | None = None) -> None:
+    st.page_link(PAGE_FILES["video"], label=label or f"Open video {video_id}", icon=":material/movie:",
+                 query_params={"video": str(int(video_id))})
+
+
+def requested_video() -> int | None:
+    """The video id of the deep link (?video=ID), None when absent or not a number."""
+    raw = st.query_params.get("video")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def video_cards(rows: Sequence[Any], thumbs: dict[int, str | None], *, columns: int = 4,
+                subtitle: Any = None) -> None:
+    """A grid of thumbnails with label, prediction and a link to the detail page."""
+    for start in range(0, len(rows), columns):
+        cols = st.columns(columns)
+        for col, row in zip(cols, rows[start:start + columns], strict=False):
+            with col.container(border=True):
+                path = thumbs.get(row.id)
+                if path:
+                    st.image(path, width="stretch")
+                else:
+                    st.caption("no preview (file missing)")
+                st.markdown(f"**#{row.id}** {html.escape(_short(row.original_name, 28))}")
+                st.caption(subtitle(row) if subtitle else card_subtitle(row))
+                video_link(row.id, "Open")
+
+
+def card_subtitle(row: Any) -> str:
+    label = row.label or "unlabelled"
+    if row.predicted is None:
+        return f"label: {label} · no prediction"
+    mark = "✓" if row.correct else "✗"
+    return f"label: {label} · {mark} {row.predicted} ({row.confidence:.0%})"
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def browse_table(rows: Sequence[Any]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "id": r.id, "name": r.original_name, "label": r.label or "—", "predicted": r.predicted or "—",
+        "confidence": r.confidence, "correct": None if r.correct is None else ("✓" if r.correct else "✗"),
+        "audio": "yes" if r.has_audio else "no", "caption": _short(r.caption or "", 80),
+    } for r in rows])
+
+
+def selectable_videos(rows: Sequence[Any], *, key: str, height: int | str = "auto") -> None:
+    """A table of videos; selecting a row opens its detail page."""
+    if not rows:
+        return
+    table = browse_table(rows)
+    event = st.dataframe(
+        table, hide_index=True, key=key, on_select="rerun", selection_mode="single-row", height=height,
+        column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
+                                                                     format="percent")},
+    )
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        open_video(int(table.iloc[picked[0]]["id"]))
+
+
+# ---------------------------------------------------------------- identity (sidebar)
+
+
+def sidebar_identity(check_password: Any) -> None:
+    """Ask the annotator's name once per browser session, and offer the admin sign-in."""
+    sb = st.sidebar
+    name = st.session_state.get("annotator")
+    if name:
+        sb.markdown(f"Annotating as **{html.escape(name)}**")
+        if sb.button("Change name", key="annotator_change"):
+            st.session_state.pop("annotator")
+            st.rerun()
+    else:
+        with sb.form("annotator_form", border=False):
+            typed = st.text_input("Your name (recorded with each label change)", key="annotator_input",
+                                  max_chars=80)
+            if st.form_submit_button("Start annotating") and typed.strip():
+                st.session_state["annotator"] = typed.strip()
+                st.rerun()
+    if st.session_state.get("is_admin"):
+        sb.markdown(":material/admin_panel_settings: **Admin** (retrain, promote)")
+        if sb.button("Sign out of admin", key="admin_signout"):
+            st.session_state["is_admin"] = False
+            st.rerun()
+    else:
+        with sb.expander("Admin sign-in"), st.form("admin_form", border=False):
+            password = st.text_input("Admin password", type="password", key="admin_password")
+            if st.form_submit_button("Sign in"):
+                if check_password(password):
+                    st.session_state["is_admin"] = True
+                    st.rerun()
+                st.error("Wrong password.")
+
+
+def annotator() -> str | None:
+    return st.session_state.get("annotator")
+
+
+def is_admin() -> bool:
+    return bool(st.session_state.get("is_admin"))
+
+
+# ---------------------------------------------------------------- the label editor
+
+
+def label_editor(video: Any, venues: list[str], *, key: str, save: Any, suggestion: str | None = None,
+                 on_saved: Any = None) -> None:
+    """Correct a video's venue: a form (Enter submits) with a reason; the save is conflict-checked
+    against the label version this page showed the user, so nothing is silently overwritten.
+    `save(venue, reason, who, expected_version)` returns the new version."""
+    from db.repo import LabelConflict
+
+    seen: dict[int, int] = st.session_state.setdefault("seen_versions", {})
+    seen.setdefault(video.id, video.version)
+    who = annotator()
+    default = suggestion or video.current_venue
+    index = venues.index(default) if default in venues else None
+    with st.form(f"{key}_form", enter_to_submit=True):
+        venue = st.selectbox("Venue", venues, index=index, key=f"{key}_venue", placeholder="type to search 188 venues")
+        reason = st.text_input("Reason (optional)", key=f"{key}_reason", placeholder="e.g. the court is visible at 2 s")
+        submitted = st.form_submit_button("Save label", type="primary", disabled=not who,
+                                          help=None if who else "Enter your name in the sidebar first")
+    if not who:
+        st.caption(":material/info: Enter your name in the sidebar to correct labels.")
+    if not submitted:
+        return
+    if not venue:
+        st.error("Choose a venue first.")
+        return
+    try:
+        version = save(venue=venue, reason=reason, who=who, expected_version=seen[video.id])
+    except LabelConflict as exc:
+        seen[video.id] = exc.current_version
+        current = exc.current
+        other = (f"**{current.who}** set it to **{current.venue_name}** at {current.created_at:%H:%M:%S}"
+                 if current else "someone else changed it")
+        flash("error", f"Not saved: while you were looking, {other}. Your choice '{venue}' was not stored. "
+                       "Check the label above and save again to replace it.")
+        cache.clear_after_label_change()
+        st.rerun()
+    except Exception as exc:  # noqa: BLE001 - known user errors become one line, bugs re-raise
+        message = user_message(exc)
+        if message is None:
+            raise
+        st.error(message)
+        return
+    seen[video.id] = version
+    st.session_state["last_change"] = {"video_id": video.id, "version": version, "venue": venue}
+    flash("success", f"Saved: video {video.id} is now labelled **{venue}**.")
+    cache.clear_after_label_change()
+    if on_saved:
+        on_saved(version)
+    st.rerun()
+
+
+def history_frame(history: Sequence[Any]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "when": h.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": h.who, "from": h.previous_venue_name or "—",
+        "to": h.venue_name, "reason": h.reason,
+    } for h in history])
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _layout(fig: go.Figure, height: int = CHART_HEIGHT, **kw: Any) -> go.Figure:
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, **kw)
+    return fig
+
+
+def top_venues_figure(top: Sequence[tuple[str, float]], *, label: str | None = None,
+                      title: str = "Top-5 venues") -> go.Figure:
+    venues = [v for v, _ in top][::-1]
+    probs = [p for _, p in top][::-1]
+    colors = ["#2ca02c" if v == label else "#1f6feb" for v in venues]
+    fig = go.Figure(go.Bar(x=probs, y=venues, orientation="h", marker_color=colors,
+                           text=[f"{p:.0%}" for p in probs], textposition="auto",
+                           hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    return _layout(fig, height=60 + 36 * len(top), title=title)
+
+
+def ablation_figure(rows: Sequence[dict[str, Any]], *, full_prediction: str | None) -> go.Figure:
+    """One bar per modality subset: its predicted venue and probability; green where it agrees with the
+    full model, grey elsewhere."""
+    names = [r["subset"] for r in rows][::-1]
+    probs = [r["probability"] for r in rows][::-1]
+    venues = [r["venue"] for r in rows][::-1]
+    colors = ["#2ca02c" if v == full_prediction else NEUTRAL for v in venues]
+    fig = go.Figure(go.Bar(x=probs, y=names, orientation="h", marker_color=colors,
+                           text=[f"{v} ({p:.0%})" for v, p in zip(venues, probs, strict=True)],
+                           textposition="auto", hovertemplate="%{y}: %{text}<extra></extra>"))
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    return _layout(fig, height=60 + 30 * len(rows), title="Prediction from each modality and pair")
+
+
+def atom_heatmap(activations: np.ndarray, modalities: Sequence[str]) -> go.Figure:
+    fig = go.Figure(go.Heatmap(
+        z=activations, y=[MODALITY_LABELS.get(m, m) for m in modalities], x=list(range(activations.shape[1])),
+        colorscale="Blues", colorbar={"title": "code"},
+        hovertemplate="atom %{x}, %{y}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(title="dictionary atom")
+    return _layout(fig, height=80 + 55 * len(modalities), title="Atom activations (sparse codes)")
+
+
+def contribution_figure(contributions: np.ndarray, modalities: Sequence[str], *, venue: str,
+                        top: int = 12) -> go.Figure:
+    """The atoms that pushed the venue's score up (red) or down (blue) most."""
+    flat = [(float(contributions[m, k]), f"{modalities[m][0].upper()} atom {k}")
+            for m in range(contributions.shape[0]) for k in range(contributions.shape[1])
+            if contributions[m, k] != 0]
+    flat.sort(key=lambda t: abs(t[0]), reverse=True)
+    chosen = sorted(flat[:top], key=lambda t: t[0])
+    fig = go.Figure(go.Bar(
+        x=[v for v, _ in chosen], y=[n for _, n in chosen], orientation="h",
+        marker_color=[POSITIVE if v > 0 else NEGATIVE for v, _ in chosen],
+        hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(title=f"contribution to the score of {venue}")
+    return _layout(fig, height=80 + 22 * max(len(chosen), 1), title=f"Atoms that pushed {venue} up (red) or down")
+
+
+def frame_strip(frames: np.ndarray, weights: Sequence[float] | None = None, *, gap: int = 4) -> Image.Image:
+    """The 12 sampled frames side by side, with the time under each and, given attributions, a bar
+    coloured by sign (red pushed the venue up, blue down) and sized by magnitude."""
+    n, h, w = frames.shape[:3]
+    bar = 12 if weights is not None else 0
+    label = 14
+    canvas = Image.new("RGB", (n * w + (n - 1) * gap, h + bar + label + 4), "white")
+    draw = ImageDraw.Draw(canvas)
+    scale = max((abs(float(x)) for x in weights), default=0.0) if weights is not None else 0.0
+    for i in range(n):
+        x = i * (w + gap)
+        canvas.paste(Image.fromarray(frames[i]), (x, 0))
+        if weights is not None and scale > 0:
+            value = float(weights[i]) / scale
+            color = _heat(value)
+            draw.rectangle([x, h + 2, x + max(2, int(abs(value) * (w - 1))), h + 2 + bar - 2], fill=color)
+            if abs(value) > 0.6:
+                draw.rectangle([x, 0, x + w - 1, h - 1], outline=color, width=3)
+        draw.text((x + 2, h + bar + 3), f"{0.5 * i:.1f} s", fill="#333333")
+    return canvas
+
+
+def _heat(value: float) -> tuple[int, int, int]:
+    """-1..1 -> blue..white..red."""
+    v = max(-1.0, min(1.0, value))
+    if v >= 0:
+        return (255, int(255 * (1 - v * 0.85)), int(255 * (1 - v * 0.85)))
+    return (int(255 * (1 + v * 0.85)), int(255 * (1 + v * 0.6)), 255)
+
+
+def _clip_shapes(fig: go.Figure, clip_weights: Sequence[float] | None, *, clip_seconds: float = 1.0) -> None:
+    if clip_weights is None:
+        return
+    scale = max((abs(float(x)) for x in clip_weights), default=0.0) or 1.0
+    for i, value in enumerate(clip_weights):
+        v = float(value) / scale
+        color = POSITIVE if v > 0 else NEGATIVE
+        fig.add_vrect(x0=i * clip_seconds, x1=(i + 1) * clip_seconds, fillcolor=color, opacity=0.35 * abs(v),
+                      line_width=0, annotation_text=f"{value:+.2f}", annotation_position="top left",
+                      annotation_font_size=10)
+
+
+def waveform_figure(wave: dict[str, np.ndarray], clip_weights: Sequence[float] | None = None) -> go.Figure:
+    t = np.asarray(wave["t"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=t, y=wave["high"], line={"width": 0.5, "color": "#555"}, hoverinfo="skip",
+                             showlegend=False))
+    fig.add_trace(go.Scatter(x=t, y=wave["low"], fill="tonexty", line={"width": 0.5, "color": "#555"},
+                             fillcolor="rgba(60,60,60,0.5)", hoverinfo="skip", showlegend=False))
+    _clip_shapes(fig, clip_weights)
+    fig.update_xaxes(title="seconds", range=[0, 6])
+    fig.update_yaxes(range=[-1, 1], showticklabels=False)
+    return _layout(fig, height=200, title="Waveform (the 6 one-second clips the model reads)")
+
+
+def spectrogram_figure(spec: dict[str, np.ndarray], clip_weights: Sequence[float] | None = None) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=spec["db"], x=spec["times"], y=spec["freqs"], colorscale="Magma",
+                               colorbar={"title": "dB"}, hovertemplate="%{x:.2f} s, %{y:.0f} Hz<extra></extra>"))
+    _clip_shapes(fig, clip_weights)
+    fig.update_xaxes(title="seconds", range=[0, 6])
+    fig.update_yaxes(title="Hz")
+    return _layout(fig, height=240, title="Spectrogram")
+
+
+def caption_html(words: Sequence[tuple[str, float | None]]) -> str:
+    """The caption as written, each word shaded by its attribution (red up, blue down); words the
+    model never read (stop words, emoji) in grey."""
+    scale = max((abs(w) for _, w in words if w is not None), default=0.0) or 1.0
+    parts = []
+    for word, weight in words:
+        text = html.escape(word)
+        if weight is None:
+            parts.append(f'<span style="color:#9aa0a6">{text}</span>')
+            continue
+        r, g, b = _heat(weight / scale)
+        parts.append(f'<span title="{weight:+.3f}" style="background:rgb({r},{g},{b});padding:1px 3px;'
+                     f'border-radius:3px">{text}</span>')
+    return '<div style="line-height:2">' + " ".join(parts) + "</div>"
+
+
+def confusion_figure(confusion: Sequence[Sequence[int]], names: Sequence[str]) -> go.Figure:
+    """The confusion matrix as a scatter of square markers (Plotly heatmaps return no selection in
+    Streamlit); each non-empty cell is clickable and carries (true index, predicted index)."""
+    matrix = np.asarray(confusion, dtype=float)
+    ii, jj = np.nonzero(matrix)
+    rows = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+    size = max(6, min(26, int(560 / max(len(names), 1))))
+    fig = go.Figure(go.Scatter(
+        x=[names[j] for j in jj], y=[names[i] for i in ii], mode="markers+text",
+        marker={"symbol": "square", "size": size, "color": [share[i, j] for i, j in zip(ii, jj, strict=True)],
+                "colorscale": "Blues", "cmin": 0, "cmax": 1, "line": {"width": 0.5, "color": "#888"},
+                "colorbar": {"title": "share of row"}},
+        text=[str(int(matrix[i, j])) for i, j in zip(ii, jj, strict=True)], textfont={"size": 9},
+        customdata=np.stack([ii, jj], axis=1) if len(ii) else None,
+        hovertemplate="label %{y}<br>predicted %{x}<br>%{text} video(s)<extra></extra>",
+    ))
+    fig.update_xaxes(title="predicted", categoryorder="array", categoryarray=list(names), tickangle=-45)
+    fig.update_yaxes(title="label", categoryorder="array", categoryarray=list(names)[::-1])
+    return _layout(fig, height=max(420, 24 * len(names) + 160), title="Confusion matrix (click a cell)")
+
+
+def per_class_figure(per_class: Sequence[dict[str, Any]]) -> go.Figure:
+    rows = sorted(per_class, key=lambda r: (r["f1"] or 0.0))
+    fig = go.Figure(go.Bar(
+        x=[r["f1"] or 0.0 for r in rows], y=[r["venue"] for r in rows], orientation="h", marker_color="#1f6feb",
+        customdata=[r["support"] for r in rows],
+        hovertemplate="%{y}: F1 %{x:.2f} (%{customdata} test videos)<extra></extra>",
+    ))
+    fig.update_xaxes(range=[0, 1], title="F1 on the held-out test split")
+    return _layout(fig, height=max(300, 20 * len(rows) + 80), title="Per-class F1")
+
+
+def delta_figure(deltas: Sequence[dict[str, Any]], a: str, b: str) -> go.Figure:
+    rows = sorted(deltas, key=lambda r: r["delta"])
+    fig = go.Figure(go.Bar(
+        x=[r["delta"] for r in rows], y=[r["venue"] for r in rows], orientation="h",
+        marker_color=["#2ca02c" if r["delta"] > 0 else POSITIVE for r in rows],
+        hovertemplate="%{y}: %{x:+.2f}<extra></extra>",
+    ))
+    fig.update_xaxes(title=f"F1 of {b} minus F1 of {a}")
+    return _layout(fig, height=max(300, 20 * len(rows) + 80), title="Per-class F1 change")
+
+
+def curve_figure(history: Sequence[dict[str, Any]], *, title: str = "Training") -> go.Figure:
+    """Training loss and validation Macro-F per epoch."""
+    epochs = [h.get("epoch") for h in history]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=epochs, y=[h.get("train_loss") for h in history], name="training loss",
+                             mode="lines+markers", yaxis="y"))
+    fig.add_trace(go.Scatter(x=epochs, y=[h.get("val_macro_f1") for h in history], name="validation Macro-F",
+                             mode="lines+markers", yaxis="y2"))
+    fig.update_layout(yaxis={"title": "loss"}, yaxis2={"title": "Macro-F", "overlaying": "y", "side": "right",
+                                                       "range": [0, 1]},
+                      legend={"orientation": "h", "y": -0.25})
+    fig.update_xaxes(title="epoch", dtick=1)
+    return _layout(fig, height=300, title=title)
+
+
+def support_figure(support: Sequence[tuple[str, float]], *, title: str) -> go.Figure:
+    rows = list(support)[::-1]
+    fig = go.Figure(go.Bar(
+        x=[v for _, v in rows], y=[n for n, _ in rows], orientation="h",
+        marker_color=[POSITIVE if v > 0 else NEGATIVE for _, v in rows],
+        hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+    ))
+    return _layout(fig, height=max(260, 22 * len(rows) + 80), title=title)

@@ -1,0 +1,49 @@
+"""Dashboard entry point (`python -m app serve`): page config, identity in the sidebar, routing."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `streamlit run app/ui/main.py` puts only app/ui on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app.services.dashboard import NotReady, check_admin  # noqa: E402
+from app.ui import cache, components  # noqa: E402
+
+st.set_page_config(page_title="EASTERN workbench", page_icon=":material/movie:", layout="wide")
+
+PAGES = {
+    "Videos": [
+        st.Page("pages/browse.py", title="Browse", icon=":material/grid_view:", default=True),
+        st.Page("pages/video.py", title="Video detail", icon=":material/movie:"),
+        st.Page("pages/annotate.py", title="Annotate", icon=":material/edit_note:"),
+        st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+    ],
+    "Understand": [
+        st.Page("pages/atoms.py", title="Atom explorer", icon=":material/scatter_plot:"),
+        st.Page("pages/failures.py", title="Failure cases", icon=":material/report:"),
+        st.Page("pages/casestudy.py", title="Case study", icon=":material/compare:"),
+    ],
+    "Models": [
+        st.Page("pages/models.py", title="Models & evaluation", icon=":material/leaderboard:"),
+        st.Page("pages/retrain.py", title="Retrain", icon=":material/model_training:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+st.sidebar.title("EASTERN workbench")
+try:
+    status = cache.status()
+except NotReady as exc:
+    st.error(str(exc), icon=":material/database:")
+    st.stop()
+model = status["model"]
+st.sidebar.caption(
+    f"{status['videos']:,} videos · {status['labelled']:,} labelled · {status['annotated']:,} corrected by people  \n"
+    + (f"active model: **#{model['id']} {model['name']}**" if model else "no active model yet")
+)
+components.sidebar_identity(lambda password: check_admin(cache.ctx().settings, password))
+page.run()

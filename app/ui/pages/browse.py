@@ -1,0 +1,74 @@
+"""Browse: every video, filtered, sorted and paged in SQL; a grid of first frames or a table."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app.ui import cache, components
+from db.queries import VideoFilter
+
+SORT_LABELS = {
+    "id": "Oldest id first", "newest": "Newest first", "confidence_desc": "Most confident prediction",
+    "confidence_asc": "Least confident prediction", "label": "Label (A–Z)", "name": "File name",
+}
+CORRECTNESS = {"any": "Any", "correct": "Correct", "wrong": "Wrong", "unpredicted": "No prediction"}
+TRISTATE = {"any": None, "yes": True, "no": False}
+KEEP = {"persist_state": "session"}  # filters survive a visit to a video and back
+
+if (deep := components.requested_video()) is not None:  # ?video=ID on Browse opens that video
+    components.open_video(deep)
+
+st.title("Browse videos")
+components.show_flash()
+
+
+def _first_page() -> None:
+    st.session_state["browse_page"] = 1
+
+
+with st.container(border=True):
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
+    text = c1.text_input("Search captions and file names", key="browse_text", on_change=_first_page, **KEEP)
+    labels = c2.multiselect("Current label", cache.venue_choices(used_only=True), key="browse_labels",
+                            on_change=_first_page, **KEEP)
+    predicted = c3.multiselect("Predicted venue", cache.venue_choices(used_only=True), key="browse_predicted",
+                               on_change=_first_page, **KEEP)
+    correctness = c4.segmented_control("Prediction", list(CORRECTNESS), format_func=CORRECTNESS.get, default="any",
+                                       required=True, key="browse_correct", on_change=_first_page, **KEEP)
+    c1, c2, c3, c4, c5, c6 = st.columns([3, 1, 1, 1, 2, 1])
+    low, high = c1.slider("Confidence of the prediction", 0.0, 1.0, (0.0, 1.0), step=0.05, key="browse_conf",
+                          on_change=_first_page, **KEEP)
+    audio = c2.selectbox("Has audio", list(TRISTATE), key="browse_audio", on_change=_first_page, **KEEP)
+    caption = c3.selectbox("Has caption", list(TRISTATE), key="browse_caption", on_change=_first_page, **KEEP)
+    annotated = c4.selectbox("Corrected by a person", list(TRISTATE), key="browse_annotated", on_change=_first_page,
+                             **KEEP)
+    sort = c5.selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.get, key="browse_sort", **KEEP)
+    view = c6.segmented_control("View", ["Grid", "Table"], default="Grid", required=True, key="browse_view", **KEEP)
+
+filters = VideoFilter(
+    label_venue_ids=cache.venue_ids(tuple(labels)), predicted_venue_ids=cache.venue_ids(tuple(predicted)),
+    correctness=correctness or "any", min_confidence=low, max_confidence=high, has_audio=TRISTATE[audio],
+    has_caption=TRISTATE[caption], annotated=TRISTATE[annotated], text=text,
+)
+page_size = 24 if view == "Grid" else 50
+requested = int(st.session_state.setdefault("browse_page", 1))
+result = cache.browse_page(filters, sort, requested - 1, page_size)
+st.session_state["browse_page"] = result.page + 1  # filters may have left fewer pages
+
+if result.total == 0:
+    if cache.status()["videos"] == 0:
+        st.info("No videos yet: run `python -m app demo` or `python -m app ingest PATH`, or use the Upload page.")
+    else:
+        st.info("No video matches these filters.", icon=":material/filter_alt_off:")
+    st.stop()
+
+top = st.columns([3, 1])
+top[0].caption(f"**{result.total:,}** videos match · page {result.page + 1} of {result.pages}"
+               + ("" if result.model_id else " · no active model, so no predictions yet"))
+top[1].number_input("Page", min_value=1, max_value=result.pages, step=1, key="browse_page",
+                    label_visibility="collapsed", **KEEP)
+
+if view == "Grid":
+    components.video_cards(result.rows, cache.thumbnails(tuple(result.rows)))
+else:
+    st.caption("Select a row to open the video.")
+    components.selectable_videos(result.rows, key="browse_table")

@@ -1,0 +1,116 @@
+"""Models and evaluation: versions with their metrics, per-class F1, a clickable confusion matrix,
+two versions compared, and the latest reproduction report."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app.services import models
+from app.ui import cache, components
+
+st.title("Models and evaluation")
+components.show_flash()
+
+versions = cache.model_list()
+if not versions:
+    st.info("No trained model yet: run `python -m app train --activate`, or start one on the Retrain page.",
+            icon=":material/model_training:")
+else:
+    table = pd.DataFrame([{
+        "id": v["id"], "name": v["name"], "architecture": v["architecture"], "active": "★" if v["active"] else "",
+        "modalities": "+".join(m[0].upper() for m in (v["modalities"] or [])), "epochs": v["epochs"],
+        "test Micro-F": v["micro_f1"], "test Macro-F": v["macro_f1"], "best val Macro-F": v["best_val_macro_f1"],
+        "test videos": v["n_test"], "trained": v["created_at"].replace("T", " "),
+    } for v in versions])
+    st.dataframe(table, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(c, format="%.3f") for c in ("test Micro-F", "test Macro-F",
+                                                                     "best val Macro-F")})
+
+    labels = {v["id"]: f"#{v['id']} {v['name']}" + (" (active)" if v["active"] else "") for v in versions}
+    default = next((i for i, v in enumerate(versions) if v["active"]), 0)
+    chosen = st.selectbox("Model version", list(labels), index=default, format_func=labels.get, key="models_pick")
+    view = components.attempt(cache.model_view, chosen)
+    if view is not None:
+        names = view["class_names"]
+        left, right = st.columns([2, 3])
+        left.plotly_chart(components.per_class_figure(view["per_class"]), key="models_f1")
+        cell = None
+        if view["confusion"]:
+            event = right.plotly_chart(components.confusion_figure(view["confusion"], names), key="models_confusion",
+                                       on_select="rerun", selection_mode="points")
+            points = event.selection.get("points", []) if event else []
+            if points and points[0].get("customdata") is not None:
+                cell = tuple(int(x) for x in points[0]["customdata"][:2])
+            cells = pd.DataFrame([{"label": names[i], "predicted": names[j], "videos": int(n), "i": i, "j": j}
+                                  for i, row in enumerate(view["confusion"]) for j, n in enumerate(row)
+                                  if n and i != j]).sort_values("videos", ascending=False) if names else pd.DataFrame()
+            if not cells.empty:
+                st.caption("Mistakes by cell — click a square above or select a row here to list its test videos.")
+                picked = st.dataframe(cells, hide_index=True, key="models_cells", on_select="rerun",
+                                      selection_mode="single-row", column_order=("label", "predicted", "videos"),
+                                      height=220)
+                if picked.selection.rows:
+                    row = cells.iloc[picked.selection.rows[0]]
+                    cell = (int(row["i"]), int(row["j"]))
+        else:
+            right.info("This version stored no confusion matrix.")
+        if cell is not None:
+            ids = models.test_videos_in_cell(view["row"], *cell)
+            st.markdown(f"**Test videos labelled {names[cell[0]]}, predicted {names[cell[1]]}** ({len(ids)})")
+            components.selectable_videos(cache.videos_by_id(tuple(ids)), key="models_cell_videos")
+        if view["history"]:
+            st.plotly_chart(components.curve_figure(view["history"], title="Training of this version"),
+                            key="models_curve")
+
+    st.header("Compare two versions")
+    if len(versions) < 2:
+        st.info("Only one model version so far: train another on the Retrain page to compare.")
+    else:
+        c1, c2 = st.columns(2)
+        ids = list(labels)
+        a = c1.selectbox("Before (A)", ids, index=min(1, len(ids) - 1), format_func=labels.get, key="models_a")
+        b = c2.selectbox("After (B)", ids, index=0, format_func=labels.get, key="models_b")
+        if a == b:
+            st.info("Choose two different versions.")
+        else:
+            diff = components.attempt(cache.compare_models, a, b)
+            if diff is not None:
+                metrics = pd.DataFrame([
+                    {"metric": m, "A": diff["a"][k], "B": diff["b"][k],
+                     "B − A": (diff["b"][k] or 0) - (diff["a"][k] or 0)}
+                    for m, k in (("test Micro-F", "micro_f1"), ("test Macro-F", "macro_f1"),
+                                 ("best val Macro-F", "best_val_macro_f1"))])
+                st.dataframe(metrics, hide_index=True)
+                if diff["per_class"]:
+                    st.plotly_chart(components.delta_figure(diff["per_class"], labels[a], labels[b]),
+                                    key="models_delta")
+                st.markdown(f"**Videos whose prediction flipped** ({len(diff['flips'])}"
+                            + (", both versions need stored predictions: promote each once" if not diff["flips"]
+                               else "") + ")")
+                if diff["flips"]:
+                    flips = pd.DataFrame([{"id": f.video_id, "name": f.original_name, "label": f.label,
+                                           "A says": f.before, "B says": f.after} for f in diff["flips"]])
+                    event = st.dataframe(flips, hide_index=True, key="models_flips", on_select="rerun",
+                                         selection_mode="single-row", height=260)
+                    if event.selection.rows:
+                        components.open_video(int(flips.iloc[event.selection.rows[0]]["id"]))
+
+st.header("Reproduction report")
+report = cache.latest_report()
+if report is None:
+    st.info("No reproduction report yet. Run `python -m app reproduce` (or `python -m app reproduce --quick` for a "
+            "smoke run); the dashboard shows the latest one.", icon=":material/description:")
+else:
+    st.caption(f"From {report['folder']} · {pd.Timestamp(report['modified'], unit='s'):%Y-%m-%d %H:%M}")
+    if report["curves"]:
+        fig = go.Figure([go.Scatter(x=[p["epoch"] for p in c], y=[100 * p["micro_f1"] for p in c],
+                                    mode="lines+markers", name=name) for name, c in report["curves"].items() if c])
+        fig.update_layout(title="Figure 6: test Micro-F per epoch (first split)", xaxis_title="epoch",
+                          yaxis_title="Micro-F (%)", height=360, margin={"t": 40, "b": 10})
+        st.plotly_chart(fig, key="models_figure6")
+    st.markdown(report["markdown"])
+    if report["html"]:
+        with open(report["html"], "rb") as fh:
+            st.download_button("Download the HTML report", fh.read(), file_name="report.html", mime="text/html",
+                               key="models_report_html")

@@ -1,0 +1,123 @@
+"""Retrain: start a training job (its own process), follow it live from the database, cancel it,
+and promote the result next to the active model. Starting, cancelling and promoting need admin."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.services import dashboard, jobs, training
+from app.ui import cache, components
+
+ARCHITECTURES = {
+    "eastern": "EASTERN: three LSTMs + shared sparse dictionary",
+    "lstms": "LSTMs: three LSTMs + softmax (no dictionary)",
+    "lstm_dl": "LSTM+DL: one shared LSTM + dictionary",
+    "conv": "CONV: EASTERN without the LSTMs",
+}
+MODALITIES = {"visual": "visual", "acoustic": "acoustic", "textual": "textual"}
+ACTIVE_STATES = ("queued", "running")
+
+st.title("Retrain")
+components.show_flash()
+admin = components.is_admin()
+ctx = cache.ctx()
+
+if not admin:
+    st.info("Starting, cancelling and promoting need the admin role: sign in under **Admin sign-in** in the sidebar. "
+            "You can follow the jobs below.", icon=":material/lock:")
+else:
+    with st.form("retrain_form", border=True):
+        c1, c2, c3, c4 = st.columns([3, 3, 1, 1])
+        arch = c1.selectbox("Architecture", list(ARCHITECTURES), format_func=ARCHITECTURES.get, key="retrain_arch")
+        mods = c2.multiselect("Modalities", list(MODALITIES), default=list(MODALITIES), key="retrain_mods")
+        epochs = c3.number_input("Epochs", 1, 200, value=ctx.settings.demo_epochs, key="retrain_epochs")
+        seed = c4.number_input("Seed", 0, 10_000, value=0, key="retrain_seed")
+        start = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+    if start:
+        if not mods:
+            st.error("Choose at least one modality.")
+        else:
+            request = training.TrainRequest(architecture=arch, modalities=training.parse_modalities(",".join(mods)),
+                                            epochs=int(epochs), seed=int(seed))
+            job_id = jobs.start_job(ctx, request, who=components.annotator() or "admin")
+            components.flash("success", f"Training job {job_id} started in its own process.")
+            st.rerun()
+
+
+def _job_panel(job) -> None:  # noqa: ANN001 - a repo.JobRow
+    epochs = job.params.get("epochs", 0)
+    arch = job.params.get("architecture", "?")
+    st.markdown(f"**Job {job.id}** · {arch} · {'+'.join(m[0].upper() for m in job.params.get('modalities', []))} "
+                f"· {epochs} epochs · started by {job.created_by or '?'} · **{job.status}**")
+    st.progress(min(max(job.progress, 0.0), 1.0), text=job.message or job.status)
+    if job.history:
+        st.plotly_chart(components.curve_figure(job.history, title=f"Job {job.id}: loss and validation Macro-F"),
+                        key=f"retrain_curve_{job.id}")
+    if admin and not job.cancel_requested and st.button("Cancel this job", key=f"retrain_cancel_{job.id}",
+                                                        icon=":material/stop:"):
+        jobs.request_cancel(ctx, job.id)
+        st.toast(f"Cancelling job {job.id}…")
+    if job.cancel_requested:
+        st.caption("Cancellation requested: the worker stops after the current step.")
+
+
+def _live() -> None:
+    recent = dashboard.jobs_view(ctx)
+    running = [j for j in recent if j.status in ACTIVE_STATES]
+    was = set(st.session_state.get("retrain_running", []))
+    st.session_state["retrain_running"] = [j.id for j in running]
+    if was - {j.id for j in running}:  # a job ended while we watched: models and predictions may differ
+        cache.clear_after_model_change()
+        st.rerun(scope="app")
+    if not running:
+        st.caption("No job running.")
+    for job in running:
+        with st.container(border=True):
+            _job_panel(job)
+
+
+recent = dashboard.jobs_view(ctx)
+st.subheader("Live progress")
+# Poll only while a job is queued or running; the fragment reruns the whole page when it ends.
+st.fragment(_live, run_every=2.0 if any(j.status in ACTIVE_STATES for j in recent) else None)()
+
+st.subheader("Recent jobs")
+if not recent:
+    st.caption("No training job yet.")
+else:
+    st.dataframe(pd.DataFrame([{
+        "job": j.id, "status": j.status, "architecture": j.params.get("architecture"),
+        "epochs": j.params.get("epochs"), "by": j.created_by, "model version": j.model_version_id,
+        "started": j.started_at.strftime("%Y-%m-%d %H:%M:%S") if j.started_at else "",
+        "finished": j.finished_at.strftime("%Y-%m-%d %H:%M:%S") if j.finished_at else "",
+        "error": j.error or "",
+    } for j in recent]), hide_index=True)
+    for j in recent:
+        if j.status == "failed":
+            st.error(f"Job {j.id} failed: {j.error}. The active model is unchanged.", icon=":material/error:")
+            break
+
+finished = next((j for j in recent if j.status == "done" and j.model_version_id), None)
+versions = {v["id"]: v for v in cache.model_list()}
+if finished and finished.model_version_id in versions:
+    new = versions[finished.model_version_id]
+    active = next((v for v in versions.values() if v["active"]), None)
+    st.subheader("Latest result")
+    columns = [("new", new)] + ([("active", active)] if active and active["id"] != new["id"] else [])
+    st.dataframe(pd.DataFrame([{
+        "": label, "version": f"#{v['id']} {v['name']}", "test Micro-F": v["micro_f1"], "test Macro-F": v["macro_f1"],
+        "best val Macro-F": v["best_val_macro_f1"], "test videos": v["n_test"],
+    } for label, v in columns]), hide_index=True)
+    if new["active"]:
+        st.success(f"Version #{new['id']} is the active model.")
+    elif admin:
+        if st.button(f"Promote #{new['id']} to active", type="primary", key="retrain_promote",
+                     icon=":material/rocket_launch:"):
+            with st.spinner("Recomputing every video's prediction with the new model…"):
+                count = components.attempt(training.promote, ctx, new["id"])
+            if count is not None:
+                cache.clear_after_model_change()
+                components.flash("success", f"Version #{new['id']} is now active; {count} predictions recomputed.")
+                st.rerun()
+    else:
+        st.caption("An admin can promote this version to active.")

@@ -1,0 +1,53 @@
+"""Upload: drop a video; it is ingested like `python -m app ingest`, its features are extracted and
+the active model predicts its venue."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app.services import dashboard
+from app.services.ingest import VIDEO_EXTENSIONS
+from app.ui import cache, components
+
+st.title("Upload a video")
+components.show_flash()
+limit = cache.ctx().settings.upload_max_mb
+st.caption(f"mp4, mov, webm or mkv, up to {limit} MB. The model reads the first 6 seconds: 12 frames, 6 one-second "
+           "audio clips and the caption.")
+
+with st.form("upload_form", clear_on_submit=False):
+    file = st.file_uploader("Video file", type=sorted(e.lstrip(".") for e in VIDEO_EXTENSIONS),
+                            max_upload_size=limit, key="upload_file")
+    caption = st.text_area("Caption (optional)", key="upload_caption", max_chars=2000, height=80)
+    venue = st.selectbox("Venue label, if you know it (optional)", cache.venue_choices(), index=None,
+                         key="upload_venue", placeholder="no label")
+    submitted = st.form_submit_button("Ingest and predict", type="primary", icon=":material/upload:")
+
+if submitted:
+    if file is None:
+        st.error("Choose a video file first.")
+        st.stop()
+    with st.status(f"Ingesting {file.name}…", expanded=True) as progress:
+        st.write("Checking and storing the file, extracting features (the first upload loads the frame encoder)…")
+        result = components.attempt(dashboard.ingest_upload, cache.ctx(), filename=file.name, data=file.getvalue(),
+                                    caption=caption, venue=venue, who=components.annotator() or "upload")
+        ok = result is not None and not result.errors
+        progress.update(label="Done" if ok else "Not ingested", state="complete" if ok else "error")
+    if result is None:
+        st.stop()
+    for line in result.errors:
+        st.error(line, icon=":material/error:")
+    for line in result.notes:
+        st.info(line)
+    if result.existing_id:
+        components.video_link(result.existing_id, f"Open the stored copy (video {result.existing_id})")
+    if result.video_id:
+        cache.clear_after_upload()
+        st.success(f"Stored as video {result.video_id}.")
+        components.video_link(result.video_id, f"Open video {result.video_id}")
+    if result.prediction:
+        model = result.prediction["model"]
+        top = [(t["venue"], t["probability"]) for t in result.prediction["top"]]
+        st.plotly_chart(components.top_venues_figure(top, label=venue, title=f"Predicted by #{model['id']} "
+                                                     f"{model['name']}"), key="upload_top")
+    elif result.prediction_error:
+        st.info(result.prediction_error)
