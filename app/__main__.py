@@ -3,4 +3,5 @@ import sys
 
 from app.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # spawned children (multiprocessing) import this module without running the CLI
+    sys.exit(main())

@@ -80,6 +80,9 @@ def read_venue188_h5(path: str | Path) -> ImportedFeatures:
                 f"{path}: missing array(s) {', '.join(missing)}; expected X_/y_/id_ train, valid, test "
                 f"(found {', '.join(sorted(f.keys())) or 'nothing'})"
             )
+        groups = [key for part in PARTS for key in (f"y_{part}", f"id_{part}") if not isinstance(f[key], h5py.Dataset)]
+        if groups:
+            raise FeatureImportError(f"{path}: {', '.join(groups)} must be array(s), found HDF5 group(s)")
         visual, acoustic, text, labels, keys, sizes = [], [], [], [], [], []
         for part in PARTS:
             X, y, ids = f[f"X_{part}"], f[f"y_{part}"], f[f"id_{part}"]

@@ -102,14 +102,24 @@ def _paper_pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
+def _versus(ours: float, theirs: float, what: str) -> str:
+    """'above WHAT by 1.23 points', 'below ...' or 'equal to WHAT', at the precision the tables show."""
+    if round(100 * ours, 2) == round(100 * theirs, 2):
+        return f"equal to {what}"
+    diff = 100 * (ours - theirs)
+    return f"{'above' if diff > 0 else 'below'} {what} by {abs(diff):.2f} points"
+
+
 def _significance(p: float | None) -> str:
     if p is None:
         return "no p-value: needs at least 2 splits"
     return f"p={p:.2g}, {'significant' if p < SIGNIFICANCE else 'not significant'} at {SIGNIFICANCE}"
 
 
-def _compare_rows(result: ProtocolResult, rows: Sequence[tuple[str, str, tuple | None]], reference: str) -> Section:
-    """Rows of (label, method name, paper tuple) -> table and findings against `reference`."""
+def _compare_rows(result: ProtocolResult, rows: Sequence[tuple[str, str, tuple | None]], reference: str,
+                  ref_words: str | None = None) -> Section:
+    """Rows of (label, method name, paper tuple) -> table and findings against `reference` (called
+    `ref_words` in the sentences, default its row label)."""
     table_rows, findings = [], []
     measured = {name: result.summary(name) for _, name, _ in rows if name in result.runs}
     for label, name, paper in rows:
@@ -119,7 +129,8 @@ def _compare_rows(result: ProtocolResult, rows: Sequence[tuple[str, str, tuple |
         theirs = [_paper_pct(paper[0]), _paper_pct(paper[1]), _p(paper[2])] if paper else ["-", "-", "-"]
         table_rows.append([label, *ours, *theirs])
     ref = measured.get(reference)
-    ref_label = next((label for label, name, _ in rows if name == reference), reference)
+    ref_row = next((label for label, name, _ in rows if name == reference), reference)
+    ref_label = ref_words or ref_row
     ref_paper = next((paper for _, name, paper in rows if name == reference), None)
     if ref is None:
         findings.append(f"{ref_label} was not run, so nothing is compared with it.")
@@ -128,23 +139,27 @@ def _compare_rows(result: ProtocolResult, rows: Sequence[tuple[str, str, tuple |
             s = measured.get(name)
             if name == reference or s is None:
                 continue
-            diff = 100 * (ref["macro_f1_mean"] - s["macro_f1_mean"])
-            micro = 100 * (ref["micro_f1_mean"] - s["micro_f1_mean"])
-            word = "above" if diff > 0 else "below" if diff < 0 else "equal to"
-            text = (f"{ref_label}'s Macro-F is {word} {label}'s" + (f" by {abs(diff):.2f} points" if diff else "")
-                    + f" ({_significance(s['p_value'])}); its Micro-F is "
-                    + ("above" if micro > 0 else "below" if micro < 0 else "equal to") + f" by {abs(micro):.2f}.")
+            macro = _versus(ref["macro_f1_mean"], s["macro_f1_mean"], f"{label}'s")
+            micro = _versus(ref["micro_f1_mean"], s["micro_f1_mean"], "it")
+            text = f"{ref_label}'s Macro-F is {macro} ({_significance(s['p_value'])}); its Micro-F is {micro}."
             if paper and ref_paper:
                 text += f" The paper reports {ref_label} ahead by {ref_paper[1] - paper[1]:.2f} Macro-F points."
             findings.append(text)
         ran = [(label, measured[name]) for label, name, _ in rows if name in measured]
-        best_label, best = max(ran, key=lambda item: item[1]["macro_f1_mean"])
-        if best_label == ref_label:
-            findings.append(f"{ref_label} has the highest Macro-F of this table, as in the paper.")
-        else:
+        # compare at the precision shown, so a tie in the table reads as a tie
+        ref_shown = round(100 * ref["macro_f1_mean"], 2)
+        higher = [(label, s) for label, s in ran if round(100 * s["macro_f1_mean"], 2) > ref_shown]
+        tied = [label for label, s in ran if label != ref_row and round(100 * s["macro_f1_mean"], 2) == ref_shown]
+        if higher:
+            best_label, best = max(higher, key=lambda item: item[1]["macro_f1_mean"])
             findings.append(f"{ref_label} does NOT have the highest Macro-F here: {best_label} does "
                             f"({_pct(best['macro_f1_mean'])} vs {_pct(ref['macro_f1_mean'])}); the paper has "
                             f"{ref_label} first.")
+        elif tied:
+            findings.append(f"{ref_label} shares the highest Macro-F of this table with {', '.join(tied)} "
+                            f"({_pct(ref['macro_f1_mean'])}); the paper has {ref_label} first on its own.")
+        else:
+            findings.append(f"{ref_label} has the highest Macro-F of this table, as in the paper.")
     headers = ["Method", "Micro-F % (ours)", "Macro-F % (ours)", "p (ours)", "Micro-F % (paper)",
                "Macro-F % (paper)", "p (paper)"]
     return Section("", "", Table(headers, table_rows), findings)
@@ -177,7 +192,7 @@ def table2(result: ProtocolResult, paper: dict[str, Any]) -> Section:
 def table3(result: ProtocolResult, paper: dict[str, Any]) -> Section:
     rows = [(letters, subset_name(letters), paper["table3"][letters]) for letters in MODALITY_SUBSETS]
     rows.append(("all", REFERENCE, paper["table3"]["all"]))
-    sec = _compare_rows(result, rows, REFERENCE)
+    sec = _compare_rows(result, rows, REFERENCE, ref_words="EASTERN (V+A+T)")
     sec.title = "Table 3: EASTERN on modality combinations"
     sec.intro = ("EASTERN trained on V (visual), A (acoustic), T (textual) and their pairs; 'all' is the "
                  "EASTERN row of Table 1 (the same runs).")

@@ -2,7 +2,10 @@
 owns its row, reports progress into it and always leaves a final state.
 
 The UI only starts a job and reads its row; a worker that dies without a word (killed, out of
-memory) is found by `reap_dead_jobs` from its pid and heartbeat and marked failed.
+memory) is found by `reap_dead_jobs` from its pid and heartbeat and marked failed. The worker beats
+its heart from a thread every `job_heartbeat_s`, whatever training is doing (loading data, a long
+validation, recomputing predictions), so a heartbeat older than `job_stale_s` means a frozen or
+vanished worker.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from datetime import UTC, datetime
@@ -29,17 +33,32 @@ def start_job(ctx: AppContext, request: TrainRequest, *, who: str = "") -> int:
     """Queue a training job and start its worker process in a new session."""
     with session_scope(ctx.engine) as session:
         job_id = repo.create_job(session, params=request.to_dict(), created_by=who)
+    ctx.settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     log_path = ctx.settings.jobs_dir / f"job-{job_id}.log"
-    env = {**os.environ, "EASTERN_HOME": str(ctx.settings.home), "EASTERN_DB_URL": ctx.settings.db_url}
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "worker", "--job", str(job_id)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True, cwd=str(_repo_root()),
-        )
+    own = {f"EASTERN_{name.upper()}" for name in type(ctx.settings).model_fields}
+    env = {**{k: v for k, v in os.environ.items() if k not in own}, **settings_env(ctx)}
+    try:
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "worker", "--job", str(job_id)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                start_new_session=True, cwd=str(_repo_root()),
+            )
+    except OSError as exc:  # no worker will ever claim the row: say why now
+        with session_scope(ctx.engine) as session:
+            repo.finish_job(session, job_id=job_id, status="failed", error=f"cannot start the worker: {exc}")
+        raise
     with session_scope(ctx.engine) as session:
         repo.update_job(session, job_id=job_id, message=f"worker started (pid {proc.pid})")
     return job_id
+
+
+def settings_env(ctx: AppContext) -> dict[str, str]:
+    """The caller's settings as EASTERN_* variables, so the worker runs with exactly these (not only
+    the same home and database: the same heartbeat, frame encoder, thread count...). The admin
+    password stays out: the worker does not need it."""
+    return {f"EASTERN_{name.upper()}": str(value) for name, value in ctx.settings.model_dump().items()
+            if value is not None and name != "admin_password"}
 
 
 def _repo_root() -> str:
@@ -53,9 +72,8 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
             return "not-queued"
         job = repo.get_job(session, job_id=job_id)
     assert job is not None
-    request = TrainRequest.from_dict(job.params)
     status, error, model_id = "failed", "worker ended unexpectedly", None
-    state = {"last_write": 0.0, "cancel": False}
+    state = {"last_write": 0.0, "cancel": False, "epochs": 1}
 
     def _on_term(signum: int, _frame: Any) -> None:
         raise JobCancelled(f"stopped by signal {signum}")
@@ -68,11 +86,12 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
         if kind == "step" and now - state["last_write"] < ctx.settings.job_heartbeat_s:
             return
         state["last_write"] = now
-        epochs = max(request.epochs, 1)
+        epochs = state["epochs"]
         if kind == "epoch":
             frac = event["epoch"] / epochs
+            val = event.get("val_macro_f1")  # None when the labels leave no validation videos
             msg = (f"epoch {event['epoch']}/{epochs}: loss {event['train_loss']:.3f}, "
-                   f"validation Macro-F {event['val_macro_f1']:.3f}")
+                   + ("no validation videos" if val is None else f"validation Macro-F {val:.3f}"))
             entry, line = event, msg
         else:
             frac = (event["epoch"] - 1 + event["step"] / max(event["steps_per_epoch"], 1)) / epochs
@@ -85,7 +104,14 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
                 history_entry=entry, log_line=line,
             )
 
+    stop_beating = threading.Event()
+    heart = threading.Thread(target=_beat, args=(ctx, job_id, state, stop_beating), name=f"job-{job_id}-heartbeat",
+                             daemon=True)
+    heart.start()
     try:
+        # inside the try: a job whose parameters are invalid fails with the reason in its row
+        request = TrainRequest.from_dict(job.params)
+        state["epochs"] = max(int(request.epochs), 1)
         model_id = train_and_register(ctx, request, progress=progress, should_stop=lambda: state["cancel"])
         if model_id is None:
             status, error = "cancelled", None
@@ -97,9 +123,22 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
         status, error = "failed", f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
     finally:
+        stop_beating.set()
+        heart.join()
         with session_scope(ctx.engine) as session:
             repo.finish_job(session, job_id=job_id, status=status, error=error, model_version_id=model_id)
     return status
+
+
+def _beat(ctx: AppContext, job_id: int, state: dict[str, Any], stop: threading.Event) -> None:
+    """Beat the job's heart until stopped, and pick up a cancel request even between progress events."""
+    while not stop.wait(ctx.settings.job_heartbeat_s):
+        try:
+            with session_scope(ctx.engine) as session:
+                if repo.update_job(session, job_id=job_id):
+                    state["cancel"] = True
+        except Exception as exc:  # a busy database now and then: say so in the job log, beat again later
+            print(f"heartbeat of job {job_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
 def request_cancel(ctx: AppContext, job_id: int) -> None:
@@ -125,20 +164,24 @@ def _alive(pid: int | None) -> bool:
 
 
 def reap_dead_jobs(ctx: AppContext) -> list[int]:
-    """Mark running jobs whose worker is gone (or silent too long) as failed."""
+    """Mark running jobs whose worker is gone (or silent longer than job_stale_s) as failed; returns their ids."""
     reaped = []
     now = datetime.now(UTC)
+    stale = ctx.settings.job_stale_s
     with session_scope(ctx.engine) as session:
         for job in repo.running_jobs(session):
             beat = job.heartbeat_at or job.created_at
             if beat.tzinfo is None:
                 beat = beat.replace(tzinfo=UTC)
             silent = (now - beat).total_seconds()
-            if job.status == "running" and (not _alive(job.pid) or silent > ctx.settings.job_stale_s * 10):
-                repo.finish_job(session, job_id=job.id, status="failed",
-                                error=f"worker process {job.pid} died without finishing (killed?)")
-                reaped.append(job.id)
-            elif job.status == "queued" and silent > ctx.settings.job_stale_s:
-                repo.finish_job(session, job_id=job.id, status="failed", error="worker never started")
+            error = None
+            if job.status == "running" and not _alive(job.pid):
+                error = f"worker process {job.pid} died without finishing (killed?)"
+            elif job.status == "running" and silent > stale:
+                error = f"worker process {job.pid} silent for {silent:.0f} s (no heartbeat within {stale:g} s)"
+            elif job.status == "queued" and silent > stale:
+                error = f"worker never started (queued {silent:.0f} s)"
+            if error:
+                repo.finish_job(session, job_id=job.id, status="failed", error=error)
                 reaped.append(job.id)
     return reaped

@@ -1,0 +1,133 @@
+"""The dashboard in a real browser: Browse, open a video, read its prediction and why, correct its label
+with a reason, and find the change in the history on screen and in the database. A screenshot of each
+step lands in test-artifacts/e2e/."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from db import repo
+from db.session import make_engine, session_scope
+from tests.fixtures import Workspace
+
+ANNOTATOR = "E2E Tester"
+REASON = "the court lines are visible (browser test)"
+SLOW_MS = 180_000  # the first "Why this venue?" loads the model and runs Integrated Gradients
+
+# Streamlit marks its root with the connection and script-run state; the status widget shows a running
+# icon while a script runs. Settled: connected, not running, no running icon.
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'
+SETTLED = f"""() => {{
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.dataset.testConnectionState === 'CONNECTED' && app.dataset.testScriptState === 'notRunning'
+    && !document.querySelector('{RUNNING}');
+}}"""
+
+
+def settle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished the script run that the last action started."""
+    page.wait_for_function(SETTLED, timeout=timeout)
+
+
+def shot(page: Page, artifacts: Path, name: str, focus: Locator | None = None) -> None:
+    """Save the viewport (Streamlit scrolls inside its main block), with `focus` scrolled into view."""
+    if focus is not None:
+        focus.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / name))
+
+
+def keyed(page: Page, key: str) -> Locator:
+    """The element a page created with `key=` (Streamlit gives it the class st-key-<key>)."""
+    return page.locator(f".st-key-{key}")
+
+
+def db_video(ws: Workspace, video_id: int) -> tuple[repo.VideoRow, list[repo.LabelRow], list[str]]:
+    with session_scope(make_engine(ws.db_url)) as session:
+        return (repo.get_video(session, video_id=video_id), repo.label_history(session, video_id=video_id),
+                [v.name for v in repo.list_venues(session, used_only=True)])
+
+
+def test_browse_explain_and_relabel(page: Page, server: str, workspace: Workspace, artifacts: Path) -> None:
+    # 1. Browse (the default page): a grid of cards, each with an "Open" link.
+    page.goto(server)
+    page.wait_for_selector('[data-testid="stApp"]')
+    settle(page)
+    expect(page.get_by_role("heading", name="Browse videos")).to_be_visible()
+    with session_scope(make_engine(workspace.db_url)) as session:
+        total = repo.count_videos(session)
+    expect(page.get_by_text(re.compile(rf"{total}\s+videos match"))).to_be_visible()
+    cards = page.get_by_test_id("stPageLink-NavLink").filter(has_text="Open")
+    expect(cards.first).to_be_visible()
+    shot(page, artifacts, "01-browse.png")
+
+    # 2. Open the first video: its detail page with the player and the model's top-5.
+    cards.first.click()
+    page.wait_for_url(re.compile(r"[?&]video=\d+"))
+    video_id = int(re.search(r"[?&]video=(\d+)", page.url).group(1))
+    settle(page)
+    before, history_before, venues = db_video(workspace, video_id)
+    expect(page.get_by_role("heading", name=re.compile(rf"Video #{video_id}\b"))).to_be_visible()
+    expect(page.get_by_test_id("stVideo")).to_be_attached()
+    top5 = keyed(page, "video_top5")
+    expect(top5).to_contain_text("Top-5 venues")
+    expect(top5.locator("g.bars path, g.point path").first).to_be_attached()
+    shot(page, artifacts, "02-video.png", top5)
+
+    # 3. Why this venue?: the atom heatmap of the prediction.
+    page.get_by_role("button", name="Why this venue?").click()
+    expect(page.get_by_role("heading", name="Why this venue?")).to_be_visible(timeout=SLOW_MS)
+    settle(page, timeout=SLOW_MS)
+    heatmap = keyed(page, "why_atoms")
+    expect(heatmap).to_contain_text("Atom activations")
+    expect(heatmap.locator(".hm, image, .heatmaplayer").first).to_be_attached()
+    expect(keyed(page, "why_atom_push")).to_be_visible()
+    shot(page, artifacts, "03-why.png", heatmap)
+
+    # 4. Correct the label: give a name first when asked, then pick another venue with a reason.
+    new_venue = next(v for v in venues if v != before.current_venue)
+    name_box = page.get_by_label("Your name (recorded with each label change)")
+    if name_box.is_visible():
+        name_box.fill(ANNOTATOR)
+        page.get_by_role("button", name="Start annotating").click()
+        settle(page)
+    expect(page.get_by_text(f"Annotating as {ANNOTATOR}")).to_be_visible()
+    form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Save label"))
+    form.scroll_into_view_if_needed()
+    venue_box = form.get_by_role("combobox", name="Venue")
+    venue_box.click()
+    page.keyboard.type(new_venue)
+    page.get_by_role("option", name=new_venue, exact=True).click()
+    expect(venue_box).to_have_value(new_venue)
+    form.get_by_label("Reason (optional)").fill(REASON)
+    save = form.get_by_role("button", name="Save label")
+    expect(save).to_be_enabled()
+    shot(page, artifacts, "04-relabel.png", form)
+    save.click()
+
+    # 5. The new label is current, and the history shows who changed it, to what and why.
+    expect(page.get_by_text(f"Saved: video {video_id} is now labelled")).to_be_visible()
+    settle(page)
+    expect(page.get_by_text(f"Current label: {new_venue}")).to_be_visible()
+    history = page.get_by_test_id("stExpander").filter(has_text="Label history")
+    expect(history).to_contain_text(f"Label history ({len(history_before) + 1})")
+    # st.dataframe draws on a canvas and writes the cells in view as an accessible table inside it; the
+    # narrow column shows when/who/from/to, the reason comes into view when the table is scrolled sideways.
+    grid = history.get_by_test_id("stDataFrame")
+    newest_row = grid.locator('tbody tr[role="row"]').first
+    for cell in (ANNOTATOR, before.current_venue, new_venue):
+        expect(newest_row).to_contain_text(cell)
+    grid.hover()
+    page.mouse.wheel(2000, 0)
+    expect(newest_row).to_contain_text(REASON)
+    shot(page, artifacts, "05-history.png", history)
+
+    # ... and in the database: the current label, a new version, and an appended history row.
+    after, history_after, _ = db_video(workspace, video_id)
+    assert after.current_venue == new_venue
+    assert after.version == before.version + 1
+    assert len(history_after) == len(history_before) + 1
+    newest = history_after[0]
+    assert (newest.venue_name, newest.previous_venue_name, newest.who, newest.reason) == (
+        new_venue, before.current_venue, ANNOTATOR, REASON)
