@@ -291,7 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8501)
     sub.add_parser("status", help="corpus and model summary as JSON")
     sp = sub.add_parser("train", help="train a model on the current labels")
-    sp.add_argument("--model", default="eastern", choices=["eastern", "lstms", "lstm_dl", "conv"])
+    sp.add_argument("--model", default="eastern",
+                    choices=["eastern", "lstms", "lstm_dl", "conv", "tmdl", "dmdl", "trumann"],
+                    help="a deep model, or a shallow baseline of Table 1 (tmdl, dmdl, trumann: not activatable)")
     sp.add_argument("--modalities", default="v,a,t")
     sp.add_argument("--epochs", type=int, default=15)
     sp.add_argument("--seed", type=int, default=0)

@@ -24,6 +24,8 @@ from db.session import session_scope
 
 ALL_MODALITIES = ("visual", "acoustic", "textual")
 MODALITY_LETTERS = {"v": "visual", "a": "acoustic", "t": "textual"}
+DEEP_ARCHS = ("eastern", "lstms", "lstm_dl", "conv")
+SHALLOW_ARCHS = ("tmdl", "dmdl", "trumann")  # Table 1's shallow baselines (core.baselines), pooled features
 
 
 class TrainingError(Exception):
@@ -125,8 +127,11 @@ def train_and_register(
 ) -> int | None:
     """Train on the current labels, store the checkpoint and a model version with its held-out
     metrics; activate it (and recompute predictions) when asked. Returns the model version id,
-    or None when cancelled. A run that fails or is killed never touches the active model."""
-    if request.architecture not in {"eastern", "lstms", "lstm_dl", "conv"}:
+    or None when cancelled. A run that fails or is killed never touches the active model.
+    Shallow baselines (SHALLOW_ARCHS) are stored and listed too, but cannot be activated."""
+    if request.architecture in SHALLOW_ARCHS:
+        return _train_shallow(ctx, request, should_stop=should_stop)
+    if request.architecture not in DEEP_ARCHS:
         raise TrainingError(f"unknown architecture {request.architecture!r}")
     dataset = load_dataset(ctx)
     data = dataset.data
@@ -184,6 +189,87 @@ def train_and_register(
     return model_id
 
 
+def _train_shallow(ctx: AppContext, request: TrainRequest, *, should_stop: Callable[[], bool] | None) -> int | None:
+    """Fit a shallow baseline on mean-pooled features (same splits as a deep run with this seed: hyperparameters
+    chosen on the validation slice), store it as models/<run>/model.pkl and register a version with its metrics.
+    epochs / batch_size / lr of the request do not apply. The fit itself cannot be interrupted; a stop
+    request is honoured before it starts and before anything is stored."""
+    from core.baselines import build_baseline, pool_sequences, save_baseline
+
+    if request.activate:
+        raise TrainingError(
+            f"{request.architecture} is a shallow baseline: it is stored and listed by `python -m app models`, but "
+            "cannot be activated (predictions, explanations and the dashboard need a deep model); drop --activate"
+        )
+    dataset = load_dataset(ctx)
+    data = dataset.data
+    train_idx, test_idx = holdout_split(data.labels, test_fraction=request.test_fraction, seed=request.seed)
+    fit_idx, val_idx = _train_val(data.labels, train_idx, seed=request.seed)
+    pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
+    X = {m: pooled[m] for m in request.modalities}
+
+    def part(idx: np.ndarray) -> dict[str, np.ndarray]:
+        return {m: v[idx] for m, v in X.items()}
+
+    if should_stop is not None and should_stop():
+        return None
+    model = build_baseline(request.architecture, data.class_names, seed=request.seed)
+    started = time.perf_counter()
+    model.fit(part(fit_idx), data.labels[fit_idx], part(val_idx), data.labels[val_idx])
+    fit_seconds = round(time.perf_counter() - started, 3)
+    if should_stop is not None and should_stop():
+        return None
+    n_classes = len(dataset.venue_ids)
+    predicted = model.predict(part(test_idx))
+    val_scores = scores(data.labels[val_idx], model.predict(part(val_idx)), n_classes) if len(val_idx) else {}
+    metrics = {
+        "test": scores(data.labels[test_idx], predicted, n_classes, data.class_names),
+        "best_val_macro_f1": val_scores.get("macro_f1"), "best_val_micro_f1": val_scores.get("micro_f1"),
+        "best_epoch": getattr(model, "best_epoch_", None),
+        "history": [],  # per-epoch deep-training curves; a shallow fit has its objective instead
+        "objective_history": [float(v) for v in model.objective_history_],
+        "best_params": _plain_params(model.best_params_),
+        "val_scores": [{"params": _plain_params(p), "score": float(v)} for p, v in model.val_scores_],
+        "fit_seconds": fit_seconds,
+        "n_train": int(len(fit_idx)), "n_val": int(len(val_idx)), "n_test": int(len(test_idx)),
+        "test_video_ids": dataset.video_ids[test_idx].tolist(),
+        "test_predicted": np.asarray(predicted).tolist(),
+        "test_labels": data.labels[test_idx].tolist(),
+    }
+    if hasattr(model, "codes"):  # DMDL / TMDL: fraction of exactly-zero joint-sparse codes on the test split
+        from core.evaluate import atom_sparsity
+
+        metrics["sparsity"] = atom_sparsity(model.codes(part(test_idx)))["overall"]
+    params = {k: v for k, v in vars(model).items()
+              if not k.endswith("_") and k not in ("groups", "group_weights", "tree_source")}
+    params["tree"] = getattr(model, "tree_source", None)
+    run_dir = Path("models") / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    checkpoint = run_dir / "model.pkl"
+    save_baseline(ctx.settings.home / checkpoint, model, {
+        "class_names": data.class_names, "venue_ids": dataset.venue_ids, "feature_version": dataset.feature_version,
+        "text_embedder_state": dataset.embedder.to_state(), "modalities": list(request.modalities),
+        "metrics": {k: metrics[k] for k in ("best_val_macro_f1", "best_params")},
+    })
+    config = {
+        **request.to_dict(), "epochs": None, "batch_size": None, "lr": None, "params": _plain_params(params),
+        "feature_version": dataset.feature_version, "venue_ids": dataset.venue_ids, "class_names": data.class_names,
+        "split": {"train": dataset.video_ids[fit_idx].tolist(), "val": dataset.video_ids[val_idx].tolist(),
+                  "test": dataset.video_ids[test_idx].tolist()},
+    }
+    mods = "+".join(m[0].upper() for m in request.modalities)
+    name = request.name or f"{request.architecture} {mods} seed {request.seed}"
+    with session_scope(ctx.engine) as session:
+        return repo.create_model_version(
+            session, name=name, architecture=request.architecture, config=config,
+            checkpoint_path=checkpoint.as_posix(), metrics=metrics,
+        )
+
+
+def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters as JSON values (tuples -> lists, numpy scalars -> Python)."""
+    return json.loads(json.dumps(params, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+
+
 def _train_val(labels: np.ndarray, train_idx: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Carve a validation slice (10%) from the training split for early stopping."""
     sub_train, sub_val = holdout_split(labels[train_idx], test_fraction=0.1, seed=seed + 1)
@@ -196,6 +282,11 @@ def load_model(ctx: AppContext, model_id: int):  # noqa: ANN201 - returns (nn.Mo
         row = repo.get_model_version(session, model_id=model_id)
     if row is None:
         raise TrainingError(f"no model version {model_id}")
+    if row.architecture in SHALLOW_ARCHS:
+        raise TrainingError(
+            f"model version {model_id} is the shallow baseline {row.architecture}: it is kept for comparison "
+            "(`python -m app models`) and cannot be activated, predict or explain; use a deep model"
+        )
     return load_checkpoint(ctx.settings.inside_home(Path(row.checkpoint_path)))
 
 

@@ -14,13 +14,18 @@ validation slice is kept (``best_params_``, ``val_scores_``); without it the con
 from __future__ import annotations
 
 import itertools
+import os
+import pickle
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import f1_score
 
 MODALITIES = ("visual", "acoustic", "textual")
+BASELINE_FORMAT = "eastern-shallow-baseline"
+BASELINE_VERSION = 1
 
 
 def pool_sequences(
@@ -109,6 +114,16 @@ def check_labels(y: np.ndarray, n_classes: int | None) -> tuple[np.ndarray, int]
     return y, c
 
 
+def validation_slice(
+    X_val: Mapping[str, np.ndarray] | None, y_val: np.ndarray | None
+) -> tuple[Mapping[str, np.ndarray] | None, np.ndarray | None]:
+    """(X_val, y_val), or (None, None) when either is missing or empty: a tiny corpus can leave no
+    validation videos, and then the constructor's hyperparameters are used as they are."""
+    if X_val is None or y_val is None or len(y_val) == 0:
+        return None, None
+    return X_val, np.asarray(y_val).astype(np.int64)
+
+
 def one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
     out = np.zeros((len(y), n_classes))
     out[np.arange(len(y)), y] = 1.0
@@ -138,12 +153,17 @@ class ShallowBaseline:
     """Common interface: ``fit``, ``predict_proba``, ``predict``, ``objective_history_``, ``best_params_``."""
 
     GRID: dict[str, tuple] = {}
+    TUNABLE: tuple[str, ...] = ()  # the hyperparameters a grid may search
 
     def __init__(self, *, n_classes: int | None, select_metric: str, grid: Mapping[str, Sequence] | None, seed: int):
         self.n_classes = n_classes
         self.select_metric = select_metric
         self.grid = dict(self.GRID if grid is None else grid)
         self.seed = seed
+        unknown = sorted(set(self.grid) - set(self.TUNABLE))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} cannot search {unknown}; its grid may hold {list(self.TUNABLE)}")
+        score(np.zeros(1), np.zeros(1), select_metric)  # fail now on an unknown selection metric
 
     def predict_proba(self, X: Mapping[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
@@ -174,3 +194,36 @@ class ShallowBaseline:
             if s > best_score:  # ties keep the earlier (simpler / default-ordered) candidate
                 best, best_score, self.best_params_ = state, s, params
         return best
+
+
+def save_baseline(path: str | Path, model: ShallowBaseline, meta: Mapping[str, Any]) -> None:
+    """Write a fitted baseline and its meta (class names, feature version, metrics...) to one pickle, atomically.
+
+    The file describes itself: ``load_baseline`` needs nothing else. Pickles run code when loaded, so
+    only load files this application wrote (model folders under EASTERN_HOME).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": BASELINE_FORMAT, "version": BASELINE_VERSION, "arch": type(model).__name__.lower(),
+               "model": model, "meta": dict(meta)}
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def load_baseline(path: str | Path) -> tuple[ShallowBaseline, dict[str, Any]]:
+    """(fitted baseline, meta) from a file written by ``save_baseline``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"baseline file not found: {path}")
+    try:
+        with open(path, "rb") as f:
+            payload = pickle.load(f)
+    except Exception as exc:  # truncated or foreign file: say which one
+        raise ValueError(f"{path}: not a readable baseline file ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != BASELINE_FORMAT:
+        raise ValueError(f"{path}: not an EASTERN shallow-baseline file")
+    if payload.get("version", 0) > BASELINE_VERSION:
+        raise ValueError(f"{path}: baseline file version {payload['version']} is newer than this code")
+    return payload["model"], dict(payload["meta"])

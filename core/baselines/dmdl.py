@@ -20,8 +20,9 @@ set by alternating
 
 A multinomial logistic regression on the concatenated codes (standardised) then predicts the class.
 Features are standardised, reduced to ``n_components`` principal components per modality and scaled to
-unit mean squared norm first (common.Preprocessor). Validation grid (``GRID``): the logistic regression's
-C; the dictionaries are unsupervised and learned once per fit.
+unit mean squared norm first (common.Preprocessor). Validation grid (``GRID``): the sparsity weight lam1
+x the logistic regression's C; the dictionaries are unsupervised, learned once per lam1 (from the same
+initial atoms) and shared by every C.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from core.baselines.common import Preprocessor, ShallowBaseline, check_labels
+from core.baselines.common import Preprocessor, ShallowBaseline, check_labels, validation_slice
 
 # Codes are held as (S, N, K) tensors internally (batched matmul over modalities); public codes are (N, S, K).
 
@@ -163,10 +164,24 @@ def learn_dictionaries(
     return D, A.double().numpy(), history
 
 
+def encode(Z: Sequence[np.ndarray], D: Sequence[np.ndarray], lam1: float, lam2: float, n_iter: int) -> np.ndarray:
+    """Cold-start joint sparse codes (S, N, K) of preprocessed modalities Z under dictionaries D."""
+    Zt = [torch.from_numpy(z).float() for z in Z]
+    G, C = coding_terms(Zt, [torch.from_numpy(d).float() for d in D])
+    xx = sum((z * z).sum(dim=1) for z in Zt)
+    return joint_sparse_code(G, C, xx, lam1, lam2, n_iter).double().numpy()
+
+
+def flat_codes(A: np.ndarray) -> np.ndarray:
+    """Codes (S, N, K) -> classifier inputs (N, S*K), the modalities' blocks side by side (also for N = 0)."""
+    return A.transpose(1, 0, 2).reshape(A.shape[1], A.shape[0] * A.shape[2])
+
+
 class DMDL(ShallowBaseline):
     """Unsupervised joint-sparse multimodal dictionaries + logistic regression on the codes."""
 
-    GRID = {"C": (0.01, 0.1, 1.0)}
+    GRID = {"lam1": (0.05, 0.1, 0.2), "C": (0.01, 0.1, 1.0)}
+    TUNABLE = ("lam1", "C")
 
     def __init__(
         self,
@@ -189,41 +204,51 @@ class DMDL(ShallowBaseline):
 
     def fit(self, X, y, X_val=None, y_val=None) -> DMDL:
         y, self.n_classes_ = check_labels(y, self.n_classes)
-        rng = np.random.default_rng(self.seed)
+        X_val, y_val = validation_slice(X_val, y_val)
         self.prep_ = Preprocessor(self.n_components).fit(X)
         self.modalities_ = self.prep_.modalities_
         Z = self.prep_.transform(X)
-        self.dictionaries_, _, self.objective_history_ = learn_dictionaries(
-            Z, self.n_atoms, self.lam1, self.lam2, self.n_iter, self.coding_iter, self.tol, rng
-        )
-        # train and test codes come from the same cold-start coder, so the classifier sees alike inputs
-        F = self._flat_codes(Z)
-        self.scaler_ = StandardScaler().fit(F)
-        F = self.scaler_.transform(F)
-        F_val = None if X_val is None else [self.scaler_.transform(self._flat_codes(self.prep_.transform(X_val)))]
+        Z_val = None if X_val is None else self.prep_.transform(X_val)
+        learned: dict[float, dict] = {}  # lam1 -> the unsupervised part, learned once whatever C
+
+        def unsupervised(lam1: float) -> dict:
+            if lam1 not in learned:  # every lam1 starts from the same atoms (same seed)
+                D, _, history = learn_dictionaries(
+                    Z, self.n_atoms, lam1, self.lam2, self.n_iter, self.coding_iter, self.tol,
+                    np.random.default_rng(self.seed),
+                )
+                # train and test codes come from the same cold-start coder, so the classifier sees alike inputs
+                F = flat_codes(encode(Z, D, lam1, self.lam2, self.coding_iter))
+                scaler = StandardScaler().fit(F)
+                F_val = None if Z_val is None else scaler.transform(
+                    flat_codes(encode(Z_val, D, lam1, self.lam2, self.coding_iter))
+                )
+                learned[lam1] = {"lam1": lam1, "D": D, "history": history, "scaler": scaler,
+                                 "F": scaler.transform(F), "F_val": F_val}
+            return learned[lam1]
 
         def fit_one(params):
-            return LogisticRegression(C=params.get("C", self.C), max_iter=500).fit(F, y)
+            part = unsupervised(params.get("lam1", self.lam1))
+            return part, LogisticRegression(C=params.get("C", self.C), max_iter=500).fit(part["F"], y)
 
-        self.classifier_ = self._select(fit_one, lambda clf, f: clf.predict(f[0]), F_val, y_val)
+        def predict_one(state, _Z_val):
+            part, clf = state
+            return clf.predict(part["F_val"])
+
+        part, self.classifier_ = self._select(fit_one, predict_one, Z_val, y_val)
+        self.lam1_, self.dictionaries_, self.scaler_ = part["lam1"], part["D"], part["scaler"]
+        self.objective_history_ = part["history"]
         return self
 
     def _encode(self, Z: Sequence[np.ndarray]) -> np.ndarray:
-        Zt = [torch.from_numpy(z).float() for z in Z]
-        G, C = coding_terms(Zt, [torch.from_numpy(d).float() for d in self.dictionaries_])
-        xx = sum((z * z).sum(dim=1) for z in Zt)
-        return joint_sparse_code(G, C, xx, self.lam1, self.lam2, self.coding_iter).double().numpy()
-
-    def _flat_codes(self, Z: Sequence[np.ndarray]) -> np.ndarray:
-        A = self._encode(Z)
-        return A.transpose(1, 0, 2).reshape(A.shape[1], -1)
+        return encode(Z, self.dictionaries_, self.lam1_, self.lam2, self.coding_iter)
 
     def codes(self, X: Mapping[str, np.ndarray]) -> np.ndarray:
         """Joint sparse codes (N, S, K) in ``modalities_`` order; zero rows are shared across modalities."""
         return self._encode(self.prep_.transform(X)).transpose(1, 0, 2)
 
     def predict_proba(self, X: Mapping[str, np.ndarray]) -> np.ndarray:
-        F = self.scaler_.transform(self._flat_codes(self.prep_.transform(X)))
+        F = self.scaler_.transform(flat_codes(self._encode(self.prep_.transform(X))))
         proba = np.zeros((F.shape[0], self.n_classes_))
         proba[:, self.classifier_.classes_] = self.classifier_.predict_proba(F)  # absent classes get 0
         return proba

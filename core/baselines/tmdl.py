@@ -13,15 +13,18 @@ and a linear softmax classifier (W, b) on the concatenated codes are learned tog
 
 with Adam on mini-batches, atoms projected back on the unit ball after each step, dictionaries started
 from a short DMDL run (as Bahrampour et al. do). Gradient through the sparse coder: A* is found by FISTA
-without gradient, then ``n_unroll`` differentiable ISTA steps are taken from A* (a fixed point, so the
-codes don't move) and autograd differentiates those. This is the truncated Neumann series of the implicit
-gradient Bahrampour et al. derive on the active set (the shrinkage has zero slope off the support), so
-codes stay exactly sparse and the gradient approximates theirs. The reconstruction term keeps the atoms
-describing the data (recon_weight -> infinity gives back DMDL + a classifier); by the envelope theorem its
-gradient in D is the plain reconstruction gradient at A*.
-Validation: the epoch with the best validation score is kept (early stopping); no other grid by default.
-``objective_history_`` is the full-training-set objective after each epoch (stochastic training, so it
-is not monotone step by step).
+without gradient, then ``n_unroll`` differentiable ISTA steps are taken from A* (nearly a fixed point, so
+the codes barely move) and autograd differentiates those. This is the truncated Neumann series of the
+implicit gradient Bahrampour et al. derive on the active set (the shrinkage has zero slope off the
+support), so codes stay exactly sparse and the gradient approximates theirs. The reconstruction term keeps
+the atoms describing the data (recon_weight -> infinity gives back DMDL + a classifier); at the minimiser
+its derivative through the codes vanishes (envelope theorem), leaving the plain reconstruction gradient.
+Bahrampour et al. fit one classifier per modality and sum their scores; one softmax on the concatenated
+codes scores sum_s W_s a_s the same way, with the loss on the fused score.
+Validation: the epoch (0 = the DMDL start with its fitted classifier) with the best validation score is
+kept (early stopping); ``GRID`` is empty by default, a ``grid=`` over recon_weight / weight_decay can be
+given. ``objective_history_`` is the full-training-set objective at the start and after each epoch
+(stochastic training, so it need not fall every epoch).
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 
-from core.baselines.common import Preprocessor, ShallowBaseline, check_labels, score
+from core.baselines.common import Preprocessor, ShallowBaseline, check_labels, score, validation_slice
 from core.baselines.dmdl import (
     coding_objective,
     coding_terms,
@@ -43,10 +46,16 @@ from core.baselines.dmdl import (
 )
 
 
+def flat(A: torch.Tensor) -> torch.Tensor:
+    """Codes (S, N, K) -> classifier inputs (N, S*K), the modalities' blocks side by side (also for N = 0)."""
+    return A.permute(1, 0, 2).reshape(A.shape[1], A.shape[0] * A.shape[2])
+
+
 class TMDL(ShallowBaseline):
     """Supervised joint-sparse multimodal dictionaries learned together with a softmax classifier."""
 
     GRID: dict[str, tuple] = {}
+    TUNABLE = ("recon_weight", "weight_decay")
 
     def __init__(
         self,
@@ -78,6 +87,7 @@ class TMDL(ShallowBaseline):
 
     def fit(self, X, y, X_val=None, y_val=None) -> TMDL:
         y, self.n_classes_ = check_labels(y, self.n_classes)
+        X_val, y_val = validation_slice(X_val, y_val)
         rng = np.random.default_rng(self.seed)
         torch.manual_seed(self.seed)
         self.prep_ = Preprocessor(self.n_components).fit(X)
@@ -90,7 +100,9 @@ class TMDL(ShallowBaseline):
             return self._train(Z, y, D0, Z_val, y_val, params, np.random.default_rng(self.seed + 1))
 
         state = self._select(fit_one, lambda st, z: self._logits(z, st).argmax(axis=1), Z_val, y_val)
-        self.dictionaries_, self.W_, self.b_ = state["D"], state["W"], state["b"]
+        # plain tensors from here on: the fitted model predicts and pickles without autograd state
+        self.dictionaries_ = [d.detach().clone() for d in state["D"]]
+        self.W_, self.b_ = state["W"].detach().clone(), state["b"].detach().clone()
         self.objective_history_, self.val_history_ = state["history"], state["val_history"]
         self.best_epoch_ = state["best_epoch"]
         return self
@@ -109,6 +121,21 @@ class TMDL(ShallowBaseline):
         state = {"D": D, "W": W, "b": b, "history": [], "val_history": [], "best_epoch": self.epochs}
         opt = torch.optim.Adam([{"params": D, "lr": self.lr_dict}, {"params": [W, b], "lr": self.lr_clf}])
         best_score, best_params = -np.inf, None
+
+        def end_of_epoch(epoch: int) -> None:
+            nonlocal cache, best_score, best_params
+            with torch.no_grad():
+                A, G, C, xx = self._codes_t(Zt, D, self.warm_iter, init=cache)
+                cache = A
+                state["history"].append(float(self._loss(A, G, C, xx, yt, state, hp)))
+            if Z_val is not None and y_val is not None:
+                s = score(y_val, self._logits(Z_val, state).argmax(axis=1), self.select_metric)
+                state["val_history"].append(s)
+                if s > best_score:
+                    best_score, best_params = s, [p.detach().clone() for p in (*D, W, b)]
+                    state["best_epoch"] = epoch
+
+        end_of_epoch(0)
         for epoch in range(1, self.epochs + 1):
             for idx in np.array_split(rng.permutation(n), max(1, n // self.batch_size)):
                 idx = torch.from_numpy(idx)
@@ -122,16 +149,7 @@ class TMDL(ShallowBaseline):
                 with torch.no_grad():  # atoms back into the unit ball
                     for d in D:
                         d.div_(d.norm(dim=0, keepdim=True).clamp_min(1.0))
-            with torch.no_grad():
-                A, G, C, xx = self._codes_t(Zt, D, self.warm_iter, init=cache)
-                cache = A
-                state["history"].append(float(self._loss(A, G, C, xx, yt, state, hp)))
-            if Z_val is not None and y_val is not None:
-                s = score(y_val, self._logits(Z_val, state).argmax(axis=1), self.select_metric)
-                state["val_history"].append(s)
-                if s > best_score:
-                    best_score, best_params = s, [p.detach().clone() for p in (*D, W, b)]
-                    state["best_epoch"] = epoch
+            end_of_epoch(epoch)
         if best_params is not None:
             with torch.no_grad():
                 for p, v in zip((*D, W, b), best_params, strict=True):
@@ -140,7 +158,7 @@ class TMDL(ShallowBaseline):
 
     def _init_classifier(self, A: torch.Tensor, y: np.ndarray, weight_decay: float) -> tuple[torch.Tensor, ...]:
         """Softmax regression on the initial codes (S, N, K), same L2 strength as the training loss."""
-        feats = A.permute(1, 0, 2).reshape(A.shape[1], -1).double().numpy()
+        feats = flat(A).double().numpy()
         # sklearn minimises sum CE + ||W||^2 / (2C); ours is mean CE + weight_decay ||W||^2
         c = 1.0 / (2.0 * len(y) * max(weight_decay, 1e-12))
         clf = LogisticRegression(C=c, max_iter=300).fit(feats, y)
@@ -167,14 +185,14 @@ class TMDL(ShallowBaseline):
         return A, G, C, xx
 
     def _loss(self, A, G, C, xx, yt, state, hp) -> torch.Tensor:
-        logits = A.permute(1, 0, 2).reshape(A.shape[1], -1) @ state["W"] + state["b"]
+        logits = flat(A) @ state["W"] + state["b"]
         recon = coding_objective(A, G, C, xx, self.lam1, self.lam2).mean()
         return F.cross_entropy(logits, yt) + hp["recon_weight"] * recon + hp["weight_decay"] * (state["W"] ** 2).sum()
 
     @torch.no_grad()
     def _logits(self, Z: Sequence[np.ndarray], state: dict) -> np.ndarray:
         A = self._codes_t([torch.from_numpy(z).float() for z in Z], state["D"], self.coding_iter)[0]
-        return (A.permute(1, 0, 2).reshape(A.shape[1], -1) @ state["W"] + state["b"]).double().numpy()
+        return (flat(A) @ state["W"] + state["b"]).double().numpy()
 
     def _state(self) -> dict:
         return {"D": self.dictionaries_, "W": self.W_, "b": self.b_}
