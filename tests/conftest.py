@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# librosa's numba kernels compile once per test session (~15 s) into a folder of this session only:
+# numba's file cache is not safe when several processes write one folder at once (seen here: segfaults).
+os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="eastern-numba-"))
 
 
 @pytest.fixture()

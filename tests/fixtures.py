@@ -2,8 +2,9 @@
 features, and tiny trained models. Built once per test session under pytest's base temp folder."""
 from __future__ import annotations
 
+import json
 import os
-import tempfile
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,6 @@ from pathlib import Path
 import pytest
 
 WORKSPACE_SEED = 3
-# librosa's numba kernels compile once (~20 s); keep them across test sessions (as tests/core does).
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "eastern-numba-cache"))
 
 
 @dataclass(frozen=True)
@@ -56,12 +55,31 @@ def build_workspace(home: Path, n_videos: int = 30, epochs: int = 2, seed: int =
                      never_active_model=never)
 
 
+# Opt-in for local iteration: a folder holding a workspace built earlier; each test session copies it
+# instead of building again (delete the folder after changing the corpus, features or training code).
+CACHE_ENV = "EASTERN_TEST_WORKSPACE_CACHE"
+_CACHE_MARKER = "workspace.json"
+
+
+def _cached_workspace(home: Path) -> Workspace:
+    cache = Path(os.environ[CACHE_ENV])
+    marker = cache / _CACHE_MARKER
+    if not marker.is_file():
+        shutil.rmtree(cache, ignore_errors=True)
+        built = build_workspace(cache)
+        marker.write_text(json.dumps({"active_model": built.active_model, "other_model": built.other_model,
+                                      "never_active_model": built.never_active_model}))
+    ids = json.loads(marker.read_text())
+    shutil.copytree(cache, home, ignore=shutil.ignore_patterns(_CACHE_MARKER))
+    return Workspace(home=home, db_url=workspace_settings(home).db_url, **ids)
+
+
 def shared_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """The session's workspace, built by whichever test directory asks first (tests/app or tests/e2e)."""
     global _SHARED
     if _SHARED is None:
         home = tmp_path_factory.getbasetemp() / "workspace"
-        _SHARED = build_workspace(home)
+        _SHARED = _cached_workspace(home) if os.environ.get(CACHE_ENV) else build_workspace(home)
     return _SHARED
 
 

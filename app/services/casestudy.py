@@ -4,6 +4,7 @@ videos beside their label."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,27 +42,43 @@ def pair_videos(
 
 
 def case_candidates(ctx: AppContext, *, model_id: int, extra: int = 30) -> dict[str, Any]:
-    """Videos to offer on the case-study page: cases like the paper's v3 and v4 when such mistakes
-    exist (preselected, with a note), then the most confident mistakes."""
+    """Videos to offer on the case-study page. Preselected: one College Basketball Court and one
+    Speakeasy video, like the paper's v3 and v4 (the model's mistake of the paper's kind when there
+    is one, else another mistake on that venue, else that venue's least confident video), each with
+    a note; then the most confident mistakes."""
     preselected: list[int] = []
     notes: dict[int, str] = {}
     with session_scope(ctx.engine) as session:
         for case, label, predicted in PAPER_CASES:
-            ids = queries.mistakes_between(session, model_version_id=model_id, true_venue=label,
-                                           predicted_venue=predicted, limit=1)
-            note = f"like the paper's {case}: {label} taken for {predicted}"
-            if not ids:
-                ids = queries.mistakes_between(session, model_version_id=model_id, true_venue=label, limit=1)
-                note = f"like the paper's {case}: a {label} video the model gets wrong"
-            for vid in ids:
-                if vid not in notes:
-                    preselected.append(vid)
-                    notes[vid] = note
+            found = _paper_case(session, model_id, label, predicted)
+            if found is None:
+                continue
+            vid, how = found
+            if vid not in notes:
+                preselected.append(vid)
+                notes[vid] = f"like the paper's {case}: {how}"
         mistakes = queries.confident_mistakes(session, model_version_id=model_id, limit=extra)
     options = preselected + [m.id for m in mistakes if m.id not in notes]
     if not preselected:
         preselected = options[:2]
     return {"preselected": preselected, "options": options, "notes": notes}
+
+
+def _paper_case(session: Any, model_id: int, label: str, predicted: str) -> tuple[int, str] | None:
+    ids = queries.mistakes_between(session, model_version_id=model_id, true_venue=label,
+                                   predicted_venue=predicted, limit=1)
+    if ids:
+        return ids[0], f"{label} taken for {predicted}"
+    ids = queries.mistakes_between(session, model_version_id=model_id, true_venue=label, limit=1)
+    if ids:
+        return ids[0], f"a {label} video the model gets wrong"
+    try:
+        venue = repo.venue_id(session, name=label)
+    except repo.UnknownVenue:
+        return None
+    rows, _ = queries.browse(session, model_version_id=model_id, filters=queries.VideoFilter(label_venue_ids=(venue,)),
+                             sort="confidence_asc", limit=1)
+    return (rows[0].id, f"a {label} video (the model's least confident one)") if rows else None
 
 
 Loader = Callable[[AppContext, int], Any]
@@ -71,30 +88,54 @@ def predictions_for_model(
     ctx: AppContext, model_id: int, video_ids: list[int], *, load: Loader | None = None
 ) -> dict[int, dict[str, Any]]:
     """Each video's top prediction by one model version: the stored one where the version was active
-    once, otherwise computed now from its checkpoint (training.load_model + features_for_model).
-    Videos without features of the model's extractor are left out."""
+    once, otherwise computed now from its checkpoint (a deep model through training.load_model, a
+    shallow baseline of Table 1 on mean-pooled features). Videos without features of the model's
+    extractor are left out."""
     from app.services import training
 
     with session_scope(ctx.engine) as session:
         stored = queries.predictions_of(session, model_version_id=model_id, video_ids=video_ids)
+        row = repo.get_model_version(session, model_id=model_id)
+    if row is None:
+        raise repo.RepoError(f"no model version {model_id}")
     out = {vid: {"venue": p.venue, "confidence": p.confidence, "source": "stored"} for vid, p in stored.items()}
     missing = [v for v in video_ids if v not in out]
     if not missing:
         return out
-    from core.train import predict_proba
+    if row.architecture in training.SHALLOW_ARCHS:
+        from core.baselines import load_baseline
 
-    model, _cfg, meta = (load or training.load_model)(ctx, model_id)
+        model, meta = load_baseline(ctx.settings.inside_home(Path(row.checkpoint_path)))
+        predict = _shallow_predictor(model, meta)
+    else:
+        from core.train import predict_proba
+
+        model, _cfg, meta = (load or training.load_model)(ctx, model_id)
+
+        def predict(data: Any, rows: np.ndarray) -> np.ndarray:
+            return predict_proba(model, data, rows)
+
     data, all_ids = training.features_for_model(ctx, meta)
     position = {int(v): i for i, v in enumerate(all_ids)}
     rows = np.array([position[v] for v in missing if v in position], dtype=np.int64)
     if len(rows) == 0:
         return out
-    probs = predict_proba(model, data, rows)
+    probs = predict(data, rows)
     names = list(meta["class_names"])
-    for i, row in enumerate(rows):
+    for i, index in enumerate(rows):
         best = int(np.argmax(probs[i]))
-        out[int(all_ids[row])] = {"venue": names[best], "confidence": float(probs[i][best]), "source": "computed"}
+        out[int(all_ids[index])] = {"venue": names[best], "confidence": float(probs[i][best]), "source": "computed"}
     return out
+
+
+def _shallow_predictor(model: Any, meta: dict[str, Any]) -> Callable[[Any, np.ndarray], np.ndarray]:
+    from core.baselines import pool_sequences
+
+    def predict(data: Any, rows: np.ndarray) -> np.ndarray:
+        pooled = pool_sequences(data.visual[rows], data.acoustic[rows], data.text[rows], data.text_lengths[rows])
+        return model.predict_proba({m: pooled[m] for m in meta.get("modalities", pooled)})
+
+    return predict
 
 
 def case_table(
@@ -117,6 +158,13 @@ def case_table(
     return table
 
 
+def explainable(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The versions whose mistakes can be explained: deep models (a shallow baseline has no gradients)."""
+    from app.services.training import SHALLOW_ARCHS
+
+    return [m for m in models if m["architecture"] not in SHALLOW_ARCHS]
+
+
 def model_column(model: dict[str, Any]) -> str:
     active = " ★" if model.get("active") else ""
     return f"#{model['id']} {model['name']}{active}"
@@ -125,3 +173,42 @@ def model_column(model: dict[str, Any]) -> str:
 def venue_id_of(ctx: AppContext, name: str) -> int:
     with session_scope(ctx.engine) as session:
         return repo.venue_id(session, name=name)
+
+
+def case_story(predicted: dict[str, Any], for_label: dict[str, Any] | None, label: str | None, *,
+               label_known: bool = True) -> dict[str, Any]:
+    """What explains one mistake, from two explanations of the same video and model (explain_video
+    for the predicted venue and for the label): each modality's summed Integrated Gradients toward
+    either venue, the modality subsets that alone would have been right, and a few plain lines."""
+    inputs_p = predicted["inputs"]
+    inputs_l = for_label["inputs"] if for_label else None
+    keys = {"visual": "visual", "acoustic": "acoustic", "textual": "text"}
+    push = []
+    for modality in predicted["modalities"]:
+        toward_pred = float(np.sum(inputs_p[keys[modality]] or [0.0]))
+        toward_label = float(np.sum(inputs_l[keys[modality]] or [0.0])) if inputs_l else None
+        push.append({"modality": modality, "toward prediction": toward_pred, "toward label": toward_label})
+    venue = predicted["predicted"]["venue"]
+    right = label is not None and venue == label
+    ablation = [{"modalities": r["subset"], "predicts": r["venue"], "probability": r["probability"],
+                 "right": label is not None and r["venue"] == label} for r in predicted["ablation"]]
+    lines = []
+    if label is None:
+        lines.append(f"Unlabelled; the model says {venue}.")
+    elif right:
+        lines.append(f"The model is right: {venue} ({predicted['predicted']['probability']:.0%}).")
+    else:
+        lines.append(f"Labelled {label}, predicted {venue} ({predicted['predicted']['probability']:.0%}).")
+        strongest = max(push, key=lambda r: r["toward prediction"])
+        lines.append(f"The {strongest['modality']} modality pushed hardest toward {venue} "
+                     f"({strongest['toward prediction']:+.2f}).")
+        if not label_known:
+            lines.append(f"{label} is not one of this model's classes, so it could never predict it.")
+        elif for_label is not None:
+            weakest = min(push, key=lambda r: r["toward label"])
+            lines.append(f"Toward {label} ({for_label['target']['probability']:.1%}), the {weakest['modality']} "
+                         f"modality pulled it down most ({weakest['toward label']:+.2f}).")
+        rescuers = [r["modalities"] for r in ablation if r["right"]]
+        lines.append(f"Alone, {', '.join(rescuers)} would have predicted {label}." if rescuers
+                     else "No single modality or pair would have predicted the label.")
+    return {"push": push, "ablation": ablation, "lines": lines, "right": right}

@@ -53,11 +53,50 @@ def model_view(ctx: AppContext, model_id: int) -> dict[str, Any]:
     return {
         "brief": models.summary(ctx, model_id),
         "class_names": list(row.config.get("class_names", [])),
-        "per_class": models.per_class(row),
+        "per_class": per_class(row),
         "confusion": test.get("confusion", []),
         "history": row.metrics.get("history", []),
         "row": row,
     }
+
+
+def per_class(row: repo.ModelRow) -> list[dict[str, Any]]:
+    """Per-class precision/recall/F1/support on the version's held-out test split, one dict per class
+    ({venue, precision, recall, f1, support}), from core.evaluate.scores' list of per-class dicts."""
+    names = list(row.config.get("class_names", []))
+    stored = row.metrics.get("test", {}).get("per_class", [])
+    if isinstance(stored, dict):  # columns (older layout): {"f1": [...], ...}
+        stored = [{k: stored.get(k, [None] * len(names))[i] for k in ("precision", "recall", "f1", "support")}
+                  for i in range(len(names))]
+    return [{"venue": names[i] if i < len(names) else pc.get("name", str(i)), "precision": pc.get("precision"),
+             "recall": pc.get("recall"), "f1": pc.get("f1"), "support": pc.get("support") or 0}
+            for i, pc in enumerate(stored)]
+
+
+def compare(ctx: AppContext, model_a: int, model_b: int) -> dict[str, Any]:
+    """Two versions side by side: summaries, per-class F1 deltas (b - a) over the venues both know,
+    and the videos whose stored prediction differs. Raises repo.RepoError for an unknown id."""
+    from app.services import models
+
+    a, b = models.get(ctx, model_a), models.get(ctx, model_b)
+    if a is None or b is None:
+        raise repo.RepoError("both model versions must exist")
+    fa = {r["venue"]: r["f1"] for r in per_class(a)}
+    fb = {r["venue"]: r["f1"] for r in per_class(b)}
+    deltas = [{"venue": v, "f1_a": fa[v], "f1_b": fb[v], "delta": (fb[v] or 0.0) - (fa[v] or 0.0)}
+              for v in sorted(set(fa) & set(fb))]
+    with session_scope(ctx.engine) as session:
+        flips = queries.prediction_flips(session, model_a=model_a, model_b=model_b)
+    return {"a": models.summary(ctx, model_a), "b": models.summary(ctx, model_b), "per_class": deltas,
+            "flips": flips}
+
+
+def mistake_cells(confusion: list[list[int]], names: list[str]) -> list[dict[str, Any]]:
+    """The off-diagonal cells of a confusion matrix that hold videos, most videos first:
+    {label, predicted, videos, i, j}."""
+    cells = [{"label": names[i], "predicted": names[j], "videos": int(n), "i": i, "j": j}
+             for i, row in enumerate(confusion) for j, n in enumerate(row) if n and i != j]
+    return sorted(cells, key=lambda c: (-c["videos"], c["label"], c["predicted"]))
 
 
 def videos_by_id(ctx: AppContext, video_ids: tuple[int, ...] | list[int]) -> list[queries.BrowseRow]:

@@ -209,6 +209,22 @@ def _modalities_of(model_row: repo.ModelRow) -> tuple[str, ...]:
     return tuple(m for m in MODALITIES if m in set(chosen or MODALITIES))
 
 
+def atom_overview(ctx: AppContext, *, model_id: int | None = None) -> dict[str, Any]:
+    """Every atom of a model version at a glance, from the atom codes saved when it was promoted:
+    `mean` activation and `active_share` (fraction of videos with a non-zero code), each (|M|, K)
+    as nested lists, with `modalities`, `atoms` (K) and `videos` (N)."""
+    model_row = _model_row(ctx, model_id)
+    loaded = training.load_atom_codes(ctx, model_row.id)
+    if loaded is None:
+        raise ExplainError(f"model {model_row.id} has no saved atom codes: activate it (or recompute its "
+                           "predictions) first; models without a dictionary (lstms) have none")
+    video_ids, codes = loaded  # (N,), (N, |M|, K)
+    codes = codes.astype(np.float32)
+    return {"model": {"id": model_row.id, "name": model_row.name}, "modalities": list(_modalities_of(model_row)),
+            "atoms": int(codes.shape[2]), "videos": int(len(video_ids)),
+            "mean": codes.mean(axis=0).tolist(), "active_share": (codes > 0).mean(axis=0).tolist()}
+
+
 def atom_top_videos(ctx: AppContext, atom: int, *, model_id: int | None = None, modality: str | None = None,
                     limit: int = 10) -> dict[str, list[dict[str, Any]]]:
     """The videos that activate `atom` most, per modality (or only `modality`: "visual" or "v"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.context import AppContext
-from db import queries, repo
+from db import repo
 from db.session import session_scope
 
 
@@ -42,35 +42,7 @@ def active(ctx: AppContext) -> repo.ModelRow | None:
         return repo.active_model(session)
 
 
-def per_class(row: repo.ModelRow) -> list[dict[str, Any]]:
-    """Per-class precision/recall/F1/support on the model's held-out test split."""
-    test = row.metrics.get("test", {})
-    names = row.config.get("class_names", [])
-    out = []
-    for i, name in enumerate(names):
-        pc = test.get("per_class", {})
-        out.append({
-            "venue": name, "precision": pc.get("precision", [None] * len(names))[i],
-            "recall": pc.get("recall", [None] * len(names))[i], "f1": pc.get("f1", [None] * len(names))[i],
-            "support": pc.get("support", [0] * len(names))[i],
-        })
-    return out
-
-
-def compare(ctx: AppContext, model_a: int, model_b: int) -> dict[str, Any]:
-    """Per-class F1 deltas (b - a) over the venues both know, and the videos whose prediction flipped."""
-    a, b = get(ctx, model_a), get(ctx, model_b)
-    if a is None or b is None:
-        raise repo.RepoError("both model versions must exist")
-    fa = {r["venue"]: r["f1"] for r in per_class(a)}
-    fb = {r["venue"]: r["f1"] for r in per_class(b)}
-    deltas = [
-        {"venue": v, "f1_a": fa[v], "f1_b": fb[v], "delta": (fb[v] or 0.0) - (fa[v] or 0.0)}
-        for v in sorted(set(fa) & set(fb))
-    ]
-    with session_scope(ctx.engine) as session:
-        flips = queries.prediction_flips(session, model_a=model_a, model_b=model_b)
-    return {"a": _brief(a), "b": _brief(b), "per_class": deltas, "flips": flips}
+# Per-class scores and version comparison: app.services.dashboard.per_class / compare.
 
 
 def test_videos_in_cell(row: repo.ModelRow, true_index: int, pred_index: int) -> list[int]:

@@ -92,6 +92,12 @@ def holdout_split(labels: np.ndarray, *, test_fraction: float, seed: int) -> tup
         n_test = min(len(members) - 1, int(round(len(members) * test_fraction)))
         test_idx.extend(members[:n_test])
         train_idx.extend(members[n_test:])
+    if not test_idx and test_fraction > 0:  # tiny corpora: hold out one video of the largest class, never none
+        classes, counts = np.unique(labels, return_counts=True)
+        if counts.max() >= 2:
+            donor = rng.permutation(np.flatnonzero(labels == classes[counts.argmax()]))[0]
+            train_idx.remove(donor)
+            test_idx.append(donor)
     return np.sort(np.array(train_idx, dtype=np.int64)), np.sort(np.array(test_idx, dtype=np.int64))
 
 

@@ -101,7 +101,14 @@ def explanation(video_id: int, target_venue_id: int | None, model_id: int) -> di
 def ablation(video_id: int, model_id: int) -> Any:
     from app.services import explain
 
-    return explain.modality_ablation_for_video(ctx(), video_id)  # the active model; model_id keys the cache
+    return explain.modality_ablation_for_video(ctx(), video_id, model_id=model_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def atom_overview(model_id: int) -> dict[str, Any]:
+    from app.services import explain
+
+    return explain.atom_overview(ctx(), model_id=model_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -141,7 +148,7 @@ def model_view(model_id: int) -> dict[str, Any]:
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
 def compare_models(model_a: int, model_b: int) -> dict[str, Any]:
-    return models.compare(ctx(), model_a, model_b)
+    return dashboard.compare(ctx(), model_a, model_b)
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
@@ -198,5 +205,5 @@ def clear_after_model_change() -> None:
     clear_after_label_change()
     for fn in _MODEL_DEPENDENT:
         fn.clear()
-    for fn in (explanation, ablation, atom_top_videos, atom_venue_support, model_predictions):
+    for fn in (explanation, ablation, atom_overview, atom_top_videos, atom_venue_support, model_predictions):
         fn.clear()

@@ -17,15 +17,15 @@ from app.errors import user_message
 from app.ui import cache
 
 PAGE_FILES = {
-    "browse": "pages/browse.py",
-    "video": "pages/video.py",
-    "atoms": "pages/atoms.py",
-    "annotate": "pages/annotate.py",
-    "models": "pages/models.py",
-    "retrain": "pages/retrain.py",
-    "failures": "pages/failures.py",
-    "casestudy": "pages/casestudy.py",
-    "upload": "pages/upload.py",
+    "browse": "views/browse.py",
+    "video": "views/video.py",
+    "atoms": "views/atoms.py",
+    "annotate": "views/annotate.py",
+    "models": "views/models.py",
+    "retrain": "views/retrain.py",
+    "failures": "views/failures.py",
+    "casestudy": "views/casestudy.py",
+    "upload": "views/upload.py",
 }
 MODALITY_LABELS = {"visual": "visual (frames)", "acoustic": "acoustic (sound)", "textual": "textual (caption)"}
 POSITIVE, NEGATIVE, NEUTRAL = "#d62728", "#1f77b4", "#9aa0a6"
@@ -169,7 +169,7 @@ def sidebar_identity(check_password: Any) -> None:
         with sb.form("annotator_form", border=False):
             typed = st.text_input("Your name (recorded with each label change)", key="annotator_input",
                                   max_chars=80)
-            if st.form_submit_button("Start annotating") and typed.strip():
+            if st.form_submit_button("Start annotating", key="annotator_submit") and typed.strip():
                 st.session_state["annotator"] = typed.strip()
                 st.rerun()
     if st.session_state.get("is_admin"):
@@ -180,11 +180,20 @@ def sidebar_identity(check_password: Any) -> None:
     else:
         with sb.expander("Admin sign-in"), st.form("admin_form", border=False):
             password = st.text_input("Admin password", type="password", key="admin_password")
-            if st.form_submit_button("Sign in"):
+            if st.form_submit_button("Sign in", key="admin_signin"):
                 if check_password(password):
                     st.session_state["is_admin"] = True
                     st.rerun()
                 st.error("Wrong password.")
+
+
+def count_run() -> None:
+    """Number this script run (called once per run by the entry file)."""
+    st.session_state["_run_number"] = run_number() + 1
+
+
+def run_number() -> int:
+    return int(st.session_state.get("_run_number", 0))
 
 
 def annotator() -> str | None:
@@ -200,20 +209,26 @@ def is_admin() -> bool:
 
 def label_editor(video: Any, venues: list[str], *, key: str, save: Any, suggestion: str | None = None,
                  on_saved: Any = None) -> None:
-    """Correct a video's venue: a form (Enter submits) with a reason; the save is conflict-checked
-    against the label version this page showed the user, so nothing is silently overwritten.
-    `save(venue, reason, who, expected_version)` returns the new version."""
+    """Correct a video's venue: a form (Enter submits) with a reason. The save is conflict-checked
+    against the label version the user was shown (kept from the previous run, so a fresher read in
+    this run never hides someone else's change). `save(venue, reason, who, expected_version)`
+    returns the new version."""
     from db.repo import LabelConflict
 
-    seen: dict[int, int] = st.session_state.setdefault("seen_versions", {})
-    seen.setdefault(video.id, video.version)
+    shown_key = f"{key}_shown_version"
+    shown_version, shown_run = st.session_state.get(shown_key, (video.version, -1))
+    # The version drawn in the previous run is what the user saw when they pressed Save; a form last
+    # drawn on an earlier visit says nothing about what is on screen now.
+    expected = shown_version if shown_run == run_number() - 1 else video.version
+    st.session_state[shown_key] = (video.version, run_number())
     who = annotator()
     default = suggestion or video.current_venue
     index = venues.index(default) if default in venues else None
     with st.form(f"{key}_form", enter_to_submit=True):
-        venue = st.selectbox("Venue", venues, index=index, key=f"{key}_venue", placeholder="type to search 188 venues")
+        venue = st.selectbox("Venue", venues, index=index, key=f"{key}_venue",
+                             placeholder=f"type to search {len(venues)} venues")
         reason = st.text_input("Reason (optional)", key=f"{key}_reason", placeholder="e.g. the court is visible at 2 s")
-        submitted = st.form_submit_button("Save label", type="primary", disabled=not who,
+        submitted = st.form_submit_button("Save label", type="primary", disabled=not who, key=f"{key}_save",
                                           help=None if who else "Enter your name in the sidebar first")
     if not who:
         st.caption(":material/info: Enter your name in the sidebar to correct labels.")
@@ -223,14 +238,14 @@ def label_editor(video: Any, venues: list[str], *, key: str, save: Any, suggesti
         st.error("Choose a venue first.")
         return
     try:
-        version = save(venue=venue, reason=reason, who=who, expected_version=seen[video.id])
+        version = save(venue=venue, reason=reason, who=who, expected_version=expected)
     except LabelConflict as exc:
-        seen[video.id] = exc.current_version
         current = exc.current
         other = (f"**{current.who}** set it to **{current.venue_name}** at {current.created_at:%H:%M:%S}"
                  if current else "someone else changed it")
-        flash("error", f"Not saved: while you were looking, {other}. Your choice '{venue}' was not stored. "
-                       "Check the label above and save again to replace it.")
+        flash("error", f"Conflict: not saved. While you were looking, {other}. Your choice '{venue}' was not "
+                       "stored. Check the label and save again to replace it.")
+        st.session_state[shown_key] = (exc.current_version, run_number())
         cache.clear_after_label_change()
         st.rerun()
     except Exception as exc:  # noqa: BLE001 - known user errors become one line, bugs re-raise
@@ -239,12 +254,37 @@ def label_editor(video: Any, venues: list[str], *, key: str, save: Any, suggesti
             raise
         st.error(message)
         return
-    seen[video.id] = version
+    st.session_state[shown_key] = (version, run_number())
     st.session_state["last_change"] = {"video_id": video.id, "version": version, "venue": venue}
     flash("success", f"Saved: video {video.id} is now labelled **{venue}**.")
     cache.clear_after_label_change()
     if on_saved:
         on_saved(version)
+    st.rerun()
+
+
+def undo_button(*, key: str, video_id: int | None = None) -> None:
+    """"Undo last change": put back the label before this session's newest save (only for `video_id`
+    when given). Refused with the conflict line when someone changed the video since."""
+    from app.services import annotate
+
+    last = st.session_state.get("last_change")
+    who = annotator()
+    if not last or not who or (video_id is not None and last["video_id"] != video_id):
+        return
+    if not st.button("Undo last change", key=key, icon=":material/undo:", shortcut="Alt+Z",
+                     help=f"video {last['video_id']} back to the label before '{last['venue']}'"):
+        return
+    result = attempt(annotate.undo, cache.ctx(), video_id=last["video_id"], who=who,
+                     expected_version=last["version"])
+    if result is None:
+        return
+    st.session_state.pop("last_change")
+    for name in list(st.session_state):
+        if str(name).endswith(f"_{last['video_id']}_shown_version"):
+            st.session_state[name] = (result["version"], run_number())
+    cache.clear_after_label_change()
+    flash("success", f"Undone: video {last['video_id']} is back to **{result['venue']}**.")
     st.rerun()
 
 
@@ -271,7 +311,7 @@ def top_venues_figure(top: Sequence[tuple[str, float]], *, label: str | None = N
     fig = go.Figure(go.Bar(x=probs, y=venues, orientation="h", marker_color=colors,
                            text=[f"{p:.0%}" for p in probs], textposition="auto",
                            hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_xaxes(range=[0, min(1.0, max([0.2, *probs]) * 1.15)], tickformat=".0%")
     return _layout(fig, height=60 + 36 * len(top), title=title)
 
 
@@ -296,6 +336,7 @@ def atom_heatmap(activations: np.ndarray, modalities: Sequence[str]) -> go.Figur
         hovertemplate="atom %{x}, %{y}: %{z:.3f}<extra></extra>",
     ))
     fig.update_xaxes(title="dictionary atom")
+    fig.update_yaxes(autorange="reversed")  # visual, acoustic, textual from the top, as in the paper
     return _layout(fig, height=80 + 55 * len(modalities), title="Atom activations (sparse codes)")
 
 
@@ -413,20 +454,26 @@ def confusion_figure(confusion: Sequence[Sequence[int]], names: Sequence[str]) -
         customdata=np.stack([ii, jj], axis=1) if len(ii) else None,
         hovertemplate="label %{y}<br>predicted %{x}<br>%{text} video(s)<extra></extra>",
     ))
+    # Invisible points on the diagonal put every venue on both axes, so the matrix keeps its shape.
+    fig.add_trace(go.Scatter(x=list(names), y=list(names), mode="markers", marker={"opacity": 0},
+                             hoverinfo="skip", showlegend=False))
     fig.update_xaxes(title="predicted", categoryorder="array", categoryarray=list(names), tickangle=-45)
     fig.update_yaxes(title="label", categoryorder="array", categoryarray=list(names)[::-1])
     return _layout(fig, height=max(420, 24 * len(names) + 160), title="Confusion matrix (click a cell)")
 
 
 def per_class_figure(per_class: Sequence[dict[str, Any]]) -> go.Figure:
-    rows = sorted(per_class, key=lambda r: (r["f1"] or 0.0))
+    """F1 of each venue that has test videos (a venue without any has no F1 to show)."""
+    rows = sorted((r for r in per_class if r["support"]), key=lambda r: (r["f1"] or 0.0))
     fig = go.Figure(go.Bar(
         x=[r["f1"] or 0.0 for r in rows], y=[r["venue"] for r in rows], orientation="h", marker_color="#1f6feb",
         customdata=[r["support"] for r in rows],
         hovertemplate="%{y}: F1 %{x:.2f} (%{customdata} test videos)<extra></extra>",
     ))
     fig.update_xaxes(range=[0, 1], title="F1 on the held-out test split")
-    return _layout(fig, height=max(300, 20 * len(rows) + 80), title="Per-class F1")
+    left_out = len(per_class) - len(rows)
+    title = "Per-class F1" + (f" ({left_out} venues without test videos left out)" if left_out else "")
+    return _layout(fig, height=max(300, 20 * len(rows) + 80), title=title)
 
 
 def delta_figure(deltas: Sequence[dict[str, Any]], a: str, b: str) -> go.Figure:
@@ -463,3 +510,26 @@ def support_figure(support: Sequence[tuple[str, float]], *, title: str) -> go.Fi
         hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
     ))
     return _layout(fig, height=max(260, 22 * len(rows) + 80), title=title)
+
+
+def atom_overview_figure(share: np.ndarray, mean: np.ndarray, modalities: Sequence[str],
+                         selected: int | None = None) -> go.Figure:
+    """Every atom per modality as a square coloured by how many videos use it (a scatter, so a click
+    returns the atom: Plotly heatmaps return no selection in Streamlit)."""
+    n_mod, n_atoms = share.shape
+    xs = [k for _ in range(n_mod) for k in range(n_atoms)]
+    ys = [MODALITY_LABELS.get(m, m) for m in modalities for _ in range(n_atoms)]
+    fig = go.Figure(go.Scatter(
+        x=xs, y=ys, mode="markers",
+        marker={"symbol": "square", "size": max(8, min(22, int(900 / max(n_atoms, 1)))),
+                "color": share.ravel(), "colorscale": "Blues", "cmin": 0, "cmax": 1,
+                "line": {"width": [2 if k == selected else 0.5 for k in xs],
+                         "color": ["#d62728" if k == selected else "#888" for k in xs]},
+                "colorbar": {"title": "videos using it"}},
+        customdata=np.stack([np.asarray(xs), mean.ravel()], axis=1),
+        hovertemplate="atom %{x}, %{y}<br>used by %{marker.color:.0%} of videos<br>"
+                      "mean code %{customdata[1]:.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(title="dictionary atom (click one)")
+    fig.update_yaxes(categoryorder="array", categoryarray=[MODALITY_LABELS.get(m, m) for m in modalities][::-1])
+    return _layout(fig, height=120 + 45 * n_mod, title="All atoms")

@@ -17,23 +17,24 @@ st.set_page_config(page_title="EASTERN workbench", page_icon=":material/movie:",
 
 PAGES = {
     "Videos": [
-        st.Page("pages/browse.py", title="Browse", icon=":material/grid_view:", default=True),
-        st.Page("pages/video.py", title="Video detail", icon=":material/movie:"),
-        st.Page("pages/annotate.py", title="Annotate", icon=":material/edit_note:"),
-        st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+        st.Page(components.PAGE_FILES["browse"], title="Browse", icon=":material/grid_view:", default=True),
+        st.Page(components.PAGE_FILES["video"], title="Video detail", icon=":material/movie:"),
+        st.Page(components.PAGE_FILES["annotate"], title="Annotate", icon=":material/edit_note:"),
+        st.Page(components.PAGE_FILES["upload"], title="Upload", icon=":material/upload:"),
     ],
     "Understand": [
-        st.Page("pages/atoms.py", title="Atom explorer", icon=":material/scatter_plot:"),
-        st.Page("pages/failures.py", title="Failure cases", icon=":material/report:"),
-        st.Page("pages/casestudy.py", title="Case study", icon=":material/compare:"),
+        st.Page(components.PAGE_FILES["atoms"], title="Atom explorer", icon=":material/scatter_plot:"),
+        st.Page(components.PAGE_FILES["failures"], title="Failure cases", icon=":material/report:"),
+        st.Page(components.PAGE_FILES["casestudy"], title="Case study", icon=":material/compare:"),
     ],
     "Models": [
-        st.Page("pages/models.py", title="Models & evaluation", icon=":material/leaderboard:"),
-        st.Page("pages/retrain.py", title="Retrain", icon=":material/model_training:"),
+        st.Page(components.PAGE_FILES["models"], title="Models & evaluation", icon=":material/leaderboard:"),
+        st.Page(components.PAGE_FILES["retrain"], title="Retrain", icon=":material/model_training:"),
     ],
 }
 
 page = st.navigation(PAGES)
+components.count_run()
 st.sidebar.title("EASTERN workbench")
 try:
     status = cache.status()

@@ -1,15 +1,10 @@
 """Small real mp4 files written with moviepy, shared by the media and feature tests."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-# librosa's numba kernels compile once (~20 s) and are cached here for later test runs.
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "eastern-numba-cache"))
 
 FPS = 10
 SIZE = (160, 120)  # width, height

@@ -22,17 +22,7 @@ if not who:
     st.stop()
 
 done: list[int] = st.session_state.setdefault("annotate_done", [])
-last = st.session_state.get("last_change")
-if last and st.button(f"Undo my last change (video {last['video_id']} → {last['venue']})", key="annotate_undo",
-                      icon=":material/undo:"):
-    result = components.attempt(annotate.undo, cache.ctx(), video_id=last["video_id"], who=who,
-                                expected_version=last["version"])
-    if result is not None:
-        st.session_state.pop("last_change")
-        st.session_state.setdefault("seen_versions", {})[last["video_id"]] = result["version"]
-        cache.clear_after_label_change()
-        components.flash("success", f"Undone: video {last['video_id']} is back to **{result['venue']}**.")
-        st.rerun()
+components.undo_button(key="annotate_undo")
 
 queue = [q for q in cache.review_queue(50 + len(done), 0) if q.id not in done]
 if not queue:
@@ -73,7 +63,7 @@ components.label_editor(
     video, cache.venue_choices(), key=f"annotate_{video.id}", suggestion=item.predicted, on_saved=_saved,
     save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw)["version"],
 )
-if st.button("Skip (keep the label)", key="annotate_skip", icon=":material/skip_next:"):
+if st.button("Skip (keep the label)", key="annotate_skip", icon=":material/skip_next:", shortcut="Alt+N"):
     done.append(video.id)
     st.rerun()
 

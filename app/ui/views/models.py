@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.services import models
+from app.services import dashboard, models, training
 from app.ui import cache, components
 
 st.title("Models and evaluation")
@@ -30,6 +30,19 @@ else:
     labels = {v["id"]: f"#{v['id']} {v['name']}" + (" (active)" if v["active"] else "") for v in versions}
     default = next((i for i, v in enumerate(versions) if v["active"]), 0)
     chosen = st.selectbox("Model version", list(labels), index=default, format_func=labels.get, key="models_pick")
+    by_id = {v["id"]: v for v in versions}
+    if by_id[chosen]["architecture"] in training.SHALLOW_ARCHS:
+        st.caption("A shallow baseline of Table 1: kept for comparison, it cannot be promoted.")
+    elif not by_id[chosen]["active"]:
+        if not components.is_admin():
+            st.caption("An admin can promote this version to active.")
+        elif st.button(f"Promote #{chosen} to active", key="models_promote", icon=":material/rocket_launch:"):
+            with st.spinner("Recomputing every video's prediction with this version…"):
+                count = components.attempt(training.promote, cache.ctx(), chosen)
+            if count is not None:
+                cache.clear_after_model_change()
+                components.flash("success", f"Version #{chosen} is now active; {count} predictions recomputed.")
+                st.rerun()
     view = components.attempt(cache.model_view, chosen)
     if view is not None:
         names = view["class_names"]
@@ -40,11 +53,14 @@ else:
             event = right.plotly_chart(components.confusion_figure(view["confusion"], names), key="models_confusion",
                                        on_select="rerun", selection_mode="points")
             points = event.selection.get("points", []) if event else []
-            if points and points[0].get("customdata") is not None:
-                cell = tuple(int(x) for x in points[0]["customdata"][:2])
-            cells = pd.DataFrame([{"label": names[i], "predicted": names[j], "videos": int(n), "i": i, "j": j}
-                                  for i, row in enumerate(view["confusion"]) for j, n in enumerate(row)
-                                  if n and i != j]).sort_values("videos", ascending=False) if names else pd.DataFrame()
+            if points:  # customdata carries (label index, predicted index); x/y name the cell otherwise
+                point = points[0]
+                if point.get("customdata") is not None:
+                    cell = tuple(int(x) for x in point["customdata"][:2])
+                elif point.get("y") in names and point.get("x") in names:
+                    cell = (names.index(point["y"]), names.index(point["x"]))
+            cells = pd.DataFrame(dashboard.mistake_cells(view["confusion"], names),
+                                 columns=["label", "predicted", "videos", "i", "j"])
             if not cells.empty:
                 st.caption("Mistakes by cell — click a square above or select a row here to list its test videos.")
                 picked = st.dataframe(cells, hide_index=True, key="models_cells", on_select="rerun",
@@ -69,8 +85,10 @@ else:
     else:
         c1, c2 = st.columns(2)
         ids = list(labels)
-        a = c1.selectbox("Before (A)", ids, index=min(1, len(ids) - 1), format_func=labels.get, key="models_a")
-        b = c2.selectbox("After (B)", ids, index=0, format_func=labels.get, key="models_b")
+        b_default = next((i for i, v in enumerate(versions) if v["active"]), 0)  # the active version after ...
+        a_default = next(i for i in range(len(ids)) if i != b_default)  # ... the newest other one before it
+        a = c1.selectbox("Before (A)", ids, index=a_default, format_func=labels.get, key="models_a")
+        b = c2.selectbox("After (B)", ids, index=b_default, format_func=labels.get, key="models_b")
         if a == b:
             st.info("Choose two different versions.")
         else:

@@ -32,7 +32,8 @@ else:
         mods = c2.multiselect("Modalities", list(MODALITIES), default=list(MODALITIES), key="retrain_mods")
         epochs = c3.number_input("Epochs", 1, 200, value=ctx.settings.demo_epochs, key="retrain_epochs")
         seed = c4.number_input("Seed", 0, 10_000, value=0, key="retrain_seed")
-        start = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+        start = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:",
+                                      key="retrain_start")
     if start:
         if not mods:
             st.error("Choose at least one modality.")
@@ -92,10 +93,9 @@ else:
         "finished": j.finished_at.strftime("%Y-%m-%d %H:%M:%S") if j.finished_at else "",
         "error": j.error or "",
     } for j in recent]), hide_index=True)
-    for j in recent:
-        if j.status == "failed":
-            st.error(f"Job {j.id} failed: {j.error}. The active model is unchanged.", icon=":material/error:")
-            break
+    if recent[0].status == "failed":  # the newest job; older failures stay in the table
+        st.error(f"Job {recent[0].id} failed: {recent[0].error}. The active model is unchanged; the job log is "
+                 f"jobs/job-{recent[0].id}.log under EASTERN_HOME.", icon=":material/error:")
 
 finished = next((j for j in recent if j.status == "done" and j.model_version_id), None)
 versions = {v["id"]: v for v in cache.model_list()}

@@ -20,7 +20,8 @@ with st.form("upload_form", clear_on_submit=False):
     caption = st.text_area("Caption (optional)", key="upload_caption", max_chars=2000, height=80)
     venue = st.selectbox("Venue label, if you know it (optional)", cache.venue_choices(), index=None,
                          key="upload_venue", placeholder="no label")
-    submitted = st.form_submit_button("Ingest and predict", type="primary", icon=":material/upload:")
+    submitted = st.form_submit_button("Ingest and predict", type="primary", icon=":material/upload:",
+                                          key="upload_submit")
 
 if submitted:
     if file is None:

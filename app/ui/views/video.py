@@ -1,0 +1,151 @@
+"""Video detail (`?video=ID`): player, caption, the 12 frames and 6 s of audio the model reads, the
+label with its history and a corrector, the active model's top-5, the live modality ablation, and
+"Why this venue?": atom activations, the atoms that pushed the score, and per-frame / per-clip /
+per-word Integrated Gradients, for the prediction or any other venue ("why not X?")."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app.services import annotate
+from app.ui import cache, components
+
+components.show_flash()
+video_id = components.requested_video()
+if video_id is None:
+    st.title("Video detail")
+    st.info("Open a video from Browse, Annotate or Failure cases, or type its id.", icon=":material/movie:")
+    typed = st.number_input("Video id", min_value=1, step=1, value=None, key="video_pick")
+    if typed is not None:
+        components.open_video(int(typed))
+    st.stop()
+
+detail = components.attempt(cache.video_detail, video_id)
+if detail is None:
+    st.page_link(components.PAGE_FILES["browse"], label="Back to Browse", icon=":material/grid_view:")
+    st.stop()
+video = detail.video
+model = detail.model
+st.title(f"Video #{video.id} · {video.original_name}")
+
+# ---------------------------------------------------------------- what the video is
+
+left, right = st.columns([3, 2])
+with left:
+    if detail.media_file:
+        st.video(detail.media_file)
+    else:
+        st.warning("The stored file of this video is missing.", icon=":material/warning:")
+    st.markdown(f"**Caption:** {video.caption or '*(none)*'}")
+    st.caption(f"{video.duration:.1f} s · {video.width}×{video.height} · "
+               f"{'with' if video.has_audio else 'no'} audio · source {video.source}")
+with right:
+    st.markdown(f"**Current label:** {video.current_venue or '*(none)*'}")
+    components.undo_button(video_id=video.id, key="video_undo")
+    components.label_editor(
+        video, cache.venue_choices(), key=f"video_{video.id}",
+        save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw)["version"],
+    )
+    with st.expander(f"Label history ({len(detail.history)})", expanded=bool(detail.history)):
+        if detail.history:
+            st.dataframe(components.history_frame(detail.history), hide_index=True, key="video_history")
+        else:
+            st.caption("No label yet.")
+
+view = components.attempt(cache.media_view, video.sha256, video.path)
+if view is not None:
+    st.image(components.frame_strip(view.frames), caption="The 12 frames the model reads (one every 0.5 s)",
+             width="stretch")
+    if view.has_audio:
+        kind = st.segmented_control("Audio", ["Waveform", "Spectrogram"], default="Waveform", required=True,
+                                    key="video_audio_view")
+        audio = cache.audio_views(video.sha256, video.path)
+        figure = (components.waveform_figure(audio["waveform"]) if kind == "Waveform"
+                  else components.spectrogram_figure(audio["spectrogram"]))
+        st.plotly_chart(figure, key="video_audio")
+    else:
+        st.caption("This video has no audio track (the acoustic features are silence).")
+
+# ---------------------------------------------------------------- what the model says
+
+if model is None:
+    components.need_model({"model": None})
+    st.stop()
+st.header(f"Model #{model['id']} {model['name']}")
+c1, c2 = st.columns(2)
+with c1:
+    if detail.top:
+        st.plotly_chart(components.top_venues_figure(detail.top, label=video.current_venue), key="video_top5")
+    else:
+        st.info("No stored prediction for this video (it may lack features); the views below compute one.")
+with c2:
+    ablation = components.attempt(cache.ablation, video.id, model["id"])
+    if ablation is not None:
+        st.plotly_chart(components.ablation_figure(ablation["rows"], full_prediction=ablation["full_prediction"]),
+                        key="video_ablation")
+        st.caption(f"Each bar: the venue predicted from those modalities alone ({ablation['note']}).")
+
+# ---------------------------------------------------------------- why
+
+why_key = f"video_why_open_{video.id}"
+if not st.session_state.get(why_key):
+    if st.button("Why this venue?", key="video_why", icon=":material/psychology:", type="primary"):
+        st.session_state[why_key] = True
+        st.rerun()
+    st.stop()
+
+st.header("Why this venue?")
+with st.spinner("Computing the attributions (Integrated Gradients)…"):
+    first = components.attempt(cache.explanation, video.id, None, model["id"])
+if first is None:
+    st.stop()
+options = [None] + [p["venue_id"] for p in first["probabilities"]]
+names = {p["venue_id"]: f"{p['venue']} ({p['probability']:.1%})" for p in first["probabilities"]}
+names[None] = f"the prediction: {first['predicted']['venue']} ({first['predicted']['probability']:.1%})"
+target = st.selectbox("Explain the score of", options, format_func=names.get, key="video_why_target",
+                      help="Pick another venue to ask: why not this one?")
+result = first if target is None else components.attempt(cache.explanation, video.id, target, model["id"])
+if result is None:
+    st.stop()
+venue = result["target"]["venue"]
+verb = "predicted" if result["target"]["venue_id"] == result["predicted"]["venue_id"] else "not predicted"
+st.caption(f"**{venue}** ({verb}, probability {result['target']['probability']:.1%}). Red pushed its score up, "
+           "blue pushed it down. Integrated Gradients against an all-zero video "
+           f"(convergence delta {result['inputs']['delta']:.3f}).")
+
+atoms = result["atoms"]
+if atoms is None:
+    st.info(f"{result['model']['architecture']} has no dictionary atoms; the per-step attributions below still apply.")
+else:
+    activations = np.asarray(atoms["activations"])
+    mods = result["modalities"]
+    a1, a2 = st.columns(2)
+    a1.plotly_chart(components.atom_heatmap(activations, mods), key="why_atoms")
+    a2.plotly_chart(components.contribution_figure(np.asarray(atoms["layer_ig"]), mods, venue=venue),
+                    key="why_atom_push")
+    zero = " · ".join(f"{m}: {share:.0%} of atoms silent" for m, share in atoms["zero_fraction"].items())
+    st.caption(f"Sparsity: {zero}. Atom pushes are Layer Integrated Gradients on the dictionary layer.")
+    if atoms["top"]:
+        strongest = atoms["top"][0]
+        st.page_link(components.PAGE_FILES["atoms"], label=f"Explore atom {strongest['atom']} (strongest push)",
+                     icon=":material/scatter_plot:", query_params={"atom": str(strongest["atom"])})
+
+inputs = result["inputs"]
+st.subheader("Which moments and words")
+if view is not None and inputs["visual"] is not None:
+    st.image(components.frame_strip(view.frames, inputs["visual"]), width="stretch",
+             caption="Frames: bar length is the attribution of each frame (red up, blue down)")
+if inputs["acoustic"] is not None:
+    if view is not None and view.has_audio:
+        wave = cache.audio_views(video.sha256, video.path)["waveform"]
+        st.plotly_chart(components.waveform_figure(wave, inputs["acoustic"]), key="why_audio")
+    else:
+        st.caption("Audio clips: " + ", ".join(f"{i}-{i + 1} s {v:+.2f}" for i, v in enumerate(inputs["acoustic"])))
+if inputs["caption_words"] is not None:
+    if inputs["caption_words"]:
+        st.markdown(components.caption_html([(w, s) for w, s in inputs["caption_words"]]), unsafe_allow_html=True)
+        st.caption("Caption: grey words were not read by the model (stop words, emoji, unknown words).")
+    else:
+        st.caption("No caption to attribute.")
+with st.expander("Timings"):
+    st.json(result["timings"] | {"from cache": result.get("cached", False)})

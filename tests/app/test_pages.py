@@ -1,0 +1,372 @@
+"""The dashboard through Streamlit's AppTest on the shared small workspace: every page renders, Browse
+filters, label corrections with history, undo and the two-annotator conflict, uploads, and a
+retraining job run to the end and promoted."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from db import repo
+from db.session import session_scope
+from tests.fixtures import Workspace
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py")
+TIMEOUT = 60  # seconds per run: the machine is slow and the first explanation loads torch
+
+
+def open_page(page: str | None, *, query: dict[str, str] | None = None, **state: object) -> AppTest:
+    """Run the app once, switch to `views/<page>.py` (with a query string), run it; no exception."""
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    if page is not None:
+        at.switch_page(f"views/{page}.py")
+        at.query_params.update(query or {})
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page wrote as text (markdown, captions, alerts, titles), one string."""
+    parts = []
+    for kind in ("markdown", "caption", "success", "error", "warning", "info", "title", "header", "subheader"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def chart_keys(at: AppTest) -> set[str]:
+    """The keys of the Plotly charts on the page."""
+    from streamlit.runtime.state.common import user_key_from_element_id
+
+    return {user_key_from_element_id(c.proto.id) for c in at.get("plotly_chart")}
+
+
+def ctx_of(ws: Workspace):  # noqa: ANN201 - app.context.AppContext
+    from app.context import get_context
+
+    ctx = get_context()
+    assert ctx.settings.home == ws.home
+    return ctx
+
+
+def some_video(ws: Workspace) -> repo.VideoRow:
+    with session_scope(ctx_of(ws).engine) as s:
+        return repo.get_video(s, video_id=1)
+
+
+def other_venue(ws: Workspace, than: str | None) -> str:
+    with session_scope(ctx_of(ws).engine) as s:
+        return next(v.name for v in repo.list_venues(s, used_only=True) if v.name != than)
+
+
+# ---------------------------------------------------------------- every page
+
+
+PAGES = ["browse", "video", "annotate", "upload", "atoms", "failures", "casestudy", "models", "retrain"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(ws_env: Workspace, page: str) -> None:
+    query = {"video": "1"} if page == "video" else None
+    at = open_page(page, query=query, annotator="alice", is_admin=True)
+    assert at.title, f"{page} drew no title"
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_pages_render_for_a_visitor_without_name_or_admin(ws_env: Workspace) -> None:
+    for page in ("annotate", "retrain", "video"):
+        at = open_page(page, query={"video": "2"} if page == "video" else None)
+        assert not at.error, (page, [e.value for e in at.error])
+    assert "Enter your name" in texts(open_page("annotate"))
+    assert "admin" in texts(open_page("retrain")).lower()
+
+
+def test_video_page_why_this_venue(ws_env: Workspace) -> None:
+    at = open_page("video", query={"video": "3"})
+    assert "Video #3" in at.title[0].value
+    assert {"video_top5", "video_ablation", "video_audio"} <= chart_keys(at)
+    at.button(key="video_why").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Why this venue?" in h.value for h in at.header)
+    predicted = at.selectbox(key="video_why_target")
+    assert predicted.value is None  # the prediction first
+    from app.services.explain import explain_video
+
+    runner_up = explain_video(ctx_of(ws_env), 3)["probabilities"][1]  # read from the page's disk cache
+    predicted.set_value(runner_up["venue_id"]).run()  # "why not X?"
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"**{runner_up['venue']}** (not predicted" in texts(at)
+    assert {"why_atoms", "why_atom_push", "why_audio"} <= chart_keys(at)
+
+
+def test_unknown_video_is_one_line(ws_env: Workspace) -> None:
+    at = open_page("video", query={"video": "99999"})
+    assert any("no video with id 99999" in e.value for e in at.error)
+
+
+def test_models_page_lists_versions_and_compares(ws_env: Workspace) -> None:
+    at = open_page("models")
+    table = at.dataframe[0].value
+    assert {ws_env.active_model, ws_env.other_model, ws_env.never_active_model} <= set(table["id"])
+    assert at.selectbox(key="models_pick").value == ws_env.active_model
+    at.selectbox(key="models_a").set_value(ws_env.other_model)
+    at.selectbox(key="models_b").set_value(ws_env.active_model).run()
+    assert not at.exception
+    assert "prediction flipped" in texts(at)
+
+
+def test_models_page_shows_the_latest_report(ws_env: Workspace) -> None:
+    folder = ws_env.home / "reports" / "latest"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        (folder / "report.md").write_text("## Table 1: Micro-F and Macro-F\n\n| method | Micro-F |\n|---|---|\n"
+                                          "| EASTERN | 50.00 |\n")
+        (folder / "results.json").write_text('{"curves": {"EASTERN": [{"epoch": 1, "micro_f1": 0.4}, '
+                                             '{"epoch": 2, "micro_f1": 0.5}]}}')
+        at = open_page("models")
+        assert "Table 1: Micro-F and Macro-F" in texts(at)
+    finally:
+        for name in ("report.md", "results.json"):
+            (folder / name).unlink(missing_ok=True)
+
+
+def test_casestudy_defaults_to_the_papers_failure_venues(ws_env: Workspace) -> None:
+    at = open_page("casestudy")
+    picked = at.multiselect(key="case_videos")
+    assert picked.value, "no default videos"
+    shown = texts(at)
+    assert "College Basketball Court" in shown or "Speakeasy" in shown
+    table = next(d.value for d in at.dataframe if "label" in d.value.index)
+    assert "label" in table.index and any("CONV (fixture)" in str(i) for i in table.index)
+
+
+# ---------------------------------------------------------------- browse
+
+
+def _match_count(at: AppTest) -> int:
+    found = re.search(r"\*\*(\d[\d,]*)\*\* videos match", texts(at))
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def test_browse_filters_change_rows(ws_env: Workspace) -> None:
+    at = open_page("browse")
+    assert _match_count(at) == 30
+    at.segmented_control(key="browse_view").set_value("Table").run()
+    all_ids = set(at.dataframe(key="browse_table").value["id"])
+    assert len(all_ids) == 30
+
+    at.segmented_control(key="browse_correct").set_value("wrong").run()
+    wrong = at.dataframe(key="browse_table").value
+    assert 0 < len(wrong) < 30 and _match_count(at) == len(wrong)
+    assert set(wrong["correct"]) == {"✗"}
+
+    at.segmented_control(key="browse_correct").set_value("any")
+    label = sorted(set(at.dataframe(key="browse_table").value["label"]))[0]
+    at.multiselect(key="browse_labels").set_value([label]).run()
+    assert set(at.dataframe(key="browse_table").value["label"]) == {label}
+
+    at.multiselect(key="browse_labels").set_value([])
+    at.text_input(key="browse_text").input("no such caption anywhere").run()
+    assert "No video matches these filters." in texts(at)
+
+    at.text_input(key="browse_text").input("")
+    at.selectbox(key="browse_sort").set_value("confidence_desc").run()
+    conf = list(at.dataframe(key="browse_table").value["confidence"])
+    assert conf == sorted(conf, reverse=True)
+
+
+# ---------------------------------------------------------------- labels
+
+
+def test_label_correction_is_stored_with_history_and_undone(private_ws: Workspace) -> None:
+    video = some_video(private_ws)
+    new = other_venue(private_ws, video.current_venue)
+    at = open_page("video", query={"video": str(video.id)}, annotator="alice")
+    at.selectbox(key=f"video_{video.id}_venue").set_value(new)
+    at.text_input(key=f"video_{video.id}_reason").input("the bar is visible at 2 s")
+    at.button(key=f"video_{video.id}_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(f"now labelled **{new}**" in s.value for s in at.success)
+
+    with session_scope(ctx_of(private_ws).engine) as s:
+        history = repo.label_history(s, video_id=video.id)
+        stored = repo.get_video(s, video_id=video.id)
+    assert stored.current_venue == new and stored.version == video.version + 1
+    assert (history[0].who, history[0].venue_name, history[0].previous_venue_name, history[0].reason) == (
+        "alice", new, video.current_venue, "the bar is visible at 2 s")
+    history_table = next(d.value for d in at.dataframe if "who" in d.value.columns)
+    assert history_table["to"].iloc[0] == new and history_table["who"].iloc[0] == "alice"
+
+    at.button(key="video_undo").click().run()
+    assert not at.exception
+    with session_scope(ctx_of(private_ws).engine) as s:
+        history = repo.label_history(s, video_id=video.id)
+        stored = repo.get_video(s, video_id=video.id)
+    assert stored.current_venue == video.current_venue
+    assert history[0].venue_name == video.current_venue and history[0].reason.startswith("undo of change")
+    assert any("Undone" in s.value for s in at.success)
+
+
+def test_second_annotator_gets_a_conflict_and_nothing_is_overwritten(private_ws: Workspace) -> None:
+    video = some_video(private_ws)
+    theirs, mine = [v for v in _used_venues(private_ws) if v != video.current_venue][:2]
+    at = open_page("video", query={"video": str(video.id)}, annotator="alice")  # alice sees the old label
+
+    with session_scope(ctx_of(private_ws).engine) as s:  # bob saves in between
+        repo.set_label(s, video_id=video.id, venue_id=repo.venue_id(s, name=theirs), who="bob",
+                       expected_version=video.version)
+
+    at.selectbox(key=f"video_{video.id}_venue").set_value(mine)
+    at.button(key=f"video_{video.id}_save").click().run()
+    assert not at.exception
+    message = " ".join(e.value for e in at.error)
+    assert "Conflict" in message and "bob" in message and theirs in message and mine in message
+    with session_scope(ctx_of(private_ws).engine) as s:
+        stored = repo.get_video(s, video_id=video.id)
+        history = repo.label_history(s, video_id=video.id)
+    assert stored.current_venue == theirs and history[0].who == "bob"
+    assert f"**Current label:** {theirs}" in texts(at)  # alice now sees bob's label
+
+    at.selectbox(key=f"video_{video.id}_venue").set_value(mine)  # saving again, knowingly, replaces it
+    at.button(key=f"video_{video.id}_save").click().run()
+    with session_scope(ctx_of(private_ws).engine) as s:
+        assert repo.get_video(s, video_id=video.id).current_venue == mine
+
+
+def _used_venues(ws: Workspace) -> list[str]:
+    with session_scope(ctx_of(ws).engine) as s:
+        return [v.name for v in repo.list_venues(s, used_only=True)]
+
+
+def test_annotate_saves_and_moves_to_the_next_video(private_ws: Workspace) -> None:
+    at = open_page("annotate", annotator="carol")
+    first = int(re.search(r"Video #(\d+)", at.subheader[0].value).group(1))
+    at.button(key=f"annotate_{first}_save").click().run()  # Enter in the form: accept the model's suggestion
+    assert not at.exception
+    with session_scope(ctx_of(private_ws).engine) as s:
+        assert repo.label_history(s, video_id=first)[0].who == "carol"
+    second = int(re.search(r"Video #(\d+)", at.subheader[0].value).group(1))
+    assert second != first
+    at.button(key="annotate_skip").click().run()
+    assert int(re.search(r"Video #(\d+)", at.subheader[0].value).group(1)) not in (first, second)
+
+
+# ---------------------------------------------------------------- upload
+
+
+def test_upload_of_a_broken_file_says_why(private_ws: Workspace) -> None:
+    at = open_page("upload", annotator="dave")
+    at.file_uploader(key="upload_file").set_value(("broken.mp4", b"this is not a video", "video/mp4"))
+    at.button(key="upload_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("broken.mp4" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_upload_of_a_stored_video_links_to_it(private_ws: Workspace) -> None:
+    video = some_video(private_ws)
+    data = (private_ws.home / video.path).read_bytes()
+    at = open_page("upload", annotator="dave")
+    at.file_uploader(key="upload_file").set_value(("again.mp4", data, "video/mp4"))
+    at.button(key="upload_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(f"video {video.id}" in (link.proto.label or "") for link in at.get("page_link"))
+
+
+# ---------------------------------------------------------------- retrain and promote
+
+
+def test_retrain_job_runs_to_the_end_and_is_promoted(private_ws: Workspace) -> None:
+    at = open_page("retrain", annotator="admin-alice", is_admin=True)
+    at.selectbox(key="retrain_arch").set_value("eastern")
+    at.number_input(key="retrain_epochs").set_value(1)
+    at.button(key="retrain_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("started in its own process" in s.value for s in at.success)
+
+    engine = ctx_of(private_ws).engine
+    with session_scope(engine) as s:
+        job = repo.list_jobs(s, limit=1)[0]
+    deadline = time.monotonic() + 420
+    while job.status in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(2)
+        with session_scope(engine) as s:
+            job = repo.get_job(s, job_id=job.id)
+    log = (private_ws.home / "jobs" / f"job-{job.id}.log")
+    assert job.status == "done", (job.status, job.error, log.read_text()[-2000:] if log.exists() else "")
+    assert job.history and job.history[-1]["epoch"] == 1
+
+    at.run()
+    assert not at.exception
+    promote = at.button(key="retrain_promote")
+    assert f"#{job.model_version_id}" in promote.label
+    promote.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with session_scope(engine) as s:
+        active = repo.active_model(s)
+        assert repo.predictions_for_video(s, video_id=1)
+    assert active.id == job.model_version_id != private_ws.active_model
+    assert any("is now active" in s.value for s in at.success)
+
+
+def test_models_page_promotes_a_version(private_ws: Workspace) -> None:
+    at = open_page("models", is_admin=True)
+    at.selectbox(key="models_pick").set_value(private_ws.other_model).run()
+    at.button(key="models_promote").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with session_scope(ctx_of(private_ws).engine) as s:
+        assert repo.active_model(s).id == private_ws.other_model
+
+
+def test_promotion_needs_admin(ws_env: Workspace) -> None:
+    at = open_page("models")
+    at.selectbox(key="models_pick").set_value(ws_env.other_model).run()
+    assert not [b for b in at.button if b.key == "models_promote"]
+    at = open_page("retrain")
+    assert not [b for b in at.button if b.key == "retrain_start"]
+
+
+def test_failed_job_shows_its_error(private_ws: Workspace) -> None:
+    with session_scope(ctx_of(private_ws).engine) as s:
+        job_id = repo.create_job(s, params={"architecture": "eastern", "epochs": 1, "modalities": ["visual"]},
+                                 created_by="erin")
+        repo.finish_job(s, job_id=job_id, status="failed", error="TrainingError: need labelled videos")
+    at = open_page("retrain", is_admin=True)
+    assert any(f"Job {job_id} failed: TrainingError: need labelled videos" in e.value for e in at.error)
+
+
+# ---------------------------------------------------------------- identity and deep links
+
+
+def test_name_is_asked_once_and_admin_needs_the_password(ws_env: Workspace) -> None:
+    at = open_page("annotate")
+    at.text_input(key="annotator_input").input("  frank ")
+    at.button(key="annotator_submit").click().run()
+    assert at.session_state["annotator"] == "frank"
+    assert not [t for t in at.text_input if t.key == "annotator_input"]  # not asked again
+
+    at.text_input(key="admin_password").input("wrong")
+    at.button(key="admin_signin").click().run()
+    assert any("Wrong password" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "admin_signout"]
+    at.text_input(key="admin_password").input("admin")  # Settings' default admin password
+    at.button(key="admin_signin").click().run()
+    assert at.session_state["is_admin"] is True
+
+
+def test_atom_deep_link_opens_that_atom(ws_env: Workspace) -> None:
+    at = open_page("atoms", query={"atom": "2"})
+    assert at.number_input(key="atoms_pick").value == 2
+    assert any(s.value.startswith("Atom 2 ·") for s in at.subheader)
+    assert {"atoms_overview", "atoms_support_visual"} <= chart_keys(at)
+
+
+def test_browse_deep_link_opens_the_video(ws_env: Workspace) -> None:
+    at = open_page("browse", query={"video": "4"})
+    assert at.title[0].value.startswith("Video #4")
