@@ -22,7 +22,7 @@ def command(name: str) -> Callable:
     return register
 
 
-def _bar(desc: str):  # noqa: ANN202 - returns a progress callback
+def _bar(desc: str, unit: str = "video"):  # noqa: ANN202 - returns a progress callback
     """A tqdm bar driven by (done, total) callbacks."""
     from tqdm import tqdm
 
@@ -31,7 +31,7 @@ def _bar(desc: str):  # noqa: ANN202 - returns a progress callback
     def update(done: int, total: int) -> None:
         bar = state.get("bar")
         if bar is None:
-            bar = state["bar"] = tqdm(total=total, desc=desc, unit="video", file=sys.stderr, dynamic_ncols=True)
+            bar = state["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -123,7 +123,7 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
         has_model = repo.active_model(session) is not None
     if not has_model:
         _say(f"training a first EASTERN model ({s.demo_epochs} epochs)")
-        bar = _bar("train (epochs)")
+        bar = _bar("train", unit="epoch")
         request = TrainRequest(epochs=s.demo_epochs, seed=s.demo_seed, activate=True, name="EASTERN (first run)")
         model_id = train_and_register(
             ctx, request, progress=lambda e: bar(e["epoch"], s.demo_epochs) if e.get("kind") == "epoch" else None
@@ -169,7 +169,7 @@ def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
         architecture=args.model, modalities=parse_modalities(args.modalities), epochs=args.epochs,
         seed=args.seed, activate=args.activate, batch_size=args.batch_size, lr=args.lr,
     )
-    bar = _bar("epochs")
+    bar = _bar("train", unit="epoch")
     model_id = train_and_register(
         ctx, request, progress=lambda e: bar(e["epoch"], args.epochs) if e.get("kind") == "epoch" else None
     )

@@ -452,13 +452,14 @@ def confusion_figure(confusion: Sequence[Sequence[int]], names: Sequence[str]) -
                 "colorbar": {"title": "share of row"}},
         text=[str(int(matrix[i, j])) for i, j in zip(ii, jj, strict=True)], textfont={"size": 9},
         customdata=np.stack([ii, jj], axis=1) if len(ii) else None,
-        hovertemplate="label %{y}<br>predicted %{x}<br>%{text} video(s)<extra></extra>",
+        hovertemplate="label %{y}<br>predicted %{x}<br>%{text} video(s)<extra></extra>", showlegend=False,
     ))
     # Invisible points on the diagonal put every venue on both axes, so the matrix keeps its shape.
     fig.add_trace(go.Scatter(x=list(names), y=list(names), mode="markers", marker={"opacity": 0},
                              hoverinfo="skip", showlegend=False))
-    fig.update_xaxes(title="predicted", categoryorder="array", categoryarray=list(names), tickangle=-45)
-    fig.update_yaxes(title="label", categoryorder="array", categoryarray=list(names)[::-1])
+    every = {"tickmode": "array", "tickvals": list(names)}  # no automatic skipping of crowded venue names
+    fig.update_xaxes(title="predicted", categoryorder="array", categoryarray=list(names), tickangle=-45, **every)
+    fig.update_yaxes(title="label", categoryorder="array", categoryarray=list(names)[::-1], **every)
     return _layout(fig, height=max(420, 24 * len(names) + 160), title="Confusion matrix (click a cell)")
 
 
