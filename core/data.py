@@ -94,6 +94,34 @@ class FeatureSet:
             raise ValueError(f"{path}: not a FeatureSet file ({exc})") from exc
 
 
+def input_stats(data: FeatureSet, rows: np.ndarray, modalities: Sequence[str],
+                chunk: int = 512) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per-feature mean and std of each modality's steps over `rows` (text: real words only, never
+    padding), accumulated in float64 chunk by chunk so memory-mapped float16 arrays stay on disk."""
+    rows = np.sort(np.asarray(rows, dtype=np.int64))
+    arrays = {"visual": data.visual, "acoustic": data.acoustic, "textual": data.text}
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for m in modalities:
+        array = arrays[m]
+        total = np.zeros(array.shape[-1])
+        square = np.zeros(array.shape[-1])
+        count = 0
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            block = np.asarray(array[part], dtype=np.float64)  # (b, T, D)
+            if m == "textual":
+                block = block[np.arange(block.shape[1])[None, :] < data.text_lengths[part][:, None]]  # (words, D)
+            else:
+                block = block.reshape(-1, block.shape[-1])
+            total += block.sum(0)
+            square += (block ** 2).sum(0)
+            count += len(block)
+        mean = total / max(count, 1)
+        std = np.sqrt(np.maximum(square / max(count, 1) - mean ** 2, 0.0)) if count else np.ones_like(mean)
+        out[m] = (mean.astype(np.float32), std.astype(np.float32))
+    return out
+
+
 def build_feature_set(
     visual: np.ndarray,
     acoustic: np.ndarray,

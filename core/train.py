@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.data import FeatureSet, make_loader
+from core.data import FeatureSet, input_stats, make_loader
 from core.device import pick_device, seed_everything
 from core.evaluate import scores, stratified_take
 from core.models import ModelConfig, build_model
@@ -135,7 +135,9 @@ def train(
     rank, world_size = _dist_rank_world(distributed)
     device = pick_device(train_cfg.device)
     seed_everything(train_cfg.seed)
-    model = build_model(model_cfg).to(device)
+    model = build_model(model_cfg)
+    model.input_norm.set_stats(input_stats(data, train_idx, model_cfg.modalities))  # training rows only
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     use_amp = bool(train_cfg.amp and device.type == "cuda")
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)

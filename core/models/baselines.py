@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from core.models.config import ModelConfig
-from core.models.eastern import SparseDictionary, gather_inputs, last_hidden, masked_mean
+from core.models.eastern import InputNorm, SparseDictionary, gather_inputs, last_hidden, masked_mean
 
 
 class LSTMs(nn.Module):
@@ -26,6 +26,7 @@ class LSTMs(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.modalities = cfg.modalities
+        self.input_norm = InputNorm(cfg)
         self.lstm = nn.ModuleDict({
             m: nn.LSTM(cfg.input_dim(m), cfg.hidden_dim(m), batch_first=True) for m in cfg.modalities
         })
@@ -33,7 +34,7 @@ class LSTMs(nn.Module):
         self.classifier = nn.Linear(sum(cfg.hidden_dim(m) for m in cfg.modalities), cfg.num_classes)
 
     def forward(self, visual, acoustic, text, text_lengths=None, return_intermediates: bool = False):
-        inputs = gather_inputs(self.modalities, visual, acoustic, text, text_lengths)
+        inputs = gather_inputs(self.modalities, visual, acoustic, text, text_lengths, self.input_norm)
         hidden = {m: last_hidden(self.lstm[m], seq, lengths) for m, (seq, lengths) in inputs.items()}  # (B, H_m)
         states = torch.cat([hidden[m] for m in self.modalities], dim=1)  # (B, sum H_m)
         logits = self.classifier(self.dropout(states))  # (B, C)
@@ -49,6 +50,7 @@ class LSTMDL(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.modalities = cfg.modalities
+        self.input_norm = InputNorm(cfg)
         self.to_input = nn.ModuleDict({m: nn.Linear(cfg.input_dim(m), cfg.shared_lstm_input) for m in cfg.modalities})
         self.shared_lstm = nn.LSTM(cfg.shared_lstm_input, cfg.shared_lstm_hidden, batch_first=True)
         # the shared state is the common space when sizes agree (the default), else one shared projection
@@ -59,7 +61,7 @@ class LSTMDL(nn.Module):
         self.classifier = nn.Linear(len(cfg.modalities) * cfg.atoms, cfg.num_classes)
 
     def forward(self, visual, acoustic, text, text_lengths=None, return_intermediates: bool = False):
-        inputs = gather_inputs(self.modalities, visual, acoustic, text, text_lengths)
+        inputs = gather_inputs(self.modalities, visual, acoustic, text, text_lengths, self.input_norm)
         hidden = {
             m: last_hidden(self.shared_lstm, self.to_input[m](seq), lengths)  # (B, T_m, 150) -> (B, H_s)
             for m, (seq, lengths) in inputs.items()
@@ -80,13 +82,14 @@ class Conv(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.modalities = cfg.modalities
+        self.input_norm = InputNorm(cfg)
         self.to_common = nn.ModuleDict({m: nn.Linear(cfg.input_dim(m), cfg.common_dim) for m in cfg.modalities})
         self.dictionary = SparseDictionary(cfg.common_dim, cfg.atoms)
         self.dropout = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(len(cfg.modalities) * cfg.atoms, cfg.num_classes)
 
     def forward(self, visual, acoustic, text, text_lengths=None, return_intermediates: bool = False):
-        inputs = gather_inputs(self.modalities, visual, acoustic, text, text_lengths)
+        inputs = gather_inputs(self.modalities, visual, acoustic, text, text_lengths, self.input_norm)
         pooled = {m: masked_mean(seq, lengths) for m, (seq, lengths) in inputs.items()}  # (B, D_m)
         common = {m: self.to_common[m](pooled[m]) for m in self.modalities}  # (B, n)
         atom_codes = self.dictionary(torch.stack([common[m] for m in self.modalities], dim=1))  # (B, |M|, K)

@@ -65,14 +65,44 @@ def masked_mean(seq: torch.Tensor, lengths: torch.Tensor | None = None) -> torch
     return total / lengths.clamp(min=1).to(seq.dtype)[:, None]
 
 
+class InputNorm(nn.Module):
+    """Per-feature standardisation of each modality's steps, (x - mean) / std, with statistics of the
+    training split kept as buffers (so checkpoints carry them). Identity until `set_stats` is called.
+
+    Not in the paper, which does not say how its features were scaled; without it the raw scales differ
+    by orders of magnitude (librosa dB and MFCC values in the tens to hundreds, word2vec vectors of a
+    small corpus near 0.01), and the acoustic and textual LSTMs barely learn in a few epochs.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        for m in cfg.modalities:
+            self.register_buffer(f"{m}_mean", torch.zeros(cfg.input_dim(m)))
+            self.register_buffer(f"{m}_std", torch.ones(cfg.input_dim(m)))
+
+    def set_stats(self, stats: dict[str, tuple]) -> None:
+        """stats: modality -> (mean (D_m,), std (D_m,)); stds below 1e-6 count as 1 (constant features)."""
+        for m, (mean, std) in stats.items():
+            mean_buf, std_buf = getattr(self, f"{m}_mean"), getattr(self, f"{m}_std")
+            mean = torch.as_tensor(mean, dtype=mean_buf.dtype).reshape(mean_buf.shape)
+            std = torch.as_tensor(std, dtype=std_buf.dtype).reshape(std_buf.shape)
+            mean_buf.copy_(mean)
+            std_buf.copy_(torch.where(std < 1e-6, torch.ones_like(std), std))
+
+    def forward(self, modality: str, seq: torch.Tensor) -> torch.Tensor:
+        return (seq - getattr(self, f"{modality}_mean")) / getattr(self, f"{modality}_std")
+
+
 def gather_inputs(
     modalities: tuple[str, ...],
     visual: torch.Tensor | None,
     acoustic: torch.Tensor | None,
     text: torch.Tensor | None,
     text_lengths: torch.Tensor | None,
+    norm: InputNorm | None = None,
 ) -> dict[str, tuple[torch.Tensor, torch.Tensor | None]]:
-    """modality -> (sequence (B, T_m, D_m), lengths (B,) or None) for the modalities a model reads."""
+    """modality -> (sequence (B, T_m, D_m), lengths (B,) or None) for the modalities a model reads,
+    standardised by `norm` when given (padding steps are never read, so their value does not matter)."""
     given = {"visual": visual, "acoustic": acoustic, "textual": text}
     out: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
     for m in modalities:
@@ -81,7 +111,8 @@ def gather_inputs(
             raise ValueError(f"this model reads the {m} modality, but its input is None")
         if seq.dim() != 3:
             raise ValueError(f"{m} input must be (batch, steps, features), got shape {tuple(seq.shape)}")
-        out[m] = (seq, text_lengths_for(seq, text_lengths) if m == "textual" else None)
+        lengths = text_lengths_for(seq, text_lengths) if m == "textual" else None
+        out[m] = (norm(m, seq) if norm is not None else seq, lengths)
     batches = {seq.shape[0] for seq, _ in out.values()}
     if len(batches) > 1:
         raise ValueError(f"inputs disagree on the batch size: {sorted(batches)}")
@@ -106,6 +137,7 @@ class EASTERN(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.modalities = cfg.modalities
+        self.input_norm = InputNorm(cfg)
         self.lstm = nn.ModuleDict({
             m: nn.LSTM(cfg.input_dim(m), cfg.hidden_dim(m), batch_first=True) for m in cfg.modalities
         })
@@ -115,7 +147,7 @@ class EASTERN(nn.Module):
         self.classifier = nn.Linear(len(cfg.modalities) * cfg.atoms, cfg.num_classes)
 
     def forward(self, visual, acoustic, text, text_lengths=None, return_intermediates: bool = False):
-        inputs = gather_inputs(self.modalities, visual, acoustic, text, text_lengths)
+        inputs = gather_inputs(self.modalities, visual, acoustic, text, text_lengths, self.input_norm)
         hidden = {m: last_hidden(self.lstm[m], seq, lengths) for m, (seq, lengths) in inputs.items()}  # (B, H_m)
         common = {m: self.to_common[m](hidden[m]) for m in self.modalities}  # (B, n)
         atom_codes = self.dictionary(torch.stack([common[m] for m in self.modalities], dim=1))  # (B, |M|, K)

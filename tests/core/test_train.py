@@ -240,3 +240,33 @@ def test_predictions_follow_idx_order_and_intermediates_have_shapes():
     assert np.allclose(inter["probs"], probs, atol=1e-6)
     lstms = build_model(replace(TINY, arch="lstms"))
     assert "atom_codes" not in predict_intermediates(lstms, data, idx)
+
+
+def test_inputs_are_standardised_with_training_rows_only():
+    """train() stores per-feature statistics of the training rows in the model (text: real words only)."""
+    from core.data import input_stats
+
+    rng = np.random.default_rng(0)
+    n, T = 12, 5
+    lengths = np.array([0, 1, 5, 2, 3, 4, 5, 1, 0, 2, 3, 4])
+    text = np.zeros((n, T, 4), dtype=np.float16)
+    for i, k in enumerate(lengths):
+        text[i, :k] = rng.normal(3.0, 2.0, size=(k, 4))
+    visual = rng.normal(50.0, 10.0, size=(n, 12, 6)).astype(np.float16)
+    acoustic = rng.normal(-40.0, 5.0, size=(n, 6, 3)).astype(np.float16)
+    data = FeatureSet(visual, acoustic, text, lengths, np.arange(n) % 2, [str(i) for i in range(n)], ["a", "b"])
+    rows = np.arange(8)
+    stats = input_stats(data, rows, ("visual", "acoustic", "textual"))
+    words = np.concatenate([text[i, :lengths[i]] for i in rows]).astype(np.float64)
+    np.testing.assert_allclose(stats["textual"][0], words.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(stats["textual"][1], words.std(0), rtol=1e-4)
+    np.testing.assert_allclose(stats["visual"][0], visual[rows].astype(np.float64).reshape(-1, 6).mean(0), rtol=1e-5)
+
+    cfg = ModelConfig(visual_dim=6, acoustic_dim=3, text_dim=4, num_classes=2, visual_hidden=8, acoustic_hidden=8,
+                      text_hidden=4, common_dim=8, atoms=6)
+    result = train(cfg, TrainConfig(epochs=1, batch_size=4, seed=0), data, rows, None)
+    norm = result.model.input_norm
+    np.testing.assert_allclose(norm.acoustic_mean.numpy(), stats["acoustic"][0], rtol=1e-5)
+    np.testing.assert_allclose(norm.textual_std.numpy(), stats["textual"][1], rtol=1e-5)
+    # the statistics travel in the state dict, so a checkpoint carries them
+    assert "input_norm.visual_mean" in result.model.state_dict()
