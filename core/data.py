@@ -5,8 +5,6 @@ converts them to float32 tensors, so a corpus larger than memory trains fine.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+from core.fileio import atomic_savez
 
 MODALITIES = ("visual", "acoustic", "textual")
 
@@ -67,18 +67,9 @@ class FeatureSet:
 
     def save(self, path: str | Path) -> None:
         """Write one uncompressed .npz file, atomically (read back with FeatureSet.load)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, visual=self.visual, acoustic=self.acoustic, text=self.text,
-                         text_lengths=self.text_lengths, labels=self.labels,
-                         keys=np.array(self.keys, dtype=str), class_names=np.array(self.class_names, dtype=str))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_savez(path, visual=self.visual, acoustic=self.acoustic, text=self.text,
+                     text_lengths=self.text_lengths, labels=self.labels,
+                     keys=np.array(self.keys, dtype=str), class_names=np.array(self.class_names, dtype=str))
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureSet:

