@@ -365,7 +365,12 @@ def load_checkpoint(path: str | Path, map_location: Any = None) -> tuple[nn.Modu
     payload = _read(path, map_location)
     model_cfg = ModelConfig.from_dict(payload["model_config"])
     model = build_model(model_cfg)
-    model.load_state_dict(payload["state_dict"])
+    state = dict(payload["state_dict"])
+    # checkpoints written before input standardisation existed read raw inputs: keep those (identity) buffers
+    for key, value in model.state_dict().items():
+        if key.startswith("input_norm.") and key not in state:
+            state[key] = value
+    model.load_state_dict(state)
     if map_location is not None:
         model.to(map_location)
     return model.eval(), model_cfg, dict(payload.get("meta", {}))

@@ -270,3 +270,17 @@ def test_inputs_are_standardised_with_training_rows_only():
     np.testing.assert_allclose(norm.textual_std.numpy(), stats["textual"][1], rtol=1e-5)
     # the statistics travel in the state dict, so a checkpoint carries them
     assert "input_norm.visual_mean" in result.model.state_dict()
+
+
+def test_checkpoints_from_before_input_standardisation_still_load(tmp_path):
+    """A checkpoint without input_norm buffers (written by an earlier version) loads with identity scaling."""
+    cfg = ModelConfig(visual_dim=6, acoustic_dim=3, text_dim=4, num_classes=2, visual_hidden=8, acoustic_hidden=8,
+                      text_hidden=4, common_dim=8, atoms=6)
+    model = build_model(cfg)
+    save_checkpoint(tmp_path / "old.pt", model, cfg, {"class_names": ["a", "b"]})
+    payload = torch.load(tmp_path / "old.pt", weights_only=True)
+    payload["state_dict"] = {k: v for k, v in payload["state_dict"].items() if not k.startswith("input_norm.")}
+    torch.save(payload, tmp_path / "old.pt")
+    loaded, _, _ = load_checkpoint(tmp_path / "old.pt")
+    assert torch.equal(loaded.input_norm.visual_std, torch.ones(6))
+    assert torch.equal(loaded.dictionary.atoms.weight, model.dictionary.atoms.weight)
