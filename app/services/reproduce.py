@@ -32,10 +32,10 @@ from core.protocol import (
 from core.report import summary_markdown, write_report
 
 # Default epochs of every deep model (early stopping keeps the best epoch on the validation slice).
-# On the 2,000-video demo corpus the textual and acoustic models are still improving at epoch 6 and
-# level off by about 10; the full default run -- 10 splits x (4 deep models + 6 EASTERN modality subsets)
-# + TMDL, DMDL, TRUMANN -- then takes about 35 minutes on 2 CPU cores (measured; see the issue notes).
-DEFAULT_EPOCHS = 10
+# Measured on the 2,000-video demo corpus, 2 CPU cores, idle machine: with 8 epochs the full default run --
+# 10 splits x (4 deep models + 6 EASTERN modality subsets) + TMDL, DMDL, TRUMANN -- takes 32.6 min
+# (deep models 25.8 min, shallow 6.8 min); 10 epochs took 43 min for the same tables within 0.2 points.
+DEFAULT_EPOCHS = 8
 DEFAULT_SPLITS = 10
 DEEP_MODELS = ("eastern", "lstms", "lstm_dl", "conv")
 SHALLOW_MODELS = ("tmdl", "dmdl", "trumann")
