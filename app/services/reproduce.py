@@ -34,7 +34,8 @@ from core.report import summary_markdown, write_report
 # Default epochs of every deep model (early stopping keeps the best epoch on the validation slice).
 # Measured on the 2,000-video demo corpus, 2 CPU cores, idle machine: with 8 epochs the full default run --
 # 10 splits x (4 deep models + 6 EASTERN modality subsets) + TMDL, DMDL, TRUMANN -- takes 32.6 min
-# (deep models 25.8 min, shallow 6.8 min); 10 epochs took 43 min for the same tables within 0.2 points.
+# (deep models 25.8 min, shallow 6.8 min). 10 epochs took 43 min: EASTERN, LSTMs and CONV within 0.4 Macro-F
+# points, the slower learners (LSTM+DL, EASTERN A / T alone) 1-2.4 points higher; the conclusions do not change.
 DEFAULT_EPOCHS = 8
 DEFAULT_SPLITS = 10
 DEEP_MODELS = ("eastern", "lstms", "lstm_dl", "conv")
