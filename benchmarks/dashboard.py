@@ -32,8 +32,7 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -203,26 +202,12 @@ def real_home(root: Path) -> Home:
     return Home(ws.home, ws.db_url, ids)
 
 
-@contextmanager
-def _env(ws: Home) -> Iterator[None]:
-    """Point the process's settings (which AppTest's script reads) at a workspace."""
-    from app.context import get_context
-    from app.settings import get_settings
+def _env(ws: Home):  # noqa: ANN202 - a context manager
+    """Point the process's settings (which AppTest's script reads) at a workspace: the tests' helper,
+    which needs only ws.env()."""
+    from tests.fixtures import workspace_env
 
-    saved = {k: os.environ.get(k) for k in ws.env()}
-    os.environ.update(ws.env())
-    get_settings.cache_clear()
-    get_context.cache_clear()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        get_settings.cache_clear()
-        get_context.cache_clear()
+    return workspace_env(ws)
 
 
 # ---------------------------------------------------------------- measuring
