@@ -80,15 +80,18 @@ def venue_frequencies(n: int) -> dict[str, int]:
     return dict(zip(DEMO_VENUES, counts.tolist(), strict=True))
 
 
-def corpus_items(n: int, seed: int) -> list[CorpusItem]:
-    """The recipes of a corpus (cheap: nothing is rendered)."""
+def corpus_items(n: int, seed: int, label_noise: float = P_LABEL_NOISE) -> list[CorpusItem]:
+    """The recipes of a corpus (cheap: nothing is rendered). `label_noise` is the share of videos whose
+    manifest label is not the venue whose recipe made them (the planted wrong labels)."""
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
+    if not 0.0 <= label_noise < 1.0:
+        raise ValueError(f"label noise must be a share in [0, 1), got {label_noise}")
     counts = venue_frequencies(n)
     plan = np.random.default_rng([seed, n, 7])
     labels = plan.permutation(np.repeat(np.arange(len(DEMO_VENUES)), list(counts.values())))
     silent = set(plan.choice(n, round(P_SILENT * n), replace=False).tolist())
-    noisy = set(plan.choice(n, round(P_LABEL_NOISE * n), replace=False).tolist())
+    noisy = set(plan.choice(n, round(label_noise * n), replace=False).tolist())
     width = max(5, len(str(n - 1)))
     return [_make_item(seed, i, DEMO_VENUES[labels[i]], i in silent, i in noisy, width) for i in range(n)]
 
@@ -206,10 +209,12 @@ def write_manifest(path: Path, items: list[CorpusItem]) -> None:
     os.replace(part, path)
 
 
-def _check_stamp(out_dir: Path, n: int, seed: int) -> None:
+def _check_stamp(out_dir: Path, n: int, seed: int, label_noise: float = P_LABEL_NOISE) -> None:
     """Refuse to resume into a folder that holds another corpus (its files would be silently mixed in)."""
     stamp = out_dir / STAMP
     want = {"generator": GENERATOR_VERSION, "seed": seed, "videos": n}
+    if label_noise != P_LABEL_NOISE:  # default corpora keep the stamp they always had
+        want["label_noise"] = label_noise
     if stamp.exists():
         try:
             have = json.loads(stamp.read_text(encoding="utf-8"))
@@ -222,12 +227,12 @@ def _check_stamp(out_dir: Path, n: int, seed: int) -> None:
 
 
 def generate_corpus(out_dir: Path, n_videos: int, seed: int, progress: Callable[[int, int], None] | None = None,
-                    workers: int = 1) -> list[CorpusItem]:
+                    workers: int = 1, label_noise: float = P_LABEL_NOISE) -> list[CorpusItem]:
     """Write n_videos mp4 files and manifest.csv into out_dir; files already there are kept (resumable)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    items = corpus_items(n_videos, seed)
-    _check_stamp(out_dir, n_videos, seed)
+    items = corpus_items(n_videos, seed, label_noise)
+    _check_stamp(out_dir, n_videos, seed, label_noise)
     for stale in out_dir.glob(".*.part"):  # left by a killed run
         stale.unlink()
     todo = [it for it in items if not _complete(out_dir / it.filename)]
