@@ -63,9 +63,12 @@ class Video(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     features_version: Mapped[str | None] = mapped_column(String(80))
     features_error: Mapped[str | None] = mapped_column(Text)
+    # The stable evaluation split ("train" | "test"), given once (core.splits) and never moved by a relabel.
+    split: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
         Index("ix_videos_current_venue", "current_venue_id"),
+        Index("ix_videos_split_venue", "split", "current_venue_id"),
         Index("ix_videos_created", "created_at"),
         Index("ix_videos_features_version", "features_version"),
     )
@@ -121,12 +124,69 @@ class Prediction(Base):
     )
 
 
+class AppMeta(Base):
+    """Settings the database itself must keep (the split salt): key -> text."""
+
+    __tablename__ = "app_meta"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class PredictionSet(Base):
+    """Out-of-sample probabilities of a cross-validation: every labelled video scored by the fold model that did
+    not see it, tied to the label snapshot it used (labels are append-only, so the newest label id names it)."""
+
+    __tablename__ = "prediction_sets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20), default="crossval")
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|done|failed|cancelled
+    architecture: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # folds, epochs, seed, ...
+    features_version: Mapped[str] = mapped_column(String(80))
+    venue_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)  # class index -> venue id
+    label_snapshot_id: Mapped[int] = mapped_column(Integer, default=0)  # newest labels.id it used
+    label_snapshot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    n_videos: Mapped[int] = mapped_column(Integer, default=0)
+    folds_done: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    n_issues: Mapped[int | None] = mapped_column(Integer)  # cleanlab's estimate of wrong labels
+    artifact_dir: Mapped[str] = mapped_column(String(400), default="")  # relative to EASTERN_HOME
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("training_jobs.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OosPrediction(Base):
+    """One video's out-of-sample prediction in a set, with its cleanlab label-quality score."""
+
+    __tablename__ = "oos_predictions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("prediction_sets.id", ondelete="CASCADE"))
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    fold: Mapped[int] = mapped_column(Integer)
+    label_venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))  # the label at the snapshot
+    label_probability: Mapped[float] = mapped_column(Float)
+    suggested_venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    suggested_probability: Mapped[float] = mapped_column(Float)
+    quality: Mapped[float] = mapped_column(Float)  # cleanlab.rank.get_label_quality_scores, low = suspicious
+    is_issue: Mapped[bool] = mapped_column(Boolean, default=False)  # cleanlab.filter.find_label_issues
+    topk: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[venue_id, prob], ...]
+
+    __table_args__ = (
+        UniqueConstraint("set_id", "video_id", name="uq_oos_set_video"),
+        Index("ix_oos_set_quality", "set_id", "quality"),
+        Index("ix_oos_video", "video_id"),
+    )
+
+
 class TrainingJob(Base):
     """A background training run: its worker process owns the row and reports into it."""
 
     __tablename__ = "training_jobs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed|cancelled
+    kind: Mapped[str] = mapped_column(String(20), default="train", server_default="train")  # train|crossval
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     epoch: Mapped[int] = mapped_column(Integer, default=0)
