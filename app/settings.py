@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     demo_epochs: int = Field(default=15, ge=1)
     upload_max_mb: int = Field(default=50, ge=1)
     admin_password: str = Field(default="admin", description="needed to retrain and promote")
+    test_share: float = Field(default=0.15, ge=0.0, lt=1.0,
+                              description="share of each venue's videos that the stable split holds out for test")
     torch_threads: int = Field(default=0, ge=0, description="0: leave torch's default")
     job_heartbeat_s: float = Field(default=2.0, gt=0)
     job_stale_s: float = Field(default=30.0, gt=0, description="a running job silent this long is dead")
