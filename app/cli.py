@@ -129,7 +129,25 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
             ctx, request, progress=lambda e: bar(e["epoch"], s.demo_epochs) if e.get("kind") == "epoch" else None
         )
         _say(f"model version {model_id} trained and active")
+        _start_first_crossval(ctx)
     return 0
+
+
+def _start_first_crossval(ctx: AppContext) -> None:
+    """After the first model: out-of-sample label issues in the background, so the dashboard opens at once and
+    the Annotate queue fills in (with progress) when the folds are done."""
+    from app.services.crossval import CrossvalRequest
+    from app.services.jobs import start_crossval_job
+
+    epochs = ctx.settings.demo_epochs
+    try:
+        job_id = start_crossval_job(ctx, CrossvalRequest(folds=5, epochs=epochs, seed=ctx.settings.demo_seed),
+                                    who="bootstrap")
+    except Exception as exc:  # the dashboard still works without it; the Annotate page offers to start one
+        _say(f"could not start the first cross-validation: {exc}")
+        return
+    _say(f"cross-validation job {job_id} started in the background (5 folds, {epochs} epochs): the Annotate "
+         "page shows its progress and ranks labels by out-of-sample label quality when it is done")
 
 
 @command("serve")
@@ -338,6 +356,7 @@ EXTRA_PARSERS: list[Callable] = []
 
 def main(argv: list[str] | None = None) -> int:
     import app.commands_eval  # noqa: F401  (registers evaluate, reproduce, import-features)
+    import app.commands_labels  # noqa: F401  (registers crossval, queue, split, compare, export, explain)
 
     args = build_parser().parse_args(argv)
     ctx = get_context()

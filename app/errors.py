@@ -4,12 +4,14 @@ from __future__ import annotations
 
 def user_message(exc: BaseException) -> str | None:
     """The one-line message for a known, user-facing error; None for a bug (let it raise)."""
+    from app.services.export import ExportError
     from app.services.ingest import IngestError
     from app.services.training import TrainingError
     from core.corpus import CorpusError
     from core.media import MediaError
     from db.repo import RepoError
 
-    if isinstance(exc, IngestError | MediaError | RepoError | TrainingError | CorpusError | FileNotFoundError):
+    known = IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | FileNotFoundError
+    if isinstance(exc, known):
         return str(exc)
     return None

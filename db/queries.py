@@ -1,12 +1,13 @@
 """Read queries for the dashboard: filtering, sorting and paging done in SQL, never in pandas."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, exists, func, inspect, select
 from sqlalchemy.orm import Session, aliased
 
-from db.models import SYSTEM_ANNOTATORS, Label, ModelVersion, Prediction, Venue, Video
+from db.models import SYSTEM_ANNOTATORS, Label, ModelVersion, OosPrediction, Prediction, Venue, Video
 
 SORTS = ("id", "newest", "confidence_desc", "confidence_asc", "label", "name")
 
@@ -25,6 +26,8 @@ class VideoFilter:
     annotated: bool | None = None
     text: str = ""
     video_ids: tuple[int, ...] = field(default=())
+    label_issue_set_id: int | None = None  # only videos this out-of-sample set flags as likely wrong labels
+    split: str | None = None  # "train" | "test": the stable split
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,13 @@ def _apply(stmt, f: VideoFilter, pred, label_venue):  # noqa: ANN001, ANN202
         stmt = stmt.where(func.lower(Video.caption).like(needle) | func.lower(Video.original_name).like(needle))
     if f.video_ids:
         stmt = stmt.where(Video.id.in_(f.video_ids))
+    if f.label_issue_set_id is not None:
+        o = OosPrediction
+        flagged = exists().where(o.set_id == f.label_issue_set_id, o.video_id == Video.id, o.is_issue.is_(True),
+                                 o.label_venue_id == Video.current_venue_id)
+        stmt = stmt.where(flagged)
+    if f.split is not None:
+        stmt = stmt.where(Video.split == f.split)
     return stmt
 
 
@@ -148,6 +158,85 @@ def review_queue(session: Session, *, model_version_id: int, limit: int = 50, of
         .offset(offset).limit(limit)
     )
     return [QueueRow(*r) for r in session.execute(stmt).all()]
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    """One video of the label-issue queue: why it is there, from out-of-sample (or test-split) predictions."""
+
+    id: int
+    original_name: str
+    caption: str
+    label: str | None  # current label
+    version: int
+    suggested: str  # the out-of-sample prediction's top venue
+    suggested_probability: float
+    label_probability: float  # out-of-sample probability of the label being ranked
+    score: float  # label quality (cleanlab) or self-confidence (test-split fallback): low = suspicious
+    is_issue: bool  # cleanlab.filter.find_label_issues flags it (always False in the fallback)
+    split: str | None
+
+
+def issue_queue(session: Session, *, set_id: int, limit: int = 50, offset: int = 0,
+                issues_only: bool = False) -> list[IssueRow]:
+    """Videos by cleanlab label quality in a set, lowest first, leaving out those relabelled since its snapshot
+    (their ranked label is gone)."""
+    label_venue, sug_venue = aliased(Venue), aliased(Venue)
+    o = OosPrediction
+    stmt = (
+        select(Video.id, Video.original_name, Video.caption, label_venue.name, Video.version, sug_venue.name,
+               o.suggested_probability, o.label_probability, o.quality, o.is_issue, Video.split)
+        .join(o, and_(o.video_id == Video.id, o.set_id == set_id))
+        .join(sug_venue, sug_venue.id == o.suggested_venue_id)
+        .join(label_venue, label_venue.id == Video.current_venue_id)
+        .where(o.label_venue_id == Video.current_venue_id)
+        .order_by(o.quality, Video.id)
+        .offset(offset).limit(limit)
+    )
+    if issues_only:
+        stmt = stmt.where(o.is_issue.is_(True))
+    return [IssueRow(*r) for r in session.execute(stmt).all()]
+
+
+def issue_counts(session: Session, *, set_id: int) -> tuple[int, int]:
+    """(videos scored, flagged as likely wrong) in a set, counting only labels unchanged since its snapshot."""
+    o = OosPrediction
+    base = (select(func.count(o.id), func.coalesce(func.sum(case((o.is_issue.is_(True), 1), else_=0)), 0))
+            .join(Video, Video.id == o.video_id)
+            .where(o.set_id == set_id, o.label_venue_id == Video.current_venue_id))
+    scored, flagged = session.execute(base).one()
+    return int(scored or 0), int(flagged or 0)
+
+
+def test_split_queue(session: Session, *, model_version_id: int, limit: int = 50, offset: int = 0,
+                     test_video_ids: tuple[int, ...] | None = None) -> list[IssueRow]:
+    """The fallback queue: the model's predictions on its test videos only (videos it never trained on), by the
+    probability it gives the current label, lowest first. With `test_video_ids` (a model trained before the
+    stable split), those videos; otherwise the stable split's test videos."""
+    label_venue, pred_venue = aliased(Venue), aliased(Venue)
+    label_p = func.coalesce(Prediction.label_probability, 0.0)
+    stmt = (
+        select(Video.id, Video.original_name, Video.caption, label_venue.name, Video.version, pred_venue.name,
+               Prediction.confidence, label_p, label_p, False, Video.split)
+        .join(Prediction, and_(Prediction.video_id == Video.id, Prediction.model_version_id == model_version_id))
+        .join(pred_venue, pred_venue.id == Prediction.venue_id)
+        .join(label_venue, label_venue.id == Video.current_venue_id)
+        .order_by(label_p, Video.id)
+        .offset(offset).limit(limit)
+    )
+    stmt = stmt.where(Video.id.in_(test_video_ids)) if test_video_ids is not None else stmt.where(Video.split == "test")
+    return [IssueRow(*r[:9], bool(r[9]), r[10]) for r in session.execute(stmt).all()]
+
+
+def oos_prediction_of(session: Session, *, set_id: int, video_id: int) -> dict[str, object] | None:
+    """A video's row in a prediction set (label then, suggestion, score, top-5 as [venue id, p])."""
+    o = OosPrediction
+    row = session.execute(select(o).where(o.set_id == set_id, o.video_id == video_id)).scalar_one_or_none()
+    if row is None:
+        return None
+    return {"fold": row.fold, "label_venue_id": row.label_venue_id, "label_probability": row.label_probability,
+            "suggested_venue_id": row.suggested_venue_id, "suggested_probability": row.suggested_probability,
+            "quality": row.quality, "is_issue": row.is_issue, "topk": list(row.topk)}
 
 
 def confident_mistakes(session: Session, *, model_version_id: int, limit: int = 24) -> list[BrowseRow]:
@@ -285,3 +374,81 @@ def mistakes_between(
 def schema_ready(session: Session) -> bool:
     """Whether the database has been migrated (the videos table exists)."""
     return inspect(session.get_bind()).has_table("videos")
+
+
+# ---------------------------------------------------------------- comparisons on the stable test split
+
+
+def test_split_labels(session: Session) -> dict[int, int]:
+    """video id -> current venue id of every labelled video in the stable test split."""
+    stmt = select(Video.id, Video.current_venue_id).where(Video.split == "test", Video.current_venue_id.is_not(None))
+    return {k: v for k, v in session.execute(stmt.order_by(Video.id)).tuples()}
+
+
+def test_split_predictions(session: Session, *, model_version_id: int) -> dict[int, int]:
+    """video id -> predicted venue id of a model version, for the stable test split's videos."""
+    stmt = (select(Prediction.video_id, Prediction.venue_id)
+            .join(Video, Video.id == Prediction.video_id)
+            .where(Prediction.model_version_id == model_version_id, Video.split == "test"))
+    return {k: v for k, v in session.execute(stmt).tuples()}
+
+
+def label_changes_after(session: Session, *, video_ids: set[int], label_id: int | None,
+                        after: object | None = None) -> dict[int, int]:
+    """Of these videos, those with a label row newer than `label_id` (or, when None, created after `after`):
+    video id -> the newest such label row's id."""
+    cond = Label.id > label_id if label_id is not None else Label.created_at > after
+    stmt = select(Label.video_id, func.max(Label.id)).where(cond).group_by(Label.video_id)
+    return {vid: lid for vid, lid in session.execute(stmt).tuples() if vid in video_ids}
+
+
+# ---------------------------------------------------------------- exports (streamed, never a whole table in memory)
+
+
+def iter_label_manifest(session: Session, *, batch: int = 2000) -> Iterator[tuple]:
+    """(video id, original name, caption, venue name or None, sha256, path, split, version) of every video, by id."""
+    stmt = (select(Video.id, Video.original_name, Video.caption, Venue.name, Video.sha256, Video.path, Video.split,
+                   Video.version)
+            .outerjoin(Venue, Venue.id == Video.current_venue_id).order_by(Video.id)
+            .execution_options(yield_per=batch))
+    yield from session.execute(stmt).tuples()
+
+
+def iter_label_history(session: Session, *, batch: int = 2000) -> Iterator[tuple]:
+    """(label id, video id, original name, sha256, venue, previous venue, who, reason, created_at), oldest first."""
+    new, old = aliased(Venue), aliased(Venue)
+    stmt = (select(Label.id, Label.video_id, Video.original_name, Video.sha256, new.name, old.name, Label.who,
+                   Label.reason, Label.created_at)
+            .join(Video, Video.id == Label.video_id).join(new, new.id == Label.venue_id)
+            .outerjoin(old, old.id == Label.previous_venue_id).order_by(Label.id)
+            .execution_options(yield_per=batch))
+    yield from session.execute(stmt).tuples()
+
+
+def iter_predictions(session: Session, *, model_version_id: int, batch: int = 2000) -> Iterator[tuple]:
+    """(video id, original name, label, predicted, confidence, label probability, entropy, topk, split), by id."""
+    label_venue, pred_venue = aliased(Venue), aliased(Venue)
+    stmt = (select(Video.id, Video.original_name, label_venue.name, pred_venue.name, Prediction.confidence,
+                   Prediction.label_probability, Prediction.entropy, Prediction.topk, Video.split)
+            .join(Prediction, and_(Prediction.video_id == Video.id, Prediction.model_version_id == model_version_id))
+            .join(pred_venue, pred_venue.id == Prediction.venue_id)
+            .outerjoin(label_venue, label_venue.id == Video.current_venue_id)
+            .order_by(Video.id).execution_options(yield_per=batch))
+    yield from session.execute(stmt).tuples()
+
+
+def iter_issue_rows(session: Session, *, set_id: int, batch: int = 2000) -> Iterator[IssueRow]:
+    """Every row of a set's queue (labels unchanged since its snapshot), lowest label quality first."""
+    label_venue, sug_venue = aliased(Venue), aliased(Venue)
+    o = OosPrediction
+    stmt = (
+        select(Video.id, Video.original_name, Video.caption, label_venue.name, Video.version, sug_venue.name,
+               o.suggested_probability, o.label_probability, o.quality, o.is_issue, Video.split)
+        .join(o, and_(o.video_id == Video.id, o.set_id == set_id))
+        .join(sug_venue, sug_venue.id == o.suggested_venue_id)
+        .join(label_venue, label_venue.id == Video.current_venue_id)
+        .where(o.label_venue_id == Video.current_venue_id)
+        .order_by(o.quality, Video.id).execution_options(yield_per=batch)
+    )
+    for r in session.execute(stmt).tuples():
+        yield IssueRow(*r)

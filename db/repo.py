@@ -1,7 +1,7 @@
 """Repository functions: the only code that writes SQL. Keyword-only, take the session, return plain data."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,7 +9,19 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from db.models import SYSTEM_ANNOTATORS, Label, ModelVersion, Prediction, TrainingJob, Venue, Video, utcnow
+from db.models import (
+    SYSTEM_ANNOTATORS,
+    AppMeta,
+    Label,
+    ModelVersion,
+    OosPrediction,
+    Prediction,
+    PredictionSet,
+    TrainingJob,
+    Venue,
+    Video,
+    utcnow,
+)
 
 
 class RepoError(Exception):
@@ -69,6 +81,7 @@ class VideoRow:
     version: int
     features_version: str | None
     features_error: str | None
+    split: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,7 @@ class PredictionRow:
 class JobRow:
     id: int
     status: str
+    kind: str
     params: dict[str, Any]
     progress: float
     epoch: int
@@ -134,6 +148,29 @@ class LabelledVideo:
     video_id: int
     sha256: str
     venue_id: int
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class PredictionSetRow:
+    id: int
+    name: str
+    kind: str
+    status: str
+    architecture: str
+    params: dict[str, Any]
+    features_version: str
+    venue_ids: list[int]
+    label_snapshot_id: int
+    label_snapshot_at: datetime | None
+    n_videos: int
+    folds_done: list[int]
+    n_issues: int | None
+    artifact_dir: str
+    job_id: int | None
+    message: str
+    created_at: datetime
+    finished_at: datetime | None
 
 
 def _video_row(video: Video, venue_name: str | None) -> VideoRow:
@@ -143,7 +180,7 @@ def _video_row(video: Video, venue_name: str | None) -> VideoRow:
         size_bytes=video.size_bytes, has_audio=video.has_audio, caption=video.caption,
         source=video.source, created_at=video.created_at, current_venue_id=video.current_venue_id,
         current_venue=venue_name, version=video.version, features_version=video.features_version,
-        features_error=video.features_error,
+        features_error=video.features_error, split=video.split,
     )
 
 
@@ -157,7 +194,8 @@ def _model_row(m: ModelVersion) -> ModelRow:
 
 def _job_row(j: TrainingJob) -> JobRow:
     return JobRow(
-        id=j.id, status=j.status, params=dict(j.params or {}), progress=j.progress, epoch=j.epoch,
+        id=j.id, status=j.status, kind=j.kind or "train", params=dict(j.params or {}), progress=j.progress,
+        epoch=j.epoch,
         message=j.message, history=list(j.history or []), log=j.log, error=j.error, pid=j.pid,
         cancel_requested=j.cancel_requested, heartbeat_at=j.heartbeat_at, created_at=j.created_at,
         started_at=j.started_at, finished_at=j.finished_at, model_version_id=j.model_version_id,
@@ -253,13 +291,13 @@ def videos_missing_features(session: Session, *, version: str) -> list[VideoRow]
 
 
 def labelled_videos(session: Session, *, features_version: str) -> list[LabelledVideo]:
-    """Videos with a current label and features of this version, by id: the training set."""
+    """Videos with a current label and features of this version, by id, with their stable split."""
     rows = session.execute(
-        select(Video.id, Video.sha256, Video.current_venue_id)
+        select(Video.id, Video.sha256, Video.current_venue_id, Video.split)
         .where(Video.current_venue_id.is_not(None), Video.features_version == features_version)
         .order_by(Video.id)
     ).all()
-    return [LabelledVideo(i, s, v) for i, s, v in rows]
+    return [LabelledVideo(i, s, v, sp) for i, s, v, sp in rows]
 
 
 def videos_with_features(session: Session, *, features_version: str) -> list[tuple[int, str]]:
@@ -404,8 +442,8 @@ def predictions_for_video(session: Session, *, video_id: int) -> list[Prediction
 # ---------------------------------------------------------------- training jobs
 
 
-def create_job(session: Session, *, params: dict[str, Any], created_by: str = "") -> int:
-    job = TrainingJob(params=params, created_by=created_by, status="queued")
+def create_job(session: Session, *, params: dict[str, Any], created_by: str = "", kind: str = "train") -> int:
+    job = TrainingJob(params=params, created_by=created_by, status="queued", kind=kind)
     session.add(job)
     session.flush()
     return job.id
@@ -500,3 +538,170 @@ def corpus_counts(session: Session) -> Counts:
     per_venue = select(Venue.name, func.count(Video.id)).join(Video, Video.current_venue_id == Venue.id)
     counts.per_venue = {name: n for name, n in session.execute(per_venue.group_by(Venue.name))}
     return counts
+
+
+# ---------------------------------------------------------------- meta, stable splits, label snapshots
+
+
+def get_meta(session: Session, *, key: str) -> str | None:
+    return session.scalar(select(AppMeta.value).where(AppMeta.key == key))
+
+
+def set_meta(session: Session, *, key: str, value: str) -> None:
+    row = session.get(AppMeta, key)
+    if row is None:
+        session.add(AppMeta(key=key, value=value))
+    else:
+        row.value = value
+    session.flush()
+
+
+def videos_without_split(session: Session) -> list[tuple[int, str, int | None]]:
+    """(id, sha256, current venue id) of the videos that have no split yet, by id."""
+    stmt = select(Video.id, Video.sha256, Video.current_venue_id).where(Video.split.is_(None)).order_by(Video.id)
+    return list(session.execute(stmt).tuples())
+
+
+def split_counts(session: Session) -> dict[int | None, tuple[int, int]]:
+    """Per current venue id (None: unlabelled), how many assigned videos are in (train, test)."""
+    out: dict[int | None, list[int]] = {}
+    stmt = (select(Video.current_venue_id, Video.split, func.count(Video.id))
+            .where(Video.split.is_not(None)).group_by(Video.current_venue_id, Video.split))
+    for venue, split, n in session.execute(stmt):
+        out.setdefault(venue, [0, 0])[0 if split == "train" else 1] += n
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def set_splits(session: Session, *, splits: dict[int, str]) -> int:
+    """Give videos their split, never overwriting one already given; returns how many were set."""
+    done = 0
+    for split in set(splits.values()):
+        ids = [vid for vid, s in splits.items() if s == split]
+        for start in range(0, len(ids), 500):
+            result = session.execute(
+                update(Video).where(Video.id.in_(ids[start:start + 500]), Video.split.is_(None)).values(split=split)
+                .execution_options(synchronize_session=False)
+            )
+            done += result.rowcount or 0
+    return done
+
+
+def iter_splits(session: Session, *, batch: int = 2000) -> Iterator[tuple[int, str | None]]:
+    """(video id, split) of every video, by id, streamed."""
+    stmt = select(Video.id, Video.split).order_by(Video.id).execution_options(yield_per=batch)
+    for vid, split in session.execute(stmt).tuples():
+        yield int(vid), split
+
+
+def newest_label_id(session: Session) -> int:
+    """The id of the newest label row: labels are append-only, so it names the current label snapshot."""
+    return session.scalar(select(func.max(Label.id))) or 0
+
+
+def videos_relabelled_since(session: Session, *, label_id: int, video_ids: Sequence[int] | None = None) -> set[int]:
+    """Videos with a label row newer than `label_id` (optionally among `video_ids`)."""
+    stmt = select(func.distinct(Label.video_id)).where(Label.id > label_id)
+    if video_ids is not None:
+        found: set[int] = set()
+        ids = list(video_ids)
+        for start in range(0, len(ids), 500):
+            found |= set(session.scalars(stmt.where(Label.video_id.in_(ids[start:start + 500]))))
+        return found
+    return set(session.scalars(stmt))
+
+
+def count_relabelled_since(session: Session, *, label_id: int) -> int:
+    return session.scalar(select(func.count(func.distinct(Label.video_id))).where(Label.id > label_id)) or 0
+
+
+def labels_at(session: Session, *, label_id: int, video_ids: Sequence[int]) -> dict[int, int]:
+    """The venue id each video had at label snapshot `label_id` (videos unlabelled then are left out)."""
+    out: dict[int, int] = {}
+    ids = list(video_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        newest = (select(Label.video_id, func.max(Label.id).label("lid"))
+                  .where(Label.id <= label_id, Label.video_id.in_(chunk)).group_by(Label.video_id).subquery())
+        stmt = select(Label.video_id, Label.venue_id).join(newest, Label.id == newest.c.lid)
+        out.update({k: v for k, v in session.execute(stmt).tuples()})
+    return out
+
+
+# ---------------------------------------------------------------- out-of-sample prediction sets
+
+
+def _set_row(p: PredictionSet) -> PredictionSetRow:
+    return PredictionSetRow(
+        id=p.id, name=p.name, kind=p.kind, status=p.status, architecture=p.architecture, params=dict(p.params or {}),
+        features_version=p.features_version, venue_ids=list(p.venue_ids or []), label_snapshot_id=p.label_snapshot_id,
+        label_snapshot_at=p.label_snapshot_at, n_videos=p.n_videos, folds_done=list(p.folds_done or []),
+        n_issues=p.n_issues, artifact_dir=p.artifact_dir, job_id=p.job_id, message=p.message,
+        created_at=p.created_at, finished_at=p.finished_at,
+    )
+
+
+def create_prediction_set(
+    session: Session, *, name: str, architecture: str, params: dict[str, Any], features_version: str,
+    venue_ids: list[int], label_snapshot_id: int, label_snapshot_at: datetime | None, n_videos: int,
+    artifact_dir: str, job_id: int | None = None, kind: str = "crossval",
+) -> int:
+    row = PredictionSet(
+        name=name, kind=kind, status="running", architecture=architecture, params=params,
+        features_version=features_version, venue_ids=venue_ids, label_snapshot_id=label_snapshot_id,
+        label_snapshot_at=label_snapshot_at, n_videos=n_videos, folds_done=[], artifact_dir=artifact_dir,
+        job_id=job_id, message="",
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+_SET_FIELDS = {"status", "folds_done", "n_issues", "message", "finished_at", "job_id", "name"}
+
+
+def update_prediction_set(session: Session, *, set_id: int, **values: Any) -> None:
+    unknown = set(values) - _SET_FIELDS
+    if unknown:
+        raise ValueError(f"cannot update prediction set fields {sorted(unknown)}")
+    session.execute(update(PredictionSet).where(PredictionSet.id == set_id).values(**values))
+
+
+def get_prediction_set(session: Session, *, set_id: int) -> PredictionSetRow | None:
+    row = session.get(PredictionSet, set_id)
+    return _set_row(row) if row else None
+
+
+def list_prediction_sets(session: Session, *, limit: int = 50) -> list[PredictionSetRow]:
+    stmt = select(PredictionSet).order_by(PredictionSet.id.desc()).limit(limit)
+    return [_set_row(p) for p in session.scalars(stmt)]
+
+
+def latest_prediction_set(session: Session, *, features_version: str | None = None,
+                          status: str = "done") -> PredictionSetRow | None:
+    """The newest set in this state (of this feature version, when given)."""
+    stmt = select(PredictionSet).where(PredictionSet.status == status)
+    if features_version is not None:
+        stmt = stmt.where(PredictionSet.features_version == features_version)
+    row = session.scalar(stmt.order_by(PredictionSet.id.desc()).limit(1))
+    return _set_row(row) if row else None
+
+
+def replace_oos_predictions(session: Session, *, set_id: int, rows: Sequence[dict[str, Any]]) -> int:
+    """Store a set's per-video rows (video_id, fold, label_venue_id, label_probability, suggested_venue_id,
+    suggested_probability, quality, is_issue, topk), replacing earlier ones of that set."""
+    session.execute(delete(OosPrediction).where(OosPrediction.set_id == set_id))
+    for start in range(0, len(rows), 2000):
+        session.execute(insert(OosPrediction), [{**r, "set_id": set_id} for r in rows[start:start + 2000]])
+    return len(rows)
+
+
+def abandon_prediction_sets(session: Session, *, job_id: int, message: str) -> None:
+    """Mark the running sets of a dead job failed (their finished folds stay on disk, resumable)."""
+    session.execute(update(PredictionSet).where(PredictionSet.job_id == job_id, PredictionSet.status == "running")
+                    .values(status="failed", message=message, finished_at=utcnow()))
+
+
+def oos_folds(session: Session, *, set_id: int) -> dict[int, int]:
+    """video id -> the fold whose model scored it."""
+    stmt = select(OosPrediction.video_id, OosPrediction.fold).where(OosPrediction.set_id == set_id)
+    return {k: v for k, v in session.execute(stmt).tuples()}

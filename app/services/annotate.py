@@ -1,7 +1,7 @@
 """Label corrections: relabel with a conflict check, undo, history, and the review queue."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.context import AppContext
@@ -44,3 +44,69 @@ def review_queue(ctx: AppContext, *, limit: int = 50, offset: int = 0) -> list[q
         if active is None:
             return []
         return queries.review_queue(session, model_version_id=active.id, limit=limit, offset=offset)
+
+
+# ---------------------------------------------------------------- the label-issue queue
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """Which predictions rank the queue, and how far to trust them."""
+
+    kind: str  # "crossval" (out-of-fold + cleanlab) | "test_split" (the active model on its test videos) | "none"
+    name: str  # names the prediction set used: "crossval set 3" / "model 7 test split"
+    description: str  # one sentence for the page
+    set_id: int | None = None
+    model_id: int | None = None
+    stale_labels: int = 0  # labels changed since the set's snapshot
+    n_scored: int = 0
+    n_issues: int = 0  # cleanlab's count of likely wrong labels (among those not relabelled since)
+    running: repo.PredictionSetRow | None = None  # a cross-validation in progress
+
+
+def queue_source(ctx: AppContext) -> QueueSource:
+    """The newest finished out-of-sample set of the current features; else the active model's test split."""
+    from app.services import features as feature_service
+
+    version = feature_service.feature_version(ctx.settings)
+    with session_scope(ctx.engine) as session:
+        done = repo.latest_prediction_set(session, features_version=version)
+        running = repo.latest_prediction_set(session, features_version=version, status="running")
+        if running is not None and done is not None and running.id < done.id:
+            running = None
+        if done is not None:
+            stale = repo.count_relabelled_since(session, label_id=done.label_snapshot_id)
+            scored, flagged = queries.issue_counts(session, set_id=done.id)
+            when = done.label_snapshot_at.strftime("%Y-%m-%d %H:%M") if done.label_snapshot_at else "?"
+            text = (f"Out-of-fold probabilities of {done.name} (set {done.id}, labels as of {when} UTC), ranked by "
+                    "cleanlab's label quality: every video was scored by a model that never saw it.")
+            return QueueSource("crossval", f"crossval set {done.id}", text, set_id=done.id, stale_labels=stale,
+                               n_scored=scored, n_issues=flagged, running=running)
+        active = repo.active_model(session)
+    if active is None:
+        return QueueSource("none", "none", "No model and no cross-validation yet.", running=running)
+    split = active.config.get("split", {})
+    n_test = len(split.get("test", []))
+    text = (f"No out-of-sample set for the current labels yet: ranking the active model {active.name!r} on its "
+            f"{n_test} test videos only (it never trained on them). Run a cross-validation to rank every video.")
+    return QueueSource("test_split", f"model {active.id} test split", text, model_id=active.id, n_scored=n_test,
+                       running=running)
+
+
+def issue_queue(ctx: AppContext, *, limit: int = 50, offset: int = 0,
+                source: QueueSource | None = None) -> tuple[QueueSource, list[queries.IssueRow]]:
+    """The queue of labels to review, most suspicious first, with the source that ranked it. Never in-sample:
+    predictions on a model's own training videos are not suspicion."""
+    source = source or queue_source(ctx)
+    with session_scope(ctx.engine) as session:
+        if source.kind == "crossval":
+            rows = queries.issue_queue(session, set_id=source.set_id, limit=limit, offset=offset)
+        elif source.kind == "test_split":
+            model = repo.get_model_version(session, model_id=source.model_id)
+            split = model.config.get("split", {}) if model else {}
+            ids = None if split.get("kind") == "stable" else tuple(split.get("test", []))
+            rows = queries.test_split_queue(session, model_version_id=source.model_id, limit=limit, offset=offset,
+                                            test_video_ids=ids)
+        else:
+            rows = []
+    return source, rows

@@ -195,6 +195,9 @@ def ingest_upload(
                 result.existing_id = existing.id if existing else None
             return result
         result.video_id = video_id
+        from app.services.splits import ensure_splits
+
+        ensure_splits(ctx)
         extracted = features.extract_pending(ctx)
         result.errors += extracted.failed
         if extracted.failed:

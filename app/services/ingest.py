@@ -213,4 +213,8 @@ def ingest_path(
             ingest_item(ctx, item, who=who, source=source, report=report)
         if progress:
             progress(done, len(items))
+    if report.added:  # the new videos' stable splits, balanced per label over the whole batch
+        from app.services.splits import ensure_splits
+
+        ensure_splits(ctx)
     return report

@@ -29,10 +29,24 @@ class JobCancelled(Exception):
     pass
 
 
+JOB_KINDS = ("train", "crossval")
+
+
 def start_job(ctx: AppContext, request: TrainRequest, *, who: str = "") -> int:
     """Queue a training job and start its worker process in a new session."""
+    return _start(ctx, "train", request.to_dict(), who=who)
+
+
+def start_crossval_job(ctx: AppContext, request: Any, *, who: str = "", resume_set_id: int | None = None) -> int:
+    """Queue a cross-validation (app.services.crossval.CrossvalRequest) as a background job, like training."""
+    request.check()
+    params = request.to_dict() | ({"resume_set_id": resume_set_id} if resume_set_id else {})
+    return _start(ctx, "crossval", params, who=who)
+
+
+def _start(ctx: AppContext, kind: str, params: dict[str, Any], *, who: str) -> int:
     with session_scope(ctx.engine) as session:
-        job_id = repo.create_job(session, params=request.to_dict(), created_by=who)
+        job_id = repo.create_job(session, params=params, created_by=who, kind=kind)
     ctx.settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     log_path = ctx.settings.jobs_dir / f"job-{job_id}.log"
     own = {f"EASTERN_{name.upper()}" for name in type(ctx.settings).model_fields}
@@ -87,7 +101,11 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
             return
         state["last_write"] = now
         epochs = state["epochs"]
-        if kind == "epoch":
+        if "fraction" in event:  # a cross-validation: its own overall fraction and message
+            frac, msg = float(event["fraction"]), str(event.get("message", ""))
+            entry = {**event, "kind": "epoch"} if kind == "epoch" else None
+            line = msg if kind in ("epoch", "done") else None
+        elif kind == "epoch":
             frac = event["epoch"] / epochs
             val = event.get("val_macro_f1")  # None when the labels leave no validation videos
             msg = (f"epoch {event['epoch']}/{epochs}: loss {event['train_loss']:.3f}, "
@@ -110,13 +128,18 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
     heart.start()
     try:
         # inside the try: a job whose parameters are invalid fails with the reason in its row
-        request = TrainRequest.from_dict(job.params)
-        state["epochs"] = max(int(request.epochs), 1)
-        model_id = train_and_register(ctx, request, progress=progress, should_stop=lambda: state["cancel"])
-        if model_id is None:
-            status, error = "cancelled", None
+        if job.kind == "crossval":
+            from app.services.crossval import CrossvalRequest, run_crossval
+
+            request = CrossvalRequest.from_dict(job.params)
+            set_id = run_crossval(ctx, request, progress=progress, should_stop=lambda: state["cancel"], job_id=job_id,
+                                  resume_set_id=job.params.get("resume_set_id"))
+            status, error = ("cancelled", None) if set_id is None else ("done", None)
         else:
-            status, error = "done", None
+            request = TrainRequest.from_dict(job.params)
+            state["epochs"] = max(int(request.epochs), 1)
+            model_id = train_and_register(ctx, request, progress=progress, should_stop=lambda: state["cancel"])
+            status, error = ("cancelled", None) if model_id is None else ("done", None)
     except JobCancelled as exc:
         status, error = "cancelled", str(exc)
     except Exception as exc:  # the job row must say why; the traceback goes to the job log
@@ -183,5 +206,6 @@ def reap_dead_jobs(ctx: AppContext) -> list[int]:
                 error = f"worker never started (queued {silent:.0f} s)"
             if error:
                 repo.finish_job(session, job_id=job.id, status="failed", error=error)
+                repo.abandon_prediction_sets(session, job_id=job.id, message=f"{error}; resumable")
                 reaped.append(job.id)
     return reaped

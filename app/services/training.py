@@ -18,6 +18,7 @@ from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
 from core.features.textual import TextEmbedder
 from core.models import ModelConfig
+from core.splits import TEST, TRAIN, holdout_split
 from core.train import TrainConfig, load_checkpoint, predict_intermediates, predict_proba, save_checkpoint, train
 from db import repo
 from db.session import session_scope
@@ -55,18 +56,35 @@ class Dataset:
     venue_ids: list[int]  # class index -> venue id
     feature_version: str
     embedder: TextEmbedder
+    splits: np.ndarray  # (N,) "train" | "test": the stable split of each row
+    label_snapshot_id: int = 0  # the newest label row when the labels were read
+    label_snapshot_at: str = ""
+
+    def stable_split(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices of the stable train and test splits."""
+        return np.flatnonzero(self.splits == TRAIN), np.flatnonzero(self.splits == TEST)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"label_id": self.label_snapshot_id, "at": self.label_snapshot_at, "videos": int(len(self.video_ids))}
 
 
 def load_dataset(ctx: AppContext, *, min_per_class: int = 2) -> Dataset:
     """Every labelled video with current features, as arrays. Classes with fewer than
     `min_per_class` videos are left out (they cannot be split)."""
+    from datetime import UTC, datetime
+
+    from app.services.splits import ensure_splits
+
     store = feature_service.store(ctx.settings)
     embedder = store.load_embedder()
     if embedder is None:
         raise TrainingError("no text embedder yet: run `python -m app features` first")
+    ensure_splits(ctx)
     with session_scope(ctx.engine) as session:
         rows = repo.labelled_videos(session, features_version=store.version)
         names = repo.venue_names(session)
+        snapshot_id = repo.newest_label_id(session)
+    snapshot_at = datetime.now(UTC).isoformat(timespec="seconds")
     counts: dict[int, int] = {}
     for row in rows:
         counts[row.venue_id] = counts.get(row.venue_id, 0) + 1
@@ -80,25 +98,11 @@ def load_dataset(ctx: AppContext, *, min_per_class: int = 2) -> Dataset:
         visual, acoustic, tokens, embedder, labels=np.array([index[r.venue_id] for r in rows], dtype=np.int64),
         keys=[r.sha256 for r in rows], class_names=[names[v] for v in venue_ids],
     )
-    return Dataset(data, np.array([r.video_id for r in rows], dtype=np.int64), venue_ids, store.version, embedder)
-
-
-def holdout_split(labels: np.ndarray, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A stratified train/test split (every class keeps at least one training video)."""
-    rng = np.random.default_rng(seed)
-    train_idx, test_idx = [], []
-    for cls in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == cls))
-        n_test = min(len(members) - 1, int(round(len(members) * test_fraction)))
-        test_idx.extend(members[:n_test])
-        train_idx.extend(members[n_test:])
-    if not test_idx and test_fraction > 0:  # tiny corpora: hold out one video of the largest class, never none
-        classes, counts = np.unique(labels, return_counts=True)
-        if counts.max() >= 2:
-            donor = rng.permutation(np.flatnonzero(labels == classes[counts.argmax()]))[0]
-            train_idx.remove(donor)
-            test_idx.append(donor)
-    return np.sort(np.array(train_idx, dtype=np.int64)), np.sort(np.array(test_idx, dtype=np.int64))
+    return Dataset(
+        data, np.array([r.video_id for r in rows], dtype=np.int64), venue_ids, store.version, embedder,
+        splits=np.array([r.split or TRAIN for r in rows]), label_snapshot_id=snapshot_id,
+        label_snapshot_at=snapshot_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,6 @@ class TrainRequest:
     seed: int = 0
     batch_size: int = 64
     lr: float = 1e-3
-    test_fraction: float = 0.15
     activate: bool = False
     name: str = ""
 
@@ -141,13 +144,8 @@ def train_and_register(
         raise TrainingError(f"unknown architecture {request.architecture!r}")
     dataset = load_dataset(ctx)
     data = dataset.data
-    train_idx, test_idx = holdout_split(data.labels, test_fraction=request.test_fraction, seed=request.seed)
-    fit_idx, val_idx = _train_val(data.labels, train_idx, seed=request.seed)
-    model_cfg = ModelConfig(
-        arch=request.architecture, modalities=request.modalities, visual_dim=int(data.visual.shape[-1]),
-        acoustic_dim=int(data.acoustic.shape[-1]), text_dim=int(data.text.shape[-1]),
-        num_classes=len(dataset.venue_ids),
-    )
+    fit_idx, val_idx, test_idx = _stable_rows(dataset, seed=request.seed)
+    model_cfg = model_config(request.architecture, request.modalities, data, len(dataset.venue_ids))
     train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr, seed=request.seed)
     run_dir = Path("models") / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     (ctx.settings.home / run_dir).mkdir(parents=True, exist_ok=True)
@@ -181,7 +179,8 @@ def train_and_register(
         **request.to_dict(), "model": model_cfg.to_dict(), "feature_version": dataset.feature_version,
         "venue_ids": dataset.venue_ids, "class_names": data.class_names,
         "split": {"train": dataset.video_ids[fit_idx].tolist(), "val": dataset.video_ids[val_idx].tolist(),
-                  "test": dataset.video_ids[test_idx].tolist()},
+                  "test": dataset.video_ids[test_idx].tolist(), "kind": "stable"},
+        "label_snapshot": dataset.snapshot(),
     }
     mods = "+".join(m[0].upper() for m in request.modalities)
     name = request.name or f"{request.architecture} {mods} seed {request.seed}"
@@ -209,8 +208,7 @@ def _train_shallow(ctx: AppContext, request: TrainRequest, *, should_stop: Calla
         )
     dataset = load_dataset(ctx)
     data = dataset.data
-    train_idx, test_idx = holdout_split(data.labels, test_fraction=request.test_fraction, seed=request.seed)
-    fit_idx, val_idx = _train_val(data.labels, train_idx, seed=request.seed)
+    fit_idx, val_idx, test_idx = _stable_rows(dataset, seed=request.seed)
     pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
     X = {m: pooled[m] for m in request.modalities}
 
@@ -260,7 +258,8 @@ def _train_shallow(ctx: AppContext, request: TrainRequest, *, should_stop: Calla
         **request.to_dict(), "epochs": None, "batch_size": None, "lr": None, "params": _plain_params(params),
         "feature_version": dataset.feature_version, "venue_ids": dataset.venue_ids, "class_names": data.class_names,
         "split": {"train": dataset.video_ids[fit_idx].tolist(), "val": dataset.video_ids[val_idx].tolist(),
-                  "test": dataset.video_ids[test_idx].tolist()},
+                  "test": dataset.video_ids[test_idx].tolist(), "kind": "stable"},
+        "label_snapshot": dataset.snapshot(),
     }
     mods = "+".join(m[0].upper() for m in request.modalities)
     name = request.name or f"{request.architecture} {mods} seed {request.seed}"
@@ -274,6 +273,24 @@ def _train_shallow(ctx: AppContext, request: TrainRequest, *, should_stop: Calla
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
     """Hyperparameters as JSON values (tuples -> lists, numpy scalars -> Python)."""
     return json.loads(json.dumps(params, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+
+
+def model_config(arch: str, modalities: tuple[str, ...], data: FeatureSet, num_classes: int) -> ModelConfig:
+    """Table 4's configuration of `arch` over these modalities, sized to the data's feature dimensions."""
+    return ModelConfig(
+        arch=arch, modalities=modalities, visual_dim=int(data.visual.shape[-1]),
+        acoustic_dim=int(data.acoustic.shape[-1]), text_dim=int(data.text.shape[-1]), num_classes=num_classes,
+    )
+
+
+def _stable_rows(dataset: Dataset, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fit, validation, test) rows: test is the stable split's test share; validation is carved (seeded) from
+    its training share, so a relabel can move a video between fit and validation but never into test."""
+    train_idx, test_idx = dataset.stable_split()
+    if len(train_idx) < 2:
+        raise TrainingError(f"only {len(train_idx)} labelled training videos with features: label more videos")
+    fit_idx, val_idx = _train_val(dataset.data.labels, train_idx, seed=seed)
+    return fit_idx, val_idx, test_idx
 
 
 def _train_val(labels: np.ndarray, train_idx: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:

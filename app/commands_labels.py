@@ -1,0 +1,182 @@
+"""CLI of the correction loop: crossval, queue, split, compare, export, explain (each parser beside its handler)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.cli import EXTRA_PARSERS, _bar, _say, command
+from app.context import AppContext
+
+
+@command("crossval")
+def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
+    """K-fold out-of-sample probabilities on the current labels, and cleanlab's label issues."""
+    from app.services.crossval import CrossvalRequest, run_crossval
+    from app.services.database import prepare_database
+    from app.services.training import parse_modalities
+
+    prepare_database(ctx)
+    request = CrossvalRequest(architecture=args.model, modalities=parse_modalities(args.modalities), folds=args.folds,
+                              epochs=args.epochs, seed=args.seed)
+    request.check()
+    if args.background:
+        from app.services.jobs import start_crossval_job
+
+        print(json.dumps({"job": start_crossval_job(ctx, request, who=args.who, resume_set_id=args.resume)}))
+        return 0
+    bar = _bar("crossval", unit="%")
+
+    def progress(event: dict) -> None:
+        if event.get("kind") in ("epoch", "done"):
+            bar(int(round(100 * event["fraction"])), 100)
+
+    set_id = run_crossval(ctx, request, progress=progress, resume_set_id=args.resume)
+    if set_id is None:
+        _say("cancelled (resumable with --resume)")
+        return 1
+    from app.services.annotate import queue_source
+
+    source = queue_source(ctx)
+    print(json.dumps({"set": set_id, "folds": args.folds, "scored": source.n_scored,
+                      "likely_wrong_labels": source.n_issues, "source": source.name}))
+    return 0
+
+
+def _crossval_parser(sub: argparse._SubParsersAction) -> None:
+    sp = sub.add_parser("crossval", help="K-fold out-of-sample probabilities + cleanlab label issues")
+    sp.add_argument("--folds", type=int, default=5)
+    sp.add_argument("--model", default="eastern", choices=["eastern", "lstms", "lstm_dl", "conv"])
+    sp.add_argument("--modalities", default="v,a,t")
+    sp.add_argument("--epochs", type=int, default=15)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--resume", type=int, metavar="SET_ID", help="finish an interrupted set on its own snapshot")
+    sp.add_argument("--background", action="store_true", help="run as a background job, as the dashboard does")
+    sp.add_argument("--who", default="cli")
+
+
+@command("queue")
+def cmd_queue(ctx: AppContext, args: argparse.Namespace) -> int:
+    """The label-issue queue, most suspicious first, with the prediction set that ranked it."""
+    from app.services.annotate import issue_queue
+
+    source, rows = issue_queue(ctx, limit=args.limit, offset=args.offset)
+    if source.kind == "none":
+        _say("no label issues yet: train a model, then run `python -m app crossval`")
+        return 1
+    if not args.json:
+        _say(source.description + (f" {source.stale_labels} labels changed since." if source.stale_labels else ""))
+    for r in rows:
+        row = {"video_id": r.id, "file_name": r.original_name, "label": r.label, "suggested": r.suggested,
+               "score": round(r.score, 6), "label_probability": round(r.label_probability, 6),
+               "suggested_probability": round(r.suggested_probability, 6), "likely_wrong": r.is_issue,
+               "source": source.name}
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            flag = "!" if r.is_issue else " "
+            print(f"{flag} {r.id:>6}  {r.score:6.3f}  {r.label} -> {r.suggested} ({r.suggested_probability:.0%})  "
+                  f"{r.original_name}")
+    return 0
+
+
+def _queue_parser(sub: argparse._SubParsersAction) -> None:
+    sp = sub.add_parser("queue", help="the label-issue queue (out-of-sample, most suspicious first)")
+    sp.add_argument("--limit", type=int, default=20)
+    sp.add_argument("--offset", type=int, default=0)
+    sp.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+@command("split")
+def cmd_split(ctx: AppContext, args: argparse.Namespace) -> int:
+    """The stable evaluation split as JSON lines."""
+    from app.services.database import prepare_database
+    from app.services.splits import iter_splits
+
+    prepare_database(ctx)
+    out = sys.stdout
+    for row in iter_splits(ctx):
+        out.write(json.dumps(row) + "\n")
+    return 0
+
+
+def _split_parser(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser("split", help='the stable split: {"video_id", "split": "train"|"test"} per line')
+
+
+@command("compare")
+def cmd_compare(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Two model versions on today's test split with today's labels."""
+    from app.services.compare import compare
+
+    c = compare(ctx, args.a, args.b)
+    payload = {
+        "a": c.a.__dict__, "b": c.b.__dict__, "videos": len(c.video_ids),
+        "micro_f1": {"a": c.micro_a, "b": c.micro_b, "delta": c.micro_b - c.micro_a},
+        "macro_f1": {"a": c.macro_a, "b": c.macro_b, "delta": c.macro_b - c.macro_a},
+        "per_class": [{"venue": d.venue, "support": d.support, "f1_a": d.f1_a, "f1_b": d.f1_b, "delta": d.delta}
+                      for d in c.classes],
+        "flips": [{**f.__dict__, "verdict": f.verdict} for f in c.flips],
+        "relabelled_since_a": [r.__dict__ for r in c.relabelled],
+        "warnings": c.warnings, "predictions_computed_for": c.computed_predictions,
+        "video_ids": c.video_ids,
+    }
+    print(json.dumps(payload, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _compare_parser(sub: argparse._SubParsersAction) -> None:
+    sp = sub.add_parser("compare", help="two model versions on today's test split and labels")
+    sp.add_argument("a", type=int)
+    sp.add_argument("b", type=int)
+
+
+@command("export")
+def cmd_export(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.export import export
+
+    report = export(ctx, args.kind, fmt=args.format, out=Path(args.out), model_id=args.model,
+                    with_media=args.with_media)
+    media = f", {report.media_copied} media files beside it" if args.with_media else ""
+    _say(f"{report.rows} rows written to {report.path}{media}; described in {report.meta_path}")
+    return 0
+
+
+def _export_parser(sub: argparse._SubParsersAction) -> None:
+    sp = sub.add_parser("export", help="labels (an ingest manifest), history, predictions or issues")
+    sp.add_argument("kind", choices=["labels", "history", "predictions", "issues"])
+    sp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    sp.add_argument("--model", type=int, help="model version (predictions; default: the active one)")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--with-media", action="store_true",
+                    help="labels: link the media files beside the manifest, ready for `ingest` in a fresh home")
+
+
+@command("explain")
+def cmd_explain(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Why the model predicts what it does for one video: probabilities, atoms, attributions (JSON)."""
+    from app.services.explain import explain_video
+
+    target = None
+    if args.venue:
+        from db import repo
+        from db.session import session_scope
+
+        with session_scope(ctx.engine) as session:
+            target = repo.venue_id(session, name=args.venue)
+    out = explain_video(ctx, args.video_id, target_venue_id=target, model_id=args.model)
+    print(json.dumps(out, ensure_ascii=False, indent=None if args.compact else 1))
+    return 0
+
+
+def _explain_parser(sub: argparse._SubParsersAction) -> None:
+    sp = sub.add_parser("explain", help="probabilities, atom activations and pushes, input attributions (JSON)")
+    sp.add_argument("video_id", type=int)
+    sp.add_argument("--venue", help="explain this venue's score instead of the prediction ('why not X?')")
+    sp.add_argument("--model", type=int, help="model version (default: the active one)")
+    sp.add_argument("--compact", action="store_true", help="one line")
+
+
+EXTRA_PARSERS.extend([_crossval_parser, _queue_parser, _split_parser, _compare_parser, _export_parser,
+                      _explain_parser])

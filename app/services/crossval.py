@@ -1,0 +1,292 @@
+"""Out-of-sample probabilities by K-fold cross-validation, and label issues found in them with cleanlab.
+
+`run_crossval` trains one model per fold on the current labels, and stores for every labelled video the
+probabilities of the fold model that did not see it, as a prediction set tied to the label snapshot it used
+(the newest label row; labels are append-only). Each finished fold is kept on disk (its model, the video ids
+it trained on, its probabilities), so a killed or cancelled run resumes where it stopped. When every fold is
+in, cleanlab ranks the labels (`get_label_quality_scores`, low = suspicious) and estimates how many are wrong
+(`find_label_issues`). The active model and earlier sets are never touched.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.context import AppContext
+from app.services.training import (
+    ALL_MODALITIES,
+    DEEP_ARCHS,
+    Dataset,
+    TrainingError,
+    _train_val,
+    load_dataset,
+    model_config,
+    parse_modalities,
+)
+from core.fileio import atomic_savez, atomic_write
+from core.splits import kfold_assignment
+from core.train import TrainConfig, load_checkpoint, predict_proba, save_checkpoint, train
+from db import repo
+from db.session import session_scope
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class CrossvalRequest:
+    architecture: str = "eastern"
+    modalities: tuple[str, ...] = ALL_MODALITIES
+    folds: int = 5
+    epochs: int = 15
+    seed: int = 0
+    batch_size: int = 64
+    lr: float = 1e-3
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "modalities": list(self.modalities)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CrossvalRequest:
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        if "modalities" in known:
+            known["modalities"] = parse_modalities(",".join(known["modalities"]))
+        request = cls(**known)
+        request.check()
+        return request
+
+    def check(self) -> None:
+        if self.architecture not in DEEP_ARCHS:
+            raise TrainingError(f"cross-validation trains deep models ({', '.join(DEEP_ARCHS)}), "
+                                f"not {self.architecture!r}")
+        if self.folds < 2:
+            raise TrainingError(f"cross-validation needs at least 2 folds, got {self.folds}")
+        if self.epochs < 1:
+            raise TrainingError(f"epochs must be at least 1, got {self.epochs}")
+
+
+def _set_dir(ctx: AppContext, set_id: int) -> Path:
+    return ctx.settings.home / "crossval" / f"set-{set_id}"
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, lambda fh: fh.write(json.dumps(obj, indent=1).encode()))
+
+
+def _fold_file(folder: Path, fold: int) -> Path:
+    return folder / f"fold-{fold}.npz"
+
+
+def run_crossval(
+    ctx: AppContext, request: CrossvalRequest, *, progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None, job_id: int | None = None, resume_set_id: int | None = None,
+) -> int | None:
+    """Cross-validate on the current labels (or resume set `resume_set_id` on its own snapshot). Returns the
+    prediction set id, or None when cancelled (the set stays resumable)."""
+    request.check()
+    dataset = load_dataset(ctx)
+    if resume_set_id is None:
+        set_id, folder, video_ids, labels, folds = _new_set(ctx, request, dataset, job_id)
+    else:
+        set_id, folder, video_ids, labels, folds = _resume_set(ctx, resume_set_id, dataset, job_id)
+    rows = _rows_for(dataset, video_ids)
+    data = dataset.data
+    started = time.perf_counter()
+    try:
+        for fold in range(request.folds):
+            if _fold_file(folder, fold).exists():
+                continue
+            if should_stop is not None and should_stop():
+                return _stopped(ctx, set_id, f"cancelled before fold {fold + 1}")
+            done = _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, progress, should_stop)
+            if not done:
+                return _stopped(ctx, set_id, f"cancelled during fold {fold + 1}")
+            with session_scope(ctx.engine) as session:
+                finished = [k for k in range(request.folds) if _fold_file(folder, k).exists()]
+                repo.update_prediction_set(session, set_id=set_id, folds_done=finished,
+                                           message=f"{len(finished)}/{request.folds} folds done")
+        probs = _assemble(folder, request.folds, video_ids)
+        n_issues = _store_issues(ctx, set_id, dataset, video_ids, labels, folds, probs)
+    except BaseException as exc:
+        with session_scope(ctx.engine) as session:
+            status = "cancelled" if type(exc).__name__ == "JobCancelled" else "failed"
+            repo.update_prediction_set(session, set_id=set_id, status=status, message=f"{type(exc).__name__}: {exc}",
+                                       finished_at=datetime.now(UTC))
+        raise
+    seconds = round(time.perf_counter() - started, 1)
+    with session_scope(ctx.engine) as session:
+        repo.update_prediction_set(
+            session, set_id=set_id, status="done", n_issues=n_issues, finished_at=datetime.now(UTC),
+            folds_done=list(range(request.folds)),
+            message=f"{len(video_ids)} videos, {request.folds} folds, {seconds:g} s; "
+                    f"cleanlab estimates {n_issues} wrong labels",
+        )
+    if progress:
+        progress({"kind": "done", "fraction": 1.0, "message": f"done: {n_issues} likely wrong labels"})
+    return set_id
+
+
+def _new_set(ctx: AppContext, request: CrossvalRequest, dataset: Dataset, job_id: int | None):  # noqa: ANN202
+    data = dataset.data
+    if len(data.labels) < request.folds * 2:
+        raise TrainingError(f"{len(data.labels)} labelled videos are too few for {request.folds}-fold "
+                            "cross-validation: label more videos or use fewer folds")
+    folds = kfold_assignment(data.labels, folds=request.folds, seed=request.seed)
+    venue_of_class = np.array(dataset.venue_ids, dtype=np.int64)
+    mods = "+".join(m[0].upper() for m in request.modalities)
+    with session_scope(ctx.engine) as session:
+        set_id = repo.create_prediction_set(
+            session, name=f"{request.folds}-fold {request.architecture} {mods}", architecture=request.architecture,
+            params=request.to_dict(), features_version=dataset.feature_version, venue_ids=list(dataset.venue_ids),
+            label_snapshot_id=dataset.label_snapshot_id,
+            label_snapshot_at=datetime.fromisoformat(dataset.label_snapshot_at) if dataset.label_snapshot_at else None,
+            n_videos=len(data.labels), artifact_dir="", job_id=job_id,
+        )
+        folder = _set_dir(ctx, set_id)
+        repo.update_prediction_set(session, set_id=set_id, message=f"0/{request.folds} folds done")
+    folder.mkdir(parents=True, exist_ok=True)
+    with session_scope(ctx.engine) as session:
+        from db.models import PredictionSet
+
+        session.get(PredictionSet, set_id).artifact_dir = folder.relative_to(ctx.settings.home).as_posix()
+    # The snapshot itself: which videos, which labels (venue ids) and which fold, fixed for every resume.
+    atomic_savez(folder / "snapshot.npz", video_ids=dataset.video_ids, label_venue_ids=venue_of_class[data.labels],
+                 folds=folds)
+    _write_json(folder / "request.json", {**request.to_dict(), "label_snapshot": dataset.snapshot()})
+    return set_id, folder, dataset.video_ids.copy(), data.labels.copy(), folds
+
+
+def _resume_set(ctx: AppContext, set_id: int, dataset: Dataset, job_id: int | None):  # noqa: ANN202
+    with session_scope(ctx.engine) as session:
+        row = repo.get_prediction_set(session, set_id=set_id)
+        if row is None:
+            raise TrainingError(f"no prediction set {set_id}")
+        if row.status == "done":
+            raise TrainingError(f"prediction set {set_id} is complete: nothing to resume")
+        if row.features_version != dataset.feature_version:
+            raise TrainingError(f"set {set_id} used features {row.features_version}, the store holds "
+                                f"{dataset.feature_version}: start a new cross-validation")
+        repo.update_prediction_set(session, set_id=set_id, status="running", job_id=job_id, finished_at=None,
+                                   message=f"resumed, {len(row.folds_done)} folds done")
+    folder = ctx.settings.home / row.artifact_dir
+    with np.load(folder / "snapshot.npz") as z:
+        video_ids, label_venues, folds = z["video_ids"], z["label_venue_ids"], z["folds"]
+    index = {v: i for i, v in enumerate(row.venue_ids)}
+    if list(row.venue_ids) != list(dataset.venue_ids):
+        raise TrainingError(f"the venues with labels changed since set {set_id} began: start a new cross-validation")
+    labels = np.array([index[int(v)] for v in label_venues], dtype=np.int64)
+    return set_id, folder, video_ids, labels, folds
+
+
+def _rows_for(dataset: Dataset, video_ids: np.ndarray) -> np.ndarray:
+    """Row indices of `dataset` for these video ids (every one must still have features)."""
+    where = {int(v): i for i, v in enumerate(dataset.video_ids)}
+    missing = [int(v) for v in video_ids if int(v) not in where]
+    if missing:
+        raise TrainingError(f"{len(missing)} videos of the snapshot lost their features or label "
+                            f"(e.g. video {missing[0]}): start a new cross-validation")
+    return np.array([where[int(v)] for v in video_ids], dtype=np.int64)
+
+
+def _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, progress, should_stop) -> bool:  # noqa: ANN001
+    """Train fold `fold`'s model on the other folds (validation carved from them) and store its probabilities
+    for the held-out rows; False when cancelled."""
+    from dataclasses import replace
+
+    fold_data = replace(data, labels=data.labels.copy())
+    fold_data.labels[rows] = labels  # the snapshot's labels, even if some changed since
+    held = np.flatnonzero(folds == fold)
+    others = np.flatnonzero(folds != fold)
+    fit_pos, val_pos = _train_val(labels, others, seed=request.seed + fold)
+    cfg = model_config(request.architecture, request.modalities, fold_data, len(data.class_names))
+    train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr,
+                            seed=request.seed + fold, patience=None)
+
+    def fold_progress(event: dict[str, Any]) -> None:
+        if progress is None:
+            return
+        epoch = event.get("epoch", 0)
+        within = (epoch - 1 + event.get("step", 0) / max(event.get("steps_per_epoch", 1), 1)) / request.epochs \
+            if event.get("kind") == "step" else epoch / request.epochs
+        progress({**event, "fold": fold + 1, "folds": request.folds,
+                  "fraction": min((fold + within) / request.folds, 0.99),
+                  "message": f"fold {fold + 1}/{request.folds}, epoch {epoch}/{request.epochs}"})
+
+    result = train(cfg, train_cfg, fold_data, rows[fit_pos], rows[val_pos], progress=fold_progress,
+                   should_stop=should_stop)
+    if result.cancelled:
+        return False
+    probs = predict_proba(result.model, fold_data, rows[held]).astype(np.float32)
+    save_checkpoint(folder / f"fold-{fold}.pt", result.model, cfg, {
+        "class_names": data.class_names, "fold": fold, "history": result.history,
+    })
+    # Which videos it scored and which it trained on (fit + validation), so anyone can check the two never meet.
+    atomic_savez(_fold_file(folder, fold), video_ids=video_ids[held], train_video_ids=video_ids[others],
+                 probs=probs, best_epoch=np.int64(result.best_epoch))
+    return True
+
+
+def _assemble(folder: Path, n_folds: int, video_ids: np.ndarray) -> np.ndarray:
+    """The out-of-fold probability matrix, row-aligned with the snapshot's video ids."""
+    where = {int(v): i for i, v in enumerate(video_ids)}
+    probs: np.ndarray | None = None
+    for fold in range(n_folds):
+        with np.load(_fold_file(folder, fold)) as z:
+            if probs is None:
+                probs = np.full((len(video_ids), z["probs"].shape[1]), np.nan, dtype=np.float32)
+            probs[[where[int(v)] for v in z["video_ids"]]] = z["probs"]
+    assert probs is not None and not np.isnan(probs).any(), "a fold left videos without probabilities"
+    atomic_savez(folder / "probs.npz", video_ids=video_ids, probs=probs)
+    return probs
+
+
+def label_issues(labels: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cleanlab's label-quality scores (low = suspicious) and its boolean mask of likely wrong labels."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    probs = np.clip(probs.astype(np.float64), 1e-12, None)
+    probs /= probs.sum(1, keepdims=True)
+    quality = get_label_quality_scores(labels, probs)
+    issues = find_label_issues(labels, probs, filter_by="prune_by_noise_rate", n_jobs=1)
+    return np.asarray(quality, dtype=np.float64), np.asarray(issues, dtype=bool)
+
+
+def _store_issues(ctx, set_id, dataset, video_ids, labels, folds, probs) -> int:  # noqa: ANN001
+    quality, issues = label_issues(labels, probs)
+    venue_ids = dataset.venue_ids
+    rows = []
+    for i, vid in enumerate(video_ids):
+        p = probs[i]
+        top = np.argsort(-p)[:5]
+        rows.append({
+            "video_id": int(vid), "fold": int(folds[i]), "label_venue_id": int(venue_ids[labels[i]]),
+            "label_probability": float(p[labels[i]]), "suggested_venue_id": int(venue_ids[top[0]]),
+            "suggested_probability": float(p[top[0]]), "quality": float(quality[i]), "is_issue": bool(issues[i]),
+            "topk": [[int(venue_ids[j]), round(float(p[j]), 5)] for j in top],
+        })
+    with session_scope(ctx.engine) as session:
+        repo.replace_oos_predictions(session, set_id=set_id, rows=rows)
+    return int(issues.sum())
+
+
+def _stopped(ctx: AppContext, set_id: int, message: str) -> None:
+    with session_scope(ctx.engine) as session:
+        repo.update_prediction_set(session, set_id=set_id, status="cancelled", message=message + " (resumable)",
+                                   finished_at=datetime.now(UTC))
+    return None
+
+
+def fold_model(ctx: AppContext, set_id: int, fold: int):  # noqa: ANN201 - (model, cfg, meta)
+    """The model of one fold of a set (for checks and explanations)."""
+    with session_scope(ctx.engine) as session:
+        row = repo.get_prediction_set(session, set_id=set_id)
+    if row is None:
+        raise TrainingError(f"no prediction set {set_id}")
+    return load_checkpoint(ctx.settings.home / row.artifact_dir / f"fold-{fold}.pt")
