@@ -51,6 +51,10 @@ def build_workspace(home: Path, n_videos: int = 30, epochs: int = 2, seed: int =
     active = training.train_and_register(
         ctx, training.TrainRequest(epochs=epochs, seed=seed, name="EASTERN (fixture)", activate=True))
     assert None not in (other, never, active)
+    from app.services.crossval import CrossvalRequest, run_crossval
+
+    # out-of-sample label issues for the Annotate queue (3 folds of 1 epoch: seconds at this size)
+    assert run_crossval(ctx, CrossvalRequest(folds=3, epochs=1, seed=seed)) is not None
     return Workspace(home=home, db_url=settings.db_url, active_model=active, other_model=other,
                      never_active_model=never)
 
