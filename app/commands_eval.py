@@ -42,6 +42,15 @@ class _Progress:
             self.bar.close()
 
 
+def _p(p: float | None) -> str:
+    return "-" if p is None else f"{p:.2e}"
+
+
+def _patience(args: argparse.Namespace) -> int | None:
+    """--patience N (0 = no early stopping)."""
+    return None if args.patience == 0 else args.patience
+
+
 def _user_error(exc: Exception) -> int:
     _say(f"error: {exc}")
     return 2
@@ -56,20 +65,23 @@ def cmd_evaluate(ctx: AppContext, args: argparse.Namespace) -> int:
     try:
         result = service.run_evaluation(
             ctx, models=service.parse_models(args.models), n_splits=args.splits, epochs=args.epochs,
-            features=args.features, subsets=args.subsets, seed=args.seed, progress=progress,
+            features=args.features, subsets=args.subsets, seed=args.seed, patience=_patience(args),
+            progress=progress,
         )
     except service.USER_ERRORS as exc:
         return _user_error(exc)
     finally:
         progress.close()
     rows = []
+    holm = {c["method"]: c["p_holm"] for c in result.compare([(m.name, "EASTERN") for m in result.methods])}
     for row in result.table():
         rows.append([row["method"], f"{100 * row['micro_f1_mean']:.2f} ± {100 * row['micro_f1_std']:.2f}",
                      f"{100 * row['macro_f1_mean']:.2f} ± {100 * row['macro_f1_std']:.2f}",
-                     "-" if row["p_value"] is None else f"{row['p_value']:.2e}"])
-    print(Table(["Method", "Micro-F %", "Macro-F %", "p (Macro-F vs EASTERN)"], rows).markdown())
+                     *[_p(v) for v in (row["p_corrected"], holm.get(row["method"]), row["p_naive"])]])
+    print(Table(["Method", "Micro-F %", "Macro-F %", "p corrected", "p Holm", "p paired t"], rows).markdown())
     print(f"\n{result.config['n_splits']} split(s), {result.dataset['n_videos']} videos, "
-          f"{result.dataset['n_classes']} classes, {result.seconds / 60:.1f} min")
+          f"{result.dataset['n_classes']} classes, {result.seconds / 60:.1f} min. p: Macro-F against EASTERN, "
+          "corrected resampled t-test (Nadeau and Bengio), Holm over the rows, plain paired t-test.")
     if args.json:
         result.save(Path(args.json))
         _say(f"results written to {args.json}")
@@ -85,7 +97,7 @@ def cmd_reproduce(ctx: AppContext, args: argparse.Namespace) -> int:
         models = service.parse_models(args.models) if args.models else service.ALL_MODELS
         outcome = service.reproduce(
             ctx, Path(args.out) if args.out else None, quick=args.quick, n_splits=args.splits, epochs=args.epochs,
-            features=args.features, models=models, seed=args.seed, progress=progress,
+            features=args.features, models=models, seed=args.seed, patience=_patience(args), progress=progress,
         )
     except service.USER_ERRORS as exc:
         return _user_error(exc)
@@ -109,13 +121,16 @@ def cmd_import_features(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    from app.services.reproduce import DEFAULT_EPOCHS, DEFAULT_SPLITS
+    from app.services.reproduce import DEFAULT_EPOCHS, DEFAULT_PATIENCE, DEFAULT_SPLITS
+
+    patience_help = f"early stopping: epochs without a better validation Macro-F (default {DEFAULT_PATIENCE}; 0 = off)"
 
     sp = sub.add_parser("evaluate", help="the paper's protocol: random splits, Micro-F / Macro-F, p-values")
     sp.add_argument("--splits", type=int, default=DEFAULT_SPLITS)
     sp.add_argument("--models", default="eastern,lstms,lstm_dl,conv",
                     help="comma list of eastern, lstms, lstm_dl, conv, tmdl, dmdl, trumann")
-    sp.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    sp.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="at most")
+    sp.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, help=patience_help)
     sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
     sp.add_argument("--subsets", action="store_true", help="also EASTERN on the six modality subsets (Table 3)")
     sp.add_argument("--seed", type=int, default=0)
@@ -124,7 +139,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--out", help="report folder (default: EASTERN_HOME/reports/<time>)")
     sp.add_argument("--quick", action="store_true", help="2 splits, 2 epochs, tiny models: a smoke run")
     sp.add_argument("--splits", type=int, help=f"default {DEFAULT_SPLITS} (2 with --quick)")
-    sp.add_argument("--epochs", type=int, help=f"default {DEFAULT_EPOCHS} (2 with --quick)")
+    sp.add_argument("--epochs", type=int, help=f"at most; default {DEFAULT_EPOCHS} (2 with --quick)")
+    sp.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, help=patience_help)
     sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
     sp.add_argument("--models", help="comma list (default: all seven)")
     sp.add_argument("--seed", type=int, default=0)

@@ -1,11 +1,23 @@
 """The paper's evaluation protocol (section 5.1): the same random splits for every method.
 
 For each of ``n_splits`` random splits (``test_size`` of the videos for testing, 2,093 of 20,093 in
-the paper) a validation slice is carved from the training part: deep models stop early on it (the
-best epoch by validation Macro-F), shallow baselines choose their hyperparameters on it. Every method
-sees exactly the same train / validation / test indices, which are stored in the result. Micro-F and
-Macro-F are measured on the test part; p-values come from a paired t-test over the splits of each
-method's Macro-F against EASTERN's (the paper does not name its test).
+the paper) a validation slice is carved from the training part. Every method is selected on it by one
+criterion, validation Macro-F: deep models train until ``patience`` epochs pass without a better
+validation Macro-F (at most ``epochs``) and keep their best epoch; shallow baselines choose their
+hyperparameters and epochs on it. Every method sees exactly the same train / validation / test indices,
+which are stored in the result. Micro-F and Macro-F are measured on the test part.
+
+Significance of each method's Macro-F against EASTERN's over the splits (the paper does not name its
+test): the corrected resampled t-test of Nadeau and Bengio (``p_corrected``, the one to read: the
+splits' training sets overlap, which makes the plain paired t-test, ``p_naive``, anti-conservative);
+``compare`` adds Holm's correction over a family of comparisons (``p_holm``).
+
+Text: with ``tokens`` (each video's caption words) word2vec is fitted again on every split's training
+captions only, so no test or validation caption shapes the word vectors; without it the FeatureSet's
+text is used as it is (pre-trained vectors, or imported paragraph vectors).
+
+Order probe: a method with ``frames='shuffled'`` sees every video's visual frames in a fixed random
+order (one permutation per video from ``seed``, the same in training and test).
 
 On the first split the deep models also report their test Micro-F after every epoch (Figure 6), and
 every method's per-video test predictions are kept (Table 5's case study).
@@ -33,6 +45,11 @@ DEEP_ARCHS = ("eastern", "lstms", "lstm_dl", "conv")
 SHALLOW_NAMES = ("tmdl", "dmdl", "trumann")
 REFERENCE = "EASTERN"  # the method every p-value compares against
 VAL_FRACTION = 0.1  # of the training part, for early stopping / hyperparameter choice
+SELECT_METRIC = "macro_f1"  # the one validation criterion of every method (epochs, hyperparameters)
+PATIENCE = 5  # epochs without a better validation Macro-F before a deep model stops
+MAX_EPOCHS = 30
+FRAME_ORDERS = ("ordered", "shuffled")
+ROLES = ("main", "order probe", "ablation")  # main: Tables 1-3, Figure 6, Table 5
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -47,7 +64,10 @@ class MethodSpec:
 
     ``kind`` is 'deep' (``arch`` in DEEP_ARCHS, trained by ``core.train.train``) or 'shallow'
     (``arch`` in SHALLOW_NAMES, a ``core.baselines`` class on mean-pooled features). ``params``
-    overrides ModelConfig fields (deep) or constructor arguments (shallow).
+    overrides ModelConfig fields (deep) or constructor arguments (shallow). ``frames`` 'shuffled'
+    permutes each video's visual frames (order probe). ``train_grid`` ({TrainConfig field: values},
+    deep only) trains one model per value and keeps the one with the best validation Macro-F.
+    ``role`` says which part of the report the method belongs to (ROLES).
     """
 
     name: str
@@ -55,6 +75,9 @@ class MethodSpec:
     arch: str
     modalities: tuple[str, ...] = ALL_MODALITIES
     params: dict[str, Any] = field(default_factory=dict)
+    frames: str = "ordered"
+    train_grid: dict[str, tuple] = field(default_factory=dict)
+    role: str = "main"
 
     def __post_init__(self) -> None:
         known = DEEP_ARCHS if self.kind == "deep" else SHALLOW_NAMES if self.kind == "shallow" else None
@@ -65,13 +88,22 @@ class MethodSpec:
         bad = [m for m in self.modalities if m not in ALL_MODALITIES]
         if bad or not self.modalities:
             raise ProtocolError(f"method {self.name!r}: bad modalities {self.modalities!r}")
+        if self.frames not in FRAME_ORDERS:
+            raise ProtocolError(f"method {self.name!r}: frames must be one of {FRAME_ORDERS}, not {self.frames!r}")
+        if self.train_grid and self.kind != "deep":
+            raise ProtocolError(f"method {self.name!r}: a train_grid needs a deep method")
+        if self.role not in ROLES:
+            raise ProtocolError(f"method {self.name!r}: role must be one of {ROLES}, not {self.role!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "modalities": list(self.modalities)}
+        return {**asdict(self), "modalities": list(self.modalities),
+                "train_grid": {k: list(v) for k, v in self.train_grid.items()}}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> MethodSpec:
-        return cls(raw["name"], raw["kind"], raw["arch"], tuple(raw["modalities"]), dict(raw.get("params", {})))
+        return cls(raw["name"], raw["kind"], raw["arch"], tuple(raw["modalities"]), dict(raw.get("params", {})),
+                   raw.get("frames", "ordered"), {k: tuple(v) for k, v in raw.get("train_grid", {}).items()},
+                   raw.get("role", "main"))
 
 
 DEEP_NAMES = {"eastern": "EASTERN", "lstms": "LSTMs", "lstm_dl": "LSTM+DL", "conv": "CONV"}
@@ -83,14 +115,19 @@ MODALITY_SUBSETS = {
 }
 
 
-def deep(arch: str, modalities: Sequence[str] = ALL_MODALITIES, name: str | None = None, **params: Any) -> MethodSpec:
-    """A deep method; the default name is the paper's ('EASTERN', 'LSTMs', ...), 'EASTERN V+A' for subsets."""
+def deep(arch: str, modalities: Sequence[str] = ALL_MODALITIES, name: str | None = None, *, frames: str = "ordered",
+         train_grid: dict[str, Sequence] | None = None, role: str = "main", **params: Any) -> MethodSpec:
+    """A deep method; the default name is the paper's ('EASTERN', 'LSTMs', ...), 'EASTERN V+A' for subsets,
+    'EASTERN V shuffled' with shuffled frames."""
     mods = tuple(m for m in ALL_MODALITIES if m in modalities)
     if name is None:
         name = DEEP_NAMES.get(arch, arch)
         if mods != ALL_MODALITIES:
             name += " " + "+".join(m[0].upper() for m in mods)
-    return MethodSpec(name, "deep", arch, mods, dict(params))
+        if frames != "ordered":
+            name += f" {frames}"
+    grid = {k: tuple(v) for k, v in (train_grid or {}).items()}
+    return MethodSpec(name, "deep", arch, mods, dict(params), frames, grid, role)
 
 
 def shallow(arch: str, name: str | None = None, **params: Any) -> MethodSpec:
@@ -127,7 +164,8 @@ class ProtocolResult:
         return np.array([r[metric] for r in self.runs.get(name, [])], dtype=float)
 
     def summary(self, name: str) -> dict[str, Any]:
-        """mean/std of Micro-F and Macro-F over splits and the p-value of Macro-F against EASTERN."""
+        """mean/std of Micro-F and Macro-F over splits, p-values of Macro-F against EASTERN (``p_value``
+        is the corrected one), sparsity, and the epochs the deep runs used."""
         from core.evaluate import mean_std
 
         out: dict[str, Any] = {"n_splits": len(self.runs.get(name, []))}
@@ -135,22 +173,59 @@ class ProtocolResult:
             vals = self.values(name, metric)
             mean, std = mean_std(vals) if len(vals) else (math.nan, math.nan)
             out[f"{metric}_mean"], out[f"{metric}_std"] = float(mean), float(std)
-        out["p_value"] = self.p_value(name)
+        out.update(self.p_values(name))
+        out["p_value"] = out["p_corrected"]
         sparsity = [r["sparsity"] for r in self.runs.get(name, []) if r.get("sparsity") is not None]
         out["sparsity"] = float(np.mean(sparsity)) if sparsity else None
+        for key in ("best_epoch", "epochs_run"):
+            used = [r[key] for r in self.runs.get(name, []) if r.get(key) is not None]
+            out[key] = [int(v) for v in used] if used else None
+        return out
+
+    def split_sizes(self) -> tuple[float, float]:
+        """Mean (n_train, n_test) over the splits; n_train is the whole training part (fit + validation),
+        the data a method learns from, as in Nadeau and Bengio's correction."""
+        n_train = [len(sp["train"]) + len(sp["val"]) for sp in self.splits]
+        n_test = [len(sp["test"]) for sp in self.splits]
+        return float(np.mean(n_train)), float(np.mean(n_test))
+
+    def p_values(self, name: str, reference: str = REFERENCE) -> dict[str, float | None]:
+        """{'p_naive', 'p_corrected'} of Macro-F of `name` vs `reference` over the splits: the plain paired
+        t-test and the corrected resampled t-test; None when not computable (same method, < 2 splits)."""
+        from core.evaluate import corrected_ttest, paired_ttest
+
+        out: dict[str, float | None] = {"p_naive": None, "p_corrected": None}
+        if name == reference or reference not in self.runs or name not in self.runs:
+            return out
+        a, b = self.values(reference, "macro_f1"), self.values(name, "macro_f1")
+        if len(a) != len(b) or len(a) < 2:
+            return out
+        n_train, n_test = self.split_sizes()
+        for key, (_t, p) in (("p_naive", paired_ttest(a, b)), ("p_corrected", corrected_ttest(a, b, n_train, n_test))):
+            out[key] = None if math.isnan(p) else float(p)
         return out
 
     def p_value(self, name: str, reference: str = REFERENCE) -> float | None:
-        """Paired t-test over splits, Macro-F of `name` vs `reference`; None when not computable."""
-        from core.evaluate import paired_ttest
+        """The corrected resampled t-test's p of `name` vs `reference` (see ``p_values``)."""
+        return self.p_values(name, reference)["p_corrected"]
 
-        if name == reference or reference not in self.runs or name not in self.runs:
-            return None
-        a, b = self.values(reference, "macro_f1"), self.values(name, "macro_f1")
-        if len(a) != len(b) or len(a) < 2:
-            return None
-        _t, p = paired_ttest(a, b)
-        return None if math.isnan(p) else float(p)
+    def compare(self, pairs: Sequence[tuple[str, str]], family: str = "") -> list[dict[str, Any]]:
+        """One family of comparisons (method, reference): per pair the Macro-F difference (reference minus
+        method), p_naive, p_corrected and p_holm (Holm's correction of p_corrected over this family).
+        Pairs whose methods were not run are left out."""
+        from core.evaluate import holm
+
+        rows = []
+        for name, reference in pairs:
+            if name not in self.runs or reference not in self.runs:
+                continue
+            a, b = self.values(reference, "macro_f1"), self.values(name, "macro_f1")
+            rows.append({"family": family, "method": name, "reference": reference,
+                         "macro_f1_diff": float(a.mean() - b.mean()) if len(a) and len(a) == len(b) else None,
+                         **self.p_values(name, reference)})
+        for row, p in zip(rows, holm([r["p_corrected"] for r in rows]), strict=True):
+            row["p_holm"] = p
+        return rows
 
     def table(self) -> list[dict[str, Any]]:
         return [{"method": m.name, **self.summary(m.name)} for m in self.methods if m.name in self.runs]
@@ -228,28 +303,65 @@ def make_splits(
 # ----------------------------------------------------------------- running
 
 
+def order_only_pairs(class_names: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs of these classes whose demo-corpus recipes (core.corpus.profiles) show the same shots in
+    another order: only a model that reads frame order can tell them apart by their pictures. Empty
+    for classes that are not demo venues (imported features)."""
+    from core.corpus.profiles import PROFILES
+
+    names = [c for c in class_names if c in PROFILES]
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+            if sorted(PROFILES[a].shots) == sorted(PROFILES[b].shots) and PROFILES[a].shots != PROFILES[b].shots]
+
+
+def shuffle_frames(visual: np.ndarray, seed: int) -> np.ndarray:
+    """A copy of visual (N, T, D) with each video's T frames in a random order, one fixed permutation
+    per video drawn from ``seed`` (the same whichever split the video falls in)."""
+    rng = np.random.default_rng([seed, 7])
+    perms = np.argsort(rng.random(visual.shape[:2]), axis=1)  # (N, T)
+    return np.take_along_axis(np.asarray(visual), perms[:, :, None], axis=1)
+
+
+def split_text(data: FeatureSet, tokens: Sequence[Sequence[str]], train_rows: np.ndarray, seed: int,
+               dim: int = 100) -> tuple[FeatureSet, int]:
+    """`data` with its text rebuilt from word2vec fitted on the captions of `train_rows` only (the
+    validation and test captions are encoded with that vocabulary); returns (data, vocabulary size)."""
+    from dataclasses import replace
+
+    from core.features.textual import MAX_TOKENS, TextEmbedder
+
+    embedder = TextEmbedder.fit([tokens[i] for i in train_rows if tokens[i]], dim=dim, seed=seed)
+    text, lengths = embedder.encode_batch(tokens, MAX_TOKENS)
+    return replace(data, text=np.asarray(text, dtype=np.float16), text_lengths=np.asarray(lengths)), len(embedder)
+
+
 def run_protocol(
     data: FeatureSet,
     methods: Sequence[MethodSpec],
     n_splits: int = 10,
     test_size: float = PAPER_TEST_SIZE,
     seed: int = 0,
-    epochs: int = 8,
+    epochs: int = MAX_EPOCHS,
     progress: ProgressFn | None = None,
     *,
+    patience: int | None = PATIENCE,
     given_split: dict[str, np.ndarray] | None = None,
     model_overrides: dict[str, Any] | None = None,
     train_overrides: dict[str, Any] | None = None,
     dataset: dict[str, Any] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    tokens: Sequence[Sequence[str]] | None = None,
+    text_seed: int = 0,
 ) -> ProtocolResult:
     """Train and test every method on the same splits; see the module docstring.
 
-    ``given_split`` ({'train', 'val', 'test'} -> indices) replaces the random splits by that one.
-    ``model_overrides`` / ``train_overrides`` apply to every deep method's ModelConfig / TrainConfig
-    (tiny sizes in tests, ``--quick``). ``progress`` receives {'kind': 'run', 'done', 'total',
-    'method', 'split', ...} after each (method, split) and train's own per-epoch events with
-    'method' and 'split' added.
+    ``epochs`` is the most a deep model trains, ``patience`` the early stopping on validation Macro-F
+    (None: all ``epochs``). ``given_split`` ({'train', 'val', 'test'} -> indices) replaces the random
+    splits by that one. ``model_overrides`` / ``train_overrides`` apply to every deep method's
+    ModelConfig / TrainConfig (tiny sizes in tests, ``--quick``). ``tokens`` (one word list per video)
+    refits word2vec (seed ``text_seed``) on each split's training captions. ``progress`` receives
+    {'kind': 'run', 'done', 'total', 'method', 'split', ...} after each (method, split) and train's own
+    per-epoch events with 'method' and 'split' added.
     """
     methods = list(methods)
     names = [m.name for m in methods]
@@ -259,6 +371,8 @@ def run_protocol(
     if n and data.labels.min() < 0:
         unlabelled = int((data.labels < 0).sum())
         raise ProtocolError(f"{unlabelled} of {n} videos have no label; evaluate labelled videos only")
+    if tokens is not None and len(tokens) != n:
+        raise ProtocolError(f"{len(tokens)} token lists for {n} videos")
     if given_split is not None:
         splits = [{k: np.asarray(given_split[k], dtype=np.int64) for k in ("train", "val", "test")}]
         for k, v in splits[0].items():
@@ -267,14 +381,16 @@ def run_protocol(
     else:
         splits = make_splits(data.labels, n_splits, test_size, seed)
     n_classes = len(data.class_names)
-    pooled = None
     total = len(splits) * len(methods)
     result = ProtocolResult(
         methods=methods,
         config={
             "n_splits": len(splits), "test_size": test_size, "val_fraction": VAL_FRACTION, "seed": seed,
-            "epochs": epochs, "given_split": given_split is not None, "model_overrides": dict(model_overrides or {}),
+            "epochs": epochs, "patience": patience, "select_metric": SELECT_METRIC,
+            "given_split": given_split is not None, "model_overrides": dict(model_overrides or {}),
             "train_overrides": dict(train_overrides or {}),
+            "word2vec": ({"per_split": True, "fitted_on": "training captions of each split", "seed": text_seed,
+                          "vocab_sizes": []} if tokens is not None else {"per_split": False}),
         },
         dataset={"n_videos": n, "n_classes": n_classes, "class_names": list(data.class_names),
                  "dims": {"visual": int(data.visual.shape[-1]), "acoustic": int(data.acoustic.shape[-1]),
@@ -285,27 +401,39 @@ def run_protocol(
     test0 = splits[0]["test"]
     result.predictions = {"keys": [str(data.keys[i]) for i in test0], "truth": data.labels[test0].tolist(),
                           "methods": {}}
+    shuffled_visual = shuffle_frames(data.visual, seed) if any(m.frames == "shuffled" for m in methods) else None
     started = time.perf_counter()
     done = 0
     for s, sp in enumerate(splits):
+        split_data = data
+        if tokens is not None:
+            split_data, vocab = split_text(data, tokens, sp["train"], seed=text_seed)
+            result.config["word2vec"]["vocab_sizes"].append(vocab)
+        pooled: dict[str, dict[str, np.ndarray]] = {}  # frame order -> pooled features of this split
         for spec in methods:
             if should_stop is not None and should_stop():
                 raise KeyboardInterrupt("stopped")
             t0 = time.perf_counter()
+            method_data = split_data
+            if spec.frames == "shuffled":
+                from dataclasses import replace
+
+                method_data = replace(split_data, visual=shuffled_visual)
             if spec.kind == "deep":
                 run, pred, curve = _run_deep(
-                    spec, data, sp, seed=seed + s, epochs=epochs, record_curve=(s == 0),
+                    spec, method_data, sp, seed=seed + s, epochs=epochs, patience=patience, record_curve=(s == 0),
                     model_overrides=model_overrides or {}, train_overrides=train_overrides or {},
                     progress=_tagged(progress, spec.name, s), should_stop=should_stop,
                 )
                 if curve:
                     result.curves[spec.name] = curve
             else:
-                if pooled is None:
+                if spec.frames not in pooled:
                     from core.baselines import pool_sequences
 
-                    pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
-                run, pred = _run_shallow(spec, data, pooled, sp, seed=seed + s)
+                    pooled[spec.frames] = pool_sequences(method_data.visual, method_data.acoustic, method_data.text,
+                                                         method_data.text_lengths)
+                run, pred = _run_shallow(spec, method_data, pooled[spec.frames], sp, seed=seed + s)
             y_test = data.labels[sp["test"]]
             run.update(_scores(y_test, pred, n_classes), seconds=round(time.perf_counter() - t0, 3), split=s)
             result.runs[spec.name].append(run)
@@ -325,18 +453,20 @@ def _tagged(progress: ProgressFn | None, method: str, split: int) -> ProgressFn 
     return lambda event: progress({**event, "method": method, "split": split})
 
 
-def _scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict[str, float]:
+def _scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict[str, Any]:
+    """Micro-F, Macro-F and the test confusion matrix (rows true, columns predicted) of one run."""
     from core.evaluate import scores
 
     s = scores(y_true, y_pred, n_classes)
-    return {"micro_f1": float(s["micro_f1"]), "macro_f1": float(s["macro_f1"])}
+    return {"micro_f1": float(s["micro_f1"]), "macro_f1": float(s["macro_f1"]), "confusion": s["confusion"]}
 
 
 def _run_deep(
-    spec: MethodSpec, data: FeatureSet, sp: dict[str, np.ndarray], *, seed: int, epochs: int, record_curve: bool,
-    model_overrides: dict[str, Any], train_overrides: dict[str, Any], progress: ProgressFn | None,
-    should_stop: Callable[[], bool] | None,
+    spec: MethodSpec, data: FeatureSet, sp: dict[str, np.ndarray], *, seed: int, epochs: int,
+    patience: int | None, record_curve: bool, model_overrides: dict[str, Any], train_overrides: dict[str, Any],
+    progress: ProgressFn | None, should_stop: Callable[[], bool] | None,
 ) -> tuple[dict[str, Any], np.ndarray, list[dict[str, float]]]:
+    from core.baselines.common import grid_points
     from core.evaluate import atom_sparsity
     from core.models import ModelConfig
     from core.train import TrainConfig, predict_intermediates, predict_proba, train
@@ -346,13 +476,23 @@ def _run_deep(
         acoustic_dim=int(data.acoustic.shape[-1]), text_dim=int(data.text.shape[-1]),
         num_classes=len(data.class_names), **{**model_overrides, **spec.params},
     )
-    train_cfg = TrainConfig(**{"epochs": epochs, "seed": seed, **train_overrides})
     eval_sets = {"test": sp["test"]} if record_curve else None
-    res = train(model_cfg, train_cfg, data, sp["train"], sp["val"], progress=progress, should_stop=should_stop,
-                eval_sets=eval_sets)
-    if res.cancelled:
-        raise KeyboardInterrupt("stopped")
-    run: dict[str, Any] = {"best_epoch": int(res.best_epoch), "epochs_run": len(res.history), "sparsity": None}
+    res, chosen, val_scores = None, {}, []
+    for point in grid_points(spec.train_grid) if spec.train_grid else [{}]:
+        train_cfg = TrainConfig(**{"epochs": epochs, "seed": seed, "patience": patience, **train_overrides, **point})
+        candidate = train(model_cfg, train_cfg, data, sp["train"], sp["val"], progress=progress,
+                          should_stop=should_stop, eval_sets=eval_sets)
+        if candidate.cancelled:
+            raise KeyboardInterrupt("stopped")
+        score = candidate.best_val_macro_f1 if candidate.best_val_macro_f1 is not None else -math.inf
+        val_scores.append({**point, "val_macro_f1": candidate.best_val_macro_f1})
+        if res is None or score > (res.best_val_macro_f1 if res.best_val_macro_f1 is not None else -math.inf):
+            res, chosen = candidate, point  # ties keep the earlier grid point
+    run: dict[str, Any] = {"best_epoch": int(res.best_epoch), "epochs_run": len(res.history),
+                           "stopped_early": bool(res.stopped_early), "best_val_macro_f1": res.best_val_macro_f1,
+                           "sparsity": None}
+    if spec.train_grid:
+        run.update(best_params=chosen, val_scores=val_scores)
     if spec.arch == "lstms":  # no dictionary layer, no atom codes
         probs = predict_proba(res.model, data, sp["test"])
     else:
@@ -406,10 +546,14 @@ def _run_shallow(
     def part(key: str) -> dict[str, np.ndarray]:
         return {m: v[sp[key]] for m, v in X.items()}
 
+    params.setdefault("select_metric", SELECT_METRIC)  # the deep models' criterion too
     model = cls(n_classes=len(data.class_names), seed=seed, **params)
     model.fit(part("train"), y[sp["train"]], part("val"), y[sp["val"]])
     pred = np.asarray(model.predict(part("test")), dtype=np.int64)
-    run = {"best_params": _jsonable(getattr(model, "best_params_", {})), "sparsity": None}
+    run = {"best_params": _jsonable(getattr(model, "best_params_", {})), "select_metric": model.select_metric,
+           "sparsity": None}
+    if getattr(model, "best_epoch_", None) is not None:
+        run["best_epoch"] = int(model.best_epoch_)
     if tree is not None:
         run["tree"] = tree
     return run, pred

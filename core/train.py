@@ -40,8 +40,11 @@ ProgressFn = Callable[[dict[str, Any]], None]
 
 @dataclass
 class TrainConfig:
-    """How to train. `patience` None = never stop early; `device` None = CUDA when available;
-    `amp` (float16 autocast + GradScaler) applies on CUDA only; `num_threads` sets torch's CPU threads."""
+    """How to train. `patience` None = never stop early (after `patience` epochs without a better
+    validation Macro-F the run ends, keeping the best epoch); `device` None = CUDA when available;
+    `amp` (float16 autocast + GradScaler) applies on CUDA only; `num_threads` sets torch's CPU threads;
+    `code_l1` > 0 adds code_l1 * mean(|atom codes|) to the loss (a sparsity ablation; the paper's
+    objective is plain cross-entropy, the default 0)."""
 
     epochs: int = 20
     batch_size: int = 64
@@ -56,8 +59,11 @@ class TrainConfig:
     num_threads: int | None = None
     num_workers: int = 0
     eval_batch_size: int = 256
+    code_l1: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.code_l1 < 0:
+            raise ValueError(f"code_l1 must be >= 0, got {self.code_l1}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
         if self.lr <= 0:
@@ -135,6 +141,8 @@ def train(
     rank, world_size = _dist_rank_world(distributed)
     device = pick_device(train_cfg.device)
     seed_everything(train_cfg.seed)
+    if train_cfg.code_l1 and model_cfg.arch == "lstms":
+        raise ValueError("code_l1 needs atom codes; the 'lstms' architecture has no dictionary layer")
     model = build_model(model_cfg)
     model.input_norm.set_stats(input_stats(data, train_idx, model_cfg.modalities))  # training rows only
     model = model.to(device)
@@ -174,8 +182,13 @@ def train(
                 break
             visual, acoustic, text, text_lengths, labels = _to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                logits = net(visual, acoustic, text, text_lengths)  # (B, C)
+                if train_cfg.code_l1:
+                    logits, inter = net(visual, acoustic, text, text_lengths, return_intermediates=True)
+                else:
+                    logits = net(visual, acoustic, text, text_lengths)  # (B, C)
             loss = F.cross_entropy(logits.float(), labels)
+            if train_cfg.code_l1:  # ReLU codes are >= 0, so |codes| = codes
+                loss = loss + train_cfg.code_l1 * inter["atom_codes"].float().abs().mean()
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if train_cfg.grad_clip:

@@ -194,7 +194,7 @@ class DMDL(ShallowBaseline):
         coding_iter: int = 50,
         tol: float = 1e-4,
         n_classes: int | None = None,
-        select_metric: str = "micro_f1",
+        select_metric: str = "macro_f1",
         grid: Mapping[str, Sequence] | None = None,
         seed: int = 0,
     ):

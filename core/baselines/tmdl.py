@@ -74,7 +74,7 @@ class TMDL(ShallowBaseline):
         warm_iter: int = 10,
         n_unroll: int = 10,
         n_classes: int | None = None,
-        select_metric: str = "micro_f1",
+        select_metric: str = "macro_f1",
         grid: Mapping[str, Sequence] | None = None,
         seed: int = 0,
     ):

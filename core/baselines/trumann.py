@@ -131,7 +131,7 @@ class TRUMANN(ShallowBaseline):
         tol: float = 1e-5,
         eps: float = 1e-6,
         n_classes: int | None = None,
-        select_metric: str = "micro_f1",
+        select_metric: str = "macro_f1",
         grid: Mapping[str, Sequence] | None = None,
         seed: int = 0,
     ):

@@ -1,4 +1,4 @@
-"""Metrics against scikit-learn, the ten-split protocol, the paired t-test."""
+"""Metrics against scikit-learn, the ten-split protocol, the paired t-test, the corrected resampled t-test, Holm."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,16 @@ import pytest
 from scipy.stats import ttest_rel
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
-from core.evaluate import PAPER_TEST_SIZE, atom_sparsity, mean_std, paired_ttest, random_splits, scores
+from core.evaluate import (
+    PAPER_TEST_SIZE,
+    atom_sparsity,
+    corrected_ttest,
+    holm,
+    mean_std,
+    paired_ttest,
+    random_splits,
+    scores,
+)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -84,3 +93,54 @@ def test_mean_std_and_sparsity():
     codes[:, 0, :2] = 1.0
     s = atom_sparsity(codes)
     assert s["overall"] == pytest.approx(1 - 4 / 24) and s["per_modality"] == [0.5, 1.0, 1.0]
+
+
+def test_corrected_ttest_by_hand_on_a_small_array():
+    # differences 0.02, 0.04, 0.00, 0.06, 0.03: mean 0.03, sample variance 0.0005 (by hand: squares of
+    # -0.01, 0.01, -0.03, 0.03, 0 sum to 0.002, / 4)
+    a = np.array([0.62, 0.64, 0.60, 0.66, 0.63])
+    b = np.array([0.60, 0.60, 0.60, 0.60, 0.60])
+    t, p = corrected_ttest(a, b, n_train=900, n_test=100)
+    t_hand = 0.03 / np.sqrt((1 / 5 + 100 / 900) * 0.0005)  # = 2.40535...
+    assert t == pytest.approx(t_hand, rel=1e-9) and t == pytest.approx(2.40535, abs=1e-4)
+    from scipy.stats import t as student_t
+
+    assert p == pytest.approx(2 * student_t.sf(t_hand, df=4), rel=1e-9)
+    # the plain test on the same numbers: t = 0.03 / sqrt(0.0005 / 5) = 3.0, a smaller p
+    t_naive, p_naive = paired_ttest(a, b)
+    assert t_naive == pytest.approx(3.0, rel=1e-9) and p_naive < p
+    assert corrected_ttest(b, a, 900, 100)[0] == pytest.approx(-t_hand)  # antisymmetric, same p
+    assert corrected_ttest(a, a, 900, 100) == (0.0, 1.0)
+
+
+def test_corrected_ttest_is_the_plain_one_without_overlap_and_reproduces_the_issue_numbers():
+    rng = np.random.default_rng(3)
+    a, b = rng.random(10), rng.random(10)
+    # n_test / n_train -> 0: the correction vanishes and the plain paired t-test comes back
+    assert corrected_ttest(a, b, 1e12, 1)[1] == pytest.approx(ttest_rel(a, b).pvalue, rel=1e-6)
+    # the committed 2,000-video report's V+T row: plain p 0.00996 over 10 splits of 1,792 train / 208 test
+    # becomes about 0.054 (issue 14); rebuild differences with that plain p and check the corrected one
+    from scipy.stats import t as student_t
+
+    t_plain = student_t.isf(0.00996 / 2, 9)
+    d = rng.normal(size=10)
+    d = (d - d.mean()) / d.std(ddof=1) + t_plain / np.sqrt(10)  # mean / (sd / sqrt(10)) = t_plain
+    assert paired_ttest(d, np.zeros(10))[1] == pytest.approx(0.00996, rel=1e-6)
+    assert corrected_ttest(d, np.zeros(10), 1792, 208)[1] == pytest.approx(0.054, abs=0.001)
+    with pytest.raises(ValueError):
+        corrected_ttest([0.1, 0.2], [0.1, 0.3], 0, 10)
+
+
+def test_holm_matches_statsmodels_and_the_step_down_by_hand():
+    from statsmodels.stats.multitest import multipletests
+
+    p = [0.01, 0.04, 0.03, 0.20, None, 0.002]
+    adjusted = holm(p)
+    present = [x for x in p if x is not None]
+    assert [x for x in adjusted if x is not None] == pytest.approx(multipletests(present, method="holm")[1])
+    assert adjusted[4] is None  # not computable: left out of the family
+    # by hand, m = 5: sorted 0.002, 0.01, 0.03, 0.04, 0.20 times 5, 4, 3, 2, 1, running maximum, capped at 1
+    assert adjusted[5] == pytest.approx(0.010) and adjusted[0] == pytest.approx(0.040)
+    assert adjusted[2] == pytest.approx(0.090) and adjusted[1] == pytest.approx(0.090)
+    assert adjusted[3] == pytest.approx(0.200)
+    assert holm([]) == [] and holm([None]) == [None]

@@ -162,6 +162,28 @@ def test_early_stopping_keeps_the_best_epoch():
     assert result.stopped_early and len(result.history) == 3 and result.best_epoch == 1
 
 
+def test_default_train_config_is_unchanged_for_single_model_training():
+    # the dashboard / CLI build TrainConfig(epochs=, batch_size=, lr=, seed=): early stopping after 5 epochs
+    # without a better validation Macro-F, and the paper's plain cross-entropy (no penalty on the codes)
+    cfg = TrainConfig(epochs=15, batch_size=64, lr=1e-3, seed=0)
+    assert cfg.patience == 5 and cfg.code_l1 == 0.0
+    with pytest.raises(ValueError, match="code_l1"):
+        TrainConfig(code_l1=-1.0)
+
+
+def test_l1_penalty_on_atom_codes_makes_them_sparser():
+    data = make_data(n=48)
+    rows, val = np.arange(40), np.arange(40, 48)
+    zeros = {}
+    for weight in (0.0, 5.0):
+        result = train(TINY, replace(FAST, epochs=6, code_l1=weight), data, rows, val)
+        codes = predict_intermediates(result.model, data, rows)["atom_codes"]
+        zeros[weight] = float((codes == 0).mean())
+    assert zeros[5.0] > zeros[0.0] + 0.1, zeros
+    with pytest.raises(ValueError, match="no dictionary layer"):
+        train(replace(TINY, arch="lstms"), replace(FAST, code_l1=1.0), data, rows, val)
+
+
 def test_should_stop_cancels_cleanly():
     data = make_data()
     polls = []
