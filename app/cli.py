@@ -67,7 +67,8 @@ def cmd_demo(ctx: AppContext, args: argparse.Namespace) -> int:
     def progress(stage: str, done: int, total: int) -> None:
         bars.setdefault(stage, _bar(stage))(done, total)
 
-    report = build_demo(ctx, videos=args.videos, seed=args.seed, progress=progress)
+    report = build_demo(ctx, videos=args.videos, seed=args.seed, progress=progress,
+                        label_noise=getattr(args, "label_noise", None))
     for line in report.lines():
         print(line)
     if not args.no_features:
@@ -298,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--videos", type=int, default=200)
     sp.add_argument("--seed", type=int, default=1)
     sp.add_argument("--no-features", action="store_true", help="ingest only; extract later")
+    sp.add_argument("--label-noise", type=float, default=None, metavar="SHARE",
+                    help="share of planted wrong labels (default 0.03); the recipes know which they are")
     sp = sub.add_parser("ingest", help="ingest a folder of videos, a CSV manifest or one file")
     sp.add_argument("path")
     sp.add_argument("--who", default="ingest")
