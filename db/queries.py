@@ -239,9 +239,10 @@ def oos_prediction_of(session: Session, *, set_id: int, video_id: int) -> dict[s
             "quality": row.quality, "is_issue": row.is_issue, "topk": list(row.topk)}
 
 
-def confident_mistakes(session: Session, *, model_version_id: int, limit: int = 24) -> list[BrowseRow]:
-    """Wrong predictions, most confident first."""
-    rows, _ = browse(session, model_version_id=model_version_id, filters=VideoFilter(correctness="wrong"),
+def confident_mistakes(session: Session, *, model_version_id: int, limit: int = 24,
+                       split: str | None = None) -> list[BrowseRow]:
+    """Wrong predictions, most confident first (of one stable split when given)."""
+    rows, _ = browse(session, model_version_id=model_version_id, filters=VideoFilter(correctness="wrong", split=split),
                      sort="confidence_desc", limit=limit)
     return rows
 
@@ -255,8 +256,9 @@ class ConfusedPair:
     count: int
 
 
-def confused_pairs(session: Session, *, model_version_id: int, limit: int = 10) -> list[ConfusedPair]:
-    """The (label, prediction) pairs the model mixes up most often."""
+def confused_pairs(session: Session, *, model_version_id: int, limit: int = 10,
+                   split: str | None = None) -> list[ConfusedPair]:
+    """The (label, prediction) pairs the model mixes up most often (in one stable split when given)."""
     true_v, pred_v = aliased(Venue), aliased(Venue)
     n = func.count(Video.id).label("n")
     stmt = (
@@ -270,6 +272,8 @@ def confused_pairs(session: Session, *, model_version_id: int, limit: int = 10) 
         .order_by(n.desc(), true_v.name)
         .limit(limit)
     )
+    if split is not None:
+        stmt = stmt.where(Video.split == split)
     return [ConfusedPair(*r) for r in session.execute(stmt).all()]
 
 
@@ -452,3 +456,57 @@ def iter_issue_rows(session: Session, *, set_id: int, batch: int = 2000) -> Iter
     )
     for r in session.execute(stmt).tuples():
         yield IssueRow(*r)
+
+
+# ---------------------------------------------------------------- failure cases, out of sample
+
+
+def _oos_browse_select(set_id: int):  # noqa: ANN202 - a Select
+    label_venue, sug_venue = aliased(Venue), aliased(Venue)
+    o = OosPrediction
+    stmt = (
+        select(Video.id, Video.original_name, Video.caption, Video.path, Video.duration, Video.has_audio,
+               label_venue.name, Video.current_venue_id, sug_venue.name, o.suggested_venue_id, o.suggested_probability)
+        .join(o, and_(o.video_id == Video.id, o.set_id == set_id))
+        .join(label_venue, label_venue.id == Video.current_venue_id)
+        .join(sug_venue, sug_venue.id == o.suggested_venue_id)
+        .where(o.label_venue_id == Video.current_venue_id, o.suggested_venue_id != Video.current_venue_id)
+    )
+    return stmt, o
+
+
+def _browse_rows(rows: list) -> list[BrowseRow]:
+    return [BrowseRow(id=r[0], original_name=r[1], caption=r[2], path=r[3], duration=r[4], has_audio=r[5],
+                      label=r[6], label_venue_id=r[7], predicted=r[8], predicted_venue_id=r[9], confidence=r[10],
+                      correct=False) for r in rows]
+
+
+def oos_mistakes(session: Session, *, set_id: int, limit: int = 24, true_venue_id: int | None = None,
+                 predicted_venue_id: int | None = None) -> list[BrowseRow]:
+    """Out-of-sample mistakes of a set (labels unchanged since its snapshot), most confident first."""
+    stmt, o = _oos_browse_select(set_id)
+    if true_venue_id is not None:
+        stmt = stmt.where(Video.current_venue_id == true_venue_id)
+    if predicted_venue_id is not None:
+        stmt = stmt.where(o.suggested_venue_id == predicted_venue_id)
+    return _browse_rows(session.execute(stmt.order_by(o.suggested_probability.desc(), Video.id).limit(limit)).all())
+
+
+def oos_confused_pairs(session: Session, *, set_id: int, limit: int = 10) -> list[ConfusedPair]:
+    """The (label, out-of-sample prediction) pairs a set mixes up most often."""
+    true_v, pred_v = aliased(Venue), aliased(Venue)
+    o = OosPrediction
+    n = func.count(o.id).label("n")
+    stmt = (
+        select(true_v.id, true_v.name, pred_v.id, pred_v.name, n)
+        .select_from(o)
+        .join(Video, Video.id == o.video_id)
+        .join(true_v, true_v.id == Video.current_venue_id)
+        .join(pred_v, pred_v.id == o.suggested_venue_id)
+        .where(o.set_id == set_id, o.label_venue_id == Video.current_venue_id,
+               o.suggested_venue_id != Video.current_venue_id)
+        .group_by(true_v.id, true_v.name, pred_v.id, pred_v.name)
+        .order_by(n.desc(), true_v.name)
+        .limit(limit)
+    )
+    return [ConfusedPair(*r) for r in session.execute(stmt).all()]

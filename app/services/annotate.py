@@ -110,3 +110,40 @@ def issue_queue(ctx: AppContext, *, limit: int = 50, offset: int = 0,
         else:
             rows = []
     return source, rows
+
+
+def suggestions(ctx: AppContext, source: QueueSource, video_id: int, k: int = 3) -> list[tuple[str, float]]:
+    """The top-k venues for a video from the source that ranked the queue (out-of-fold probabilities, or the
+    active model), as (venue, probability)."""
+    with session_scope(ctx.engine) as session:
+        names = repo.venue_names(session)
+        if source.kind == "crossval" and source.set_id is not None:
+            row = queries.oos_prediction_of(session, set_id=source.set_id, video_id=video_id)
+            if row is not None:
+                return [(names[v], float(p)) for v, p in row["topk"][:k]]
+        for pred in repo.predictions_for_video(session, video_id=video_id):
+            if source.model_id is None or pred.model_version_id == source.model_id:
+                return [(names[v], float(p)) for v, p in pred.topk[:k]]
+    return []
+
+
+def crossval_jobs(ctx: AppContext, *, limit: int = 5) -> list[repo.JobRow]:
+    """The newest cross-validation jobs, newest first."""
+    with session_scope(ctx.engine) as session:
+        return [j for j in repo.list_jobs(session, limit=50) if j.kind == "crossval"][:limit]
+
+
+def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | None = None,
+                   architecture: str = "eastern") -> int:
+    """Start out-of-sample label issues in the background (the admin's button on Annotate and Models)."""
+    from app.services.crossval import CrossvalRequest
+    from app.services.jobs import start_crossval_job
+
+    request = CrossvalRequest(architecture=architecture, folds=folds, epochs=epochs or ctx.settings.demo_epochs)
+    job_id = start_crossval_job(ctx, request, who=who)
+    try:
+        from app.services import audit
+    except ImportError:  # the audit log arrives with accounts
+        return job_id
+    audit.record(ctx, actor=who, action="crossval", target=f"job {job_id}", detail=request.to_dict())
+    return job_id

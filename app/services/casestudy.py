@@ -21,21 +21,36 @@ PAPER_CASES = (
 
 
 def failure_gallery(ctx: AppContext, *, model_id: int, limit: int = 24) -> dict[str, Any]:
-    """The model's most confident mistakes and the (label, prediction) pairs it confuses most."""
+    """Mistakes that say something about generalisation: out-of-fold predictions of the newest cross-validation
+    (every video scored by a model that never saw it), else the active model on its test split only. Returns the
+    source (kind, description), the most confident mistakes and the most confused (label, prediction) pairs."""
+    from app.services.annotate import queue_source
+
+    source = queue_source(ctx)
     with session_scope(ctx.engine) as session:
-        return {
-            "mistakes": queries.confident_mistakes(session, model_version_id=model_id, limit=limit),
-            "pairs": queries.confused_pairs(session, model_version_id=model_id, limit=limit),
-        }
+        if source.kind == "crossval":
+            return {"source": source,
+                    "mistakes": queries.oos_mistakes(session, set_id=source.set_id, limit=limit),
+                    "pairs": queries.oos_confused_pairs(session, set_id=source.set_id, limit=limit)}
+        return {"source": source,
+                "mistakes": queries.confident_mistakes(session, model_version_id=model_id, limit=limit, split="test"),
+                "pairs": queries.confused_pairs(session, model_version_id=model_id, limit=limit, split="test")}
 
 
 def pair_videos(
     ctx: AppContext, *, model_id: int, true_venue_id: int, predicted_venue_id: int, limit: int = 24
 ) -> list[queries.BrowseRow]:
-    """Videos labelled one venue and predicted as another by this model, most confident first."""
-    filters = queries.VideoFilter(label_venue_ids=(true_venue_id,), predicted_venue_ids=(predicted_venue_id,),
-                                  correctness="wrong")
+    """Videos labelled one venue and predicted as another (by the same source as `failure_gallery`), most
+    confident first."""
+    from app.services.annotate import queue_source
+
+    source = queue_source(ctx)
     with session_scope(ctx.engine) as session:
+        if source.kind == "crossval":
+            return queries.oos_mistakes(session, set_id=source.set_id, limit=limit, true_venue_id=true_venue_id,
+                                        predicted_venue_id=predicted_venue_id)
+        filters = queries.VideoFilter(label_venue_ids=(true_venue_id,), predicted_venue_ids=(predicted_venue_id,),
+                                      correctness="wrong", split="test")
         rows, _ = queries.browse(session, model_version_id=model_id, filters=filters, sort="confidence_desc",
                                  limit=limit)
     return rows

@@ -73,24 +73,6 @@ def per_class(row: repo.ModelRow) -> list[dict[str, Any]]:
             for i, pc in enumerate(stored)]
 
 
-def compare(ctx: AppContext, model_a: int, model_b: int) -> dict[str, Any]:
-    """Two versions side by side: summaries, per-class F1 deltas (b - a) over the venues both know,
-    and the videos whose stored prediction differs. Raises repo.RepoError for an unknown id."""
-    from app.services import models
-
-    a, b = models.get(ctx, model_a), models.get(ctx, model_b)
-    if a is None or b is None:
-        raise repo.RepoError("both model versions must exist")
-    fa = {r["venue"]: r["f1"] for r in per_class(a)}
-    fb = {r["venue"]: r["f1"] for r in per_class(b)}
-    deltas = [{"venue": v, "f1_a": fa[v], "f1_b": fb[v], "delta": (fb[v] or 0.0) - (fa[v] or 0.0)}
-              for v in sorted(set(fa) & set(fb))]
-    with session_scope(ctx.engine) as session:
-        flips = queries.prediction_flips(session, model_a=model_a, model_b=model_b)
-    return {"a": models.summary(ctx, model_a), "b": models.summary(ctx, model_b), "per_class": deltas,
-            "flips": flips}
-
-
 def mistake_cells(confusion: list[list[int]], names: list[str]) -> list[dict[str, Any]]:
     """The off-diagonal cells of a confusion matrix that hold videos, most videos first:
     {label, predicted, videos, i, j}."""

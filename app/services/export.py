@@ -24,6 +24,7 @@ from db import queries, repo
 from db.session import session_scope
 
 KINDS = ("labels", "history", "predictions", "issues")
+SHALLOW = ("tmdl", "dmdl", "trumann")
 FORMATS = ("csv", "jsonl")
 COLUMNS = {
     "labels": ["filename", "caption", "venue", "video_id", "sha256", "split", "version"],
@@ -72,13 +73,19 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
             if model is None:
                 raise ExportError(f"no model version {model_id}" if model_id
                                   else "no active model: name one with --model")
-            if not queries.has_predictions(session, model_version_id=model.id):
-                raise ExportError(f"model version {model.id} has no stored predictions: promote it, or run "
-                                  f"`python -m app compare` with it, to compute them")
+            if model.architecture in SHALLOW and not queries.has_predictions(session, model_version_id=model.id):
+                raise ExportError(f"model version {model.id} is a shallow baseline: it stores no predictions per video")
             meta["model"] = {"id": model.id, "name": model.name, "architecture": model.architecture}
         else:
             active = repo.active_model(session)
             meta["model"] = {"id": active.id, "name": active.name} if active else None
+    if model is not None:
+        with session_scope(ctx.engine) as session:
+            missing = not queries.has_predictions(session, model_version_id=model.id)
+        if missing:  # computed once and cached, as `compare` does
+            from app.services.training import recompute_predictions
+
+            recompute_predictions(ctx, model.id)
     source = None
     if kind == "issues":
         from app.services.annotate import queue_source

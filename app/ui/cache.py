@@ -129,8 +129,18 @@ def atom_venue_support(atom: int, model_id: int) -> Any:
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
-def review_queue(limit: int, offset: int) -> list[queries.QueueRow]:
-    return annotate.review_queue(ctx(), limit=limit, offset=offset)
+def queue_source() -> annotate.QueueSource:
+    return annotate.queue_source(ctx())
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def issue_queue(limit: int, offset: int) -> list[queries.IssueRow]:
+    return annotate.issue_queue(ctx(), limit=limit, offset=offset, source=queue_source())[1]
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=256)
+def suggestions(video_id: int) -> list[tuple[str, float]]:
+    return annotate.suggestions(ctx(), queue_source(), video_id)
 
 
 # ---------------------------------------------------------------- models, failures, case study
@@ -147,8 +157,10 @@ def model_view(model_id: int) -> dict[str, Any]:
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
-def compare_models(model_a: int, model_b: int) -> dict[str, Any]:
-    return dashboard.compare(ctx(), model_a, model_b)
+def compare_models(model_a: int, model_b: int) -> Any:
+    from app.services.compare import compare
+
+    return compare(ctx(), model_a, model_b)
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
@@ -185,8 +197,8 @@ def latest_report() -> dict[str, Any] | None:
 
 # ---------------------------------------------------------------- invalidation
 
-_LABEL_DEPENDENT = (status, browse_page, venue_choices, video_detail, review_queue, failure_gallery, pair_videos,
-                    case_candidates, videos_by_id)
+_LABEL_DEPENDENT = (status, browse_page, venue_choices, video_detail, queue_source, issue_queue, suggestions,
+                    failure_gallery, pair_videos, case_candidates, videos_by_id)
 _MODEL_DEPENDENT = (model_list, model_view, compare_models, latest_report)
 
 

@@ -207,12 +207,13 @@ def is_admin() -> bool:
 # ---------------------------------------------------------------- the label editor
 
 
-def label_editor(video: Any, venues: list[str], *, key: str, save: Any, suggestion: str | None = None,
+def label_editor(video: Any, venues: list[str], *, key: str, save: Any, picks: Sequence[tuple[str, float]] = (),
                  on_saved: Any = None) -> None:
-    """Correct a video's venue: a form (Enter submits) with a reason. The save is conflict-checked
-    against the label version the user was shown (kept from the previous run, so a fresher read in
-    this run never hides someone else's change). `save(venue, reason, who, expected_version)`
-    returns the new version."""
+    """Correct a video's venue: a form (Enter submits) with a reason. The picker starts at the current label,
+    never at the model's guess (no automation bias); `picks` are the model's top venues as buttons with the
+    shortcuts 1, 2, 3 that move the picker, and Enter then saves. The save is conflict-checked against the
+    label version the user was shown (kept from the previous run, so a fresher read in this run never hides
+    someone else's change). `save(venue, reason, who, expected_version)` returns the new version."""
     from db.repo import LabelConflict
 
     shown_key = f"{key}_shown_version"
@@ -222,14 +223,23 @@ def label_editor(video: Any, venues: list[str], *, key: str, save: Any, suggesti
     expected = shown_version if shown_run == run_number() - 1 else video.version
     st.session_state[shown_key] = (video.version, run_number())
     who = annotator()
-    default = suggestion or video.current_venue
-    index = venues.index(default) if default in venues else None
+    picker = f"{key}_venue"
+    if picker not in st.session_state and video.current_venue in venues:
+        st.session_state[picker] = video.current_venue
+    if picks:
+        st.caption("Model's top venues (press 1, 2, 3 to pick; Enter saves what is picked):")
+        cols = st.columns(len(picks))
+        for n, ((venue_name, prob), col) in enumerate(zip(picks, cols, strict=False), start=1):
+            col.button(f"{n} · {venue_name} ({prob:.0%})", key=f"{key}_pick{n}", shortcut=str(n),
+                       on_click=_pick, args=(picker, venue_name), disabled=venue_name not in venues,
+                       use_container_width=True)
     with st.form(f"{key}_form", enter_to_submit=True):
-        venue = st.selectbox("Venue", venues, index=index, key=f"{key}_venue",
+        venue = st.selectbox("Venue", venues, index=None, key=picker,
                              placeholder=f"type to search {len(venues)} venues")
         reason = st.text_input("Reason (optional)", key=f"{key}_reason", placeholder="e.g. the court is visible at 2 s")
         submitted = st.form_submit_button("Save label", type="primary", disabled=not who, key=f"{key}_save",
-                                          help=None if who else "Enter your name in the sidebar first")
+                                          shortcut="Enter",
+                                          help=None if who else "Sign in as an annotator first")
     if not who:
         st.caption(":material/info: Enter your name in the sidebar to correct labels.")
     if not submitted:
@@ -263,6 +273,10 @@ def label_editor(video: Any, venues: list[str], *, key: str, save: Any, suggesti
     st.rerun()
 
 
+def _pick(picker: str, venue: str) -> None:
+    st.session_state[picker] = venue
+
+
 def undo_button(*, key: str, video_id: int | None = None) -> None:
     """"Undo last change": put back the label before this session's newest save (only for `video_id`
     when given). Refused with the conflict line when someone changed the video since."""
@@ -272,7 +286,7 @@ def undo_button(*, key: str, video_id: int | None = None) -> None:
     who = annotator()
     if not last or not who or (video_id is not None and last["video_id"] != video_id):
         return
-    if not st.button("Undo last change", key=key, icon=":material/undo:", shortcut="Alt+Z",
+    if not st.button("Undo last change", key=key, icon=":material/undo:", shortcut="U",
                      help=f"video {last['video_id']} back to the label before '{last['venue']}'"):
         return
     result = attempt(annotate.undo, cache.ctx(), video_id=last["video_id"], who=who,

@@ -84,7 +84,7 @@ def test_pages_render_for_a_visitor_without_name_or_admin(ws_env: Workspace) -> 
     for page in ("annotate", "retrain", "video"):
         at = open_page(page, query={"video": "2"} if page == "video" else None)
         assert not at.error, (page, [e.value for e in at.error])
-    assert "Enter your name" in texts(open_page("annotate"))
+    assert "Sign in as an annotator" in texts(open_page("annotate"))
     assert "admin" in texts(open_page("retrain")).lower()
 
 
@@ -245,17 +245,38 @@ def _used_venues(ws: Workspace) -> list[str]:
         return [v.name for v in repo.list_venues(s, used_only=True)]
 
 
-def test_annotate_saves_and_moves_to_the_next_video(private_ws: Workspace) -> None:
+def _shown_video(at: AppTest) -> int:
+    return int(re.search(r"Video #(\d+)", at.subheader[0].value).group(1))
+
+
+def test_annotate_queue_is_out_of_sample_and_says_so(ws_env: Workspace) -> None:
     at = open_page("annotate", annotator="carol")
-    first = int(re.search(r"Video #(\d+)", at.subheader[0].value).group(1))
-    at.button(key=f"annotate_{first}_save").click().run()  # Enter in the form: accept the model's suggestion
+    assert "Out-of-fold probabilities" in texts(at)  # the source is named, and it is not in-sample
+    first = _shown_video(at)
+    from app.services import annotate
+
+    source, rows = annotate.issue_queue(ctx_of(ws_env), limit=1)
+    assert source.kind == "crossval" and rows[0].id == first  # the lowest label quality comes first
+    picker = at.selectbox(key=f"annotate_{first}_venue")
+    assert picker.value == rows[0].label  # the current label, never the model's guess
+
+
+def test_annotate_picks_a_suggestion_saves_and_moves_on(private_ws: Workspace) -> None:
+    at = open_page("annotate", annotator="carol")
+    first = _shown_video(at)
+    second_choice = at.button(key=f"annotate_{first}_pick2")
+    venue = second_choice.label.split(" · ", 1)[1].rsplit(" (", 1)[0]
+    second_choice.click().run()
+    assert at.selectbox(key=f"annotate_{first}_venue").value == venue
+    at.button(key=f"annotate_{first}_save").click().run()
     assert not at.exception
     with session_scope(ctx_of(private_ws).engine) as s:
-        assert repo.label_history(s, video_id=first)[0].who == "carol"
-    second = int(re.search(r"Video #(\d+)", at.subheader[0].value).group(1))
+        newest = repo.label_history(s, video_id=first)[0]
+    assert (newest.who, newest.venue_name) == ("carol", venue)
+    second = _shown_video(at)
     assert second != first
     at.button(key="annotate_skip").click().run()
-    assert int(re.search(r"Video #(\d+)", at.subheader[0].value).group(1)) not in (first, second)
+    assert _shown_video(at) not in (first, second)
 
 
 # ---------------------------------------------------------------- upload

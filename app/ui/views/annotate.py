@@ -1,30 +1,35 @@
-"""Annotate: a review queue (suspicious labels first, then uncertain predictions); choose a venue,
-Enter saves and moves on; every change goes to the label history; undo the last change."""
+"""Annotate: the label-issue queue, ranked out of sample (cleanlab on cross-validated probabilities, or the
+active model on its test videos only), with why each video is there. The picker starts at the current label;
+1/2/3 pick one of the model's top venues, Enter saves, S skips, U undoes."""
 from __future__ import annotations
 
 import streamlit as st
 
 from app.services import annotate
-from app.ui import cache, components
+from app.ui import cache, components, labelissues
 
 st.title("Annotate")
 components.show_flash()
-st.caption("Videos whose label the active model doubts most come first, then those it is least sure about. "
-           "Pick the right venue and press **Enter** (or *Save label*); *Skip* keeps the label and moves on.")
 
 status = cache.status()
 if components.need_model(status) is None:
     st.stop()
+source = labelissues.source_panel(key="annotate")
+labelissues.download("issues", key="annotate_download", label="Download the queue (CSV)")
+if source.kind == "none":
+    st.stop()
+
 who = components.annotator()
 if not who:
-    st.info("Enter your name in the sidebar to start annotating: it is recorded with every change.",
+    st.info("Sign in as an annotator (sidebar) to correct labels: every change is stamped with your account.",
             icon=":material/person:")
     st.stop()
 
 done: list[int] = st.session_state.setdefault("annotate_done", [])
+queue = [q for q in cache.issue_queue(50 + len(done), 0) if q.id not in done]
+remaining = max(source.n_scored - len(done), len(queue))
+st.caption(f"{len(done)} reviewed in this session · {remaining} left in the queue")
 components.undo_button(key="annotate_undo")
-
-queue = [q for q in cache.review_queue(50 + len(done), 0) if q.id not in done]
 if not queue:
     st.success("Nothing left to review in this batch.", icon=":material/task_alt:")
     if done and st.button("Start over", key="annotate_restart"):
@@ -37,7 +42,8 @@ detail = components.attempt(cache.video_detail, item.id)
 if detail is None:
     st.stop()
 video = detail.video
-st.subheader(f"Video #{video.id} · {video.original_name}")
+st.subheader(f"Video #{video.id}")
+st.text(video.original_name)
 left, right = st.columns([3, 2])
 with left:
     if detail.media_file:
@@ -48,11 +54,21 @@ with left:
     if view is not None:
         st.image(components.frame_strip(view.frames), caption="the 12 frames the model reads (one per 0.5 s)")
 with right:
-    st.markdown(f"**Caption:** {video.caption or '*(none)*'}")
-    st.markdown(f"**Current label:** {video.current_venue or '*(none)*'} · **model says:** {item.predicted} "
-                f"({item.confidence:.0%})")
-    if detail.top:
-        st.plotly_chart(components.top_venues_figure(detail.top, label=video.current_venue), key="annotate_top")
+    with st.container(border=True):
+        st.markdown("**Why it is in the queue**")
+        a, b = st.columns(2)
+        a.metric("Label quality", f"{item.score:.3f}", help="cleanlab label-quality score, low = suspicious"
+                 if source.kind == "crossval" else "probability of the label on a test video, low = suspicious")
+        b.metric("P(current label)", f"{item.label_probability:.0%}",
+                 help="out-of-sample: from a model that never trained on this video")
+        st.caption("Suggested venue (out of sample):")
+        st.text(f"{item.suggested} ({item.suggested_probability:.0%})")
+        if item.is_issue:
+            st.caption(":material/flag: cleanlab counts this label among the likely wrong ones")
+    st.caption("Current label:")
+    st.text(video.current_venue or "(none)")
+    st.caption("Caption:")
+    st.text(video.caption or "(no caption)")
 
 
 def _saved(_version: int) -> None:
@@ -60,13 +76,13 @@ def _saved(_version: int) -> None:
 
 
 components.label_editor(
-    video, cache.venue_choices(), key=f"annotate_{video.id}", suggestion=item.predicted, on_saved=_saved,
+    video, cache.venue_choices(), key=f"annotate_{video.id}", picks=cache.suggestions(video.id), on_saved=_saved,
     save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw)["version"],
 )
-if st.button("Skip (keep the label)", key="annotate_skip", icon=":material/skip_next:", shortcut="Alt+N"):
+if st.button("Skip (keep the label)", key="annotate_skip", icon=":material/skip_next:", shortcut="S"):
     done.append(video.id)
     st.rerun()
 
 with st.expander(f"Next in the queue ({len(queue) - 1})"):
-    st.dataframe([{"id": q.id, "label": q.label, "model says": q.predicted, "confidence": round(q.confidence, 2)}
-                  for q in queue[1:11]], hide_index=True)
+    st.dataframe([{"id": q.id, "label": q.label, "suggested": q.suggested, "score": round(q.score, 3),
+                   "likely wrong": q.is_issue} for q in queue[1:11]], hide_index=True)

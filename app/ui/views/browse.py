@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui import cache, components
+from app.ui import cache, components, labelissues
 from db.queries import VideoFilter
 
 SORT_LABELS = {
@@ -25,6 +25,15 @@ def _first_page() -> None:
     st.session_state["browse_page"] = 1
 
 
+def _issue_set() -> int:
+    source = cache.queue_source()
+    if source.kind != "crossval":
+        st.info("No out-of-sample label issues yet: an admin can compute them on the Annotate page.",
+                icon=":material/info:")
+        st.stop()
+    return source.set_id
+
+
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
     text = c1.text_input("Search captions and file names", key="browse_text", on_change=_first_page, **KEEP)
@@ -43,11 +52,20 @@ with st.container(border=True):
                              **KEEP)
     sort = c5.selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.get, key="browse_sort", **KEEP)
     view = c6.segmented_control("View", ["Grid", "Table"], default="Grid", required=True, key="browse_view", **KEEP)
+    c1, c2, c3 = st.columns([2, 2, 4])
+    issues_only = c1.toggle("Label issues only", key="browse_issues", on_change=_first_page,
+                            help="videos whose label cleanlab flags as likely wrong, from out-of-fold probabilities",
+                            **KEEP)
+    split = c2.selectbox("Split", ["any", "train", "test"], key="browse_split", on_change=_first_page,
+                         help="the stable evaluation split (given once per video; relabels never move it)", **KEEP)
+    with c3:
+        labelissues.download("labels", key="browse_download", label="Download labels (CSV manifest)")
 
 filters = VideoFilter(
     label_venue_ids=cache.venue_ids(tuple(labels)), predicted_venue_ids=cache.venue_ids(tuple(predicted)),
     correctness=correctness or "any", min_confidence=low, max_confidence=high, has_audio=TRISTATE[audio],
     has_caption=TRISTATE[caption], annotated=TRISTATE[annotated], text=text,
+    split=None if split == "any" else split, label_issue_set_id=_issue_set() if issues_only else None,
 )
 page_size = 24 if view == "Grid" else 50
 requested = int(st.session_state.setdefault("browse_page", 1))

@@ -1,4 +1,5 @@
-"""Failure cases: the active model's most confident mistakes and its most confused venue pairs."""
+"""Failure cases, out of sample: the most confident mistakes and the most confused venue pairs of out-of-fold
+predictions (or of the active model on its test split), never of predictions on training videos."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,10 +11,15 @@ st.title("Failure cases")
 model = components.need_model(cache.status())
 if model is None:
     st.stop()
-st.caption(f"Mistakes of the active model **#{model['id']} {model['name']}** against the current labels "
-           "(over every video, not only the test split). Open one to see why.")
-
 gallery = cache.failure_gallery(model["id"], 12)
+source = gallery["source"]
+if source.kind == "crossval":
+    st.caption(f"Mistakes of out-of-fold predictions ({source.name}): every video was scored by a fold model that "
+               "never trained on it; labels changed since its snapshot are left out. Open one to see why the active "
+               "model decides as it does.")
+else:
+    st.caption(f"Mistakes of the active model #{model['id']} on its test split only (videos it never trained on). "
+               "A cross-validation (Annotate or Models page) extends this to every video.")
 st.subheader("Most confident mistakes")
 if not gallery["mistakes"]:
     st.success("The active model gets every labelled video right.")
@@ -34,5 +40,5 @@ else:
     if event.selection.rows:
         pair = pairs.iloc[event.selection.rows[0]]
         rows = cache.pair_videos(model["id"], int(pair["true_id"]), int(pair["pred_id"]), 12)
-        st.markdown(f"**{pair['label']}** taken for **{pair['predicted as']}**")
+        st.markdown(f"**{pair['label']}** taken for **{pair['predicted as']}**")  # venue names: system data
         components.video_cards(rows, cache.thumbnails(tuple(rows)))

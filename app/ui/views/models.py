@@ -1,5 +1,6 @@
 """Models and evaluation: versions with their metrics, per-class F1, a clickable confusion matrix,
-two versions compared, and the latest reproduction report."""
+two versions compared on today's test split, label issues by cross-validation, and the latest reproduction
+report."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.services import dashboard, models, training
-from app.ui import cache, components
+from app.ui import cache, compare_panel, components, labelissues
 
 st.title("Models and evaluation")
 components.show_flash()
@@ -79,40 +80,12 @@ else:
             st.plotly_chart(components.curve_figure(view["history"], title="Training of this version"),
                             key="models_curve")
 
-    st.header("Compare two versions")
-    if len(versions) < 2:
-        st.info("Only one model version so far: train another on the Retrain page to compare.")
-    else:
-        c1, c2 = st.columns(2)
-        ids = list(labels)
-        b_default = next((i for i, v in enumerate(versions) if v["active"]), 0)  # the active version after ...
-        a_default = next(i for i in range(len(ids)) if i != b_default)  # ... the newest other one before it
-        a = c1.selectbox("Before (A)", ids, index=a_default, format_func=labels.get, key="models_a")
-        b = c2.selectbox("After (B)", ids, index=b_default, format_func=labels.get, key="models_b")
-        if a == b:
-            st.info("Choose two different versions.")
-        else:
-            diff = components.attempt(cache.compare_models, a, b)
-            if diff is not None:
-                metrics = pd.DataFrame([
-                    {"metric": m, "A": diff["a"][k], "B": diff["b"][k],
-                     "B − A": (diff["b"][k] or 0) - (diff["a"][k] or 0)}
-                    for m, k in (("test Micro-F", "micro_f1"), ("test Macro-F", "macro_f1"),
-                                 ("best val Macro-F", "best_val_macro_f1"))])
-                st.dataframe(metrics, hide_index=True)
-                if diff["per_class"]:
-                    st.plotly_chart(components.delta_figure(diff["per_class"], labels[a], labels[b]),
-                                    key="models_delta")
-                st.markdown(f"**Videos whose prediction flipped** ({len(diff['flips'])}"
-                            + (", both versions need stored predictions: promote each once" if not diff["flips"]
-                               else "") + ")")
-                if diff["flips"]:
-                    flips = pd.DataFrame([{"id": f.video_id, "name": f.original_name, "label": f.label,
-                                           "A says": f.before, "B says": f.after} for f in diff["flips"]])
-                    event = st.dataframe(flips, hide_index=True, key="models_flips", on_select="rerun",
-                                         selection_mode="single-row", height=260)
-                    if event.selection.rows:
-                        components.open_video(int(flips.iloc[event.selection.rows[0]]["id"]))
+    compare_panel.compare_section(versions, labels)
+    labelissues.download("predictions", key="models_download", label=f"Download predictions of #{chosen} (CSV)",
+                         model_id=chosen)
+
+st.header("Label issues (cross-validation)")
+labelissues.source_panel(key="models")
 
 st.header("Reproduction report")
 report = cache.latest_report()

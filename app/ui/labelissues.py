@@ -1,0 +1,92 @@
+"""The label-issue panel shared by Annotate and Models: which predictions rank the queue, how stale they are,
+a cross-validation's live progress, the admin's button to start one, and the issues download."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from app.services import annotate, export
+from app.ui import cache, components
+
+ACTIVE = ("queued", "running")
+
+
+def source_panel(*, key: str) -> annotate.QueueSource:
+    """Say where the queue's ranking comes from (never in-sample) and offer what is missing."""
+    source = cache.queue_source()
+    if source.kind == "crossval":
+        st.info(source.description, icon=":material/verified:")
+        cols = st.columns(3)
+        cols[0].metric("Labels that look wrong", source.n_issues,
+                       help="cleanlab.filter.find_label_issues on the out-of-fold probabilities")
+        cols[1].metric("Videos scored out of sample", source.n_scored)
+        cols[2].metric("Labels changed since", source.stale_labels,
+                       help="label saves after the set's snapshot; re-run the cross-validation to rank them anew")
+        if source.stale_labels:
+            st.caption(f":material/history: {source.stale_labels} labels changed since this set was computed: still "
+                       "usable (relabelled videos leave the queue), but the ranking no longer reflects them.")
+    elif source.kind == "test_split":
+        st.warning(source.description, icon=":material/science:")
+    else:
+        st.info("No model yet, so there is nothing to rank labels with.", icon=":material/hourglass_empty:")
+    st.fragment(_progress, run_every=2.0 if _running() else None)()
+    if source.kind != "none" or _running():
+        _start_button(source, key=key)
+    return source
+
+
+def _running() -> bool:
+    return any(j.status in ACTIVE for j in annotate.crossval_jobs(cache.ctx(), limit=1))
+
+
+def _progress() -> None:
+    jobs = annotate.crossval_jobs(cache.ctx(), limit=1)
+    job = jobs[0] if jobs else None
+    was = st.session_state.get("labelissues_watching")
+    if job is None:
+        return
+    if job.status in ACTIVE:
+        st.session_state["labelissues_watching"] = job.id
+        st.progress(min(max(job.progress, 0.0), 1.0),
+                    text=f"Cross-validation job {job.id}: {job.message or job.status}")
+    elif was == job.id:  # it ended while we watched: the queue has a new source
+        st.session_state.pop("labelissues_watching")
+        cache.clear_after_label_change()
+        st.rerun(scope="app")
+    elif job.status == "failed":
+        st.caption(f":material/error: The last cross-validation (job {job.id}) failed; its finished folds are kept "
+                   "and `python -m app crossval --resume SET` continues it.")
+        st.text(job.error or "")
+
+
+def _start_button(source: annotate.QueueSource, *, key: str) -> None:
+    if _running():
+        return
+    if not components.is_admin():
+        if source.kind != "crossval":
+            st.caption("An admin can compute out-of-sample label issues for every video (a cross-validation), "
+                       "or run `python -m app crossval`.")
+        return
+    label = "Re-run cross-validation" if source.kind == "crossval" else "Compute out-of-sample label issues"
+    if st.button(label, key=f"{key}_crossval", icon=":material/model_training:",
+                 help="5 fold models trained in the background; every video scored by the one that never saw it"):
+        job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=components.annotator() or "admin")
+        if job_id is not None:
+            st.session_state["labelissues_watching"] = job_id
+            cache.clear_after_label_change()
+            st.rerun()
+
+
+def download(kind: str, *, key: str, label: str, model_id: int | None = None) -> None:
+    """A download button that runs the export when clicked (streamed to a temporary file, then served)."""
+
+    def produce() -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / f"{kind}.csv"
+            export.export(cache.ctx(), kind, fmt="csv", out=out, model_id=model_id)
+            return out.read_bytes()
+
+    st.download_button(label, data=produce, file_name=f"eastern-{kind}.csv", mime="text/csv", key=key,
+                       icon=":material/download:", on_click="ignore")

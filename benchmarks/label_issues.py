@@ -1,0 +1,173 @@
+"""How well does the Annotate queue find wrong labels? Demo corpora with planted wrong labels (the generator
+knows them: recipe venue != manifest venue), ranked two ways, at k = the number of planted wrong labels:
+
+  (a) in-sample: the old queue, the active model's predictions on every video (85% of which it trained on)
+  (b) out-of-fold + cleanlab: K-fold cross-validation, `cleanlab.rank.get_label_quality_scores`
+
+and variants of (b) (more folds, longer training, an ensemble of architectures: probabilities averaged).
+Prints a table and, with --json, writes the figures.
+
+    python benchmarks/label_issues.py [--videos 600] [--seeds 1,2,3] [--noise 0.03] [--epochs 15]
+        [--variants base,folds10,epochs30,ensemble] [--json out.json] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _context(home: Path):  # noqa: ANN202 - AppContext
+    from app.context import make_context
+    from app.settings import Settings
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(home / "numba-cache"))
+    return make_context(Settings(home=home, db_url=f"sqlite:///{home / 'eastern.db'}", job_heartbeat_s=5.0))
+
+
+def build(home: Path, videos: int, seed: int, noise: float) -> tuple[object, set[int], float]:
+    """A demo corpus with planted wrong labels, its features; returns (ctx, ids of wrong labels, seconds)."""
+    from app.services import corpus, features
+    from core.corpus.generate import corpus_items
+    from db import queries
+    from db.session import session_scope
+
+    ctx = _context(home)
+    started = time.perf_counter()
+    report = corpus.build_demo(ctx, videos=videos, seed=seed, label_noise=noise)
+    assert report.ok, report.lines()
+    extracted = features.extract_pending(ctx)
+    assert not extracted.failed, extracted.failed
+    wrong_names = {it.filename for it in corpus_items(videos, seed, noise) if it.label_noise}
+    with session_scope(ctx.engine) as session:
+        ids = {vid for vid, name, *_ in queries.iter_label_manifest(session) if name in wrong_names}
+    return ctx, ids, time.perf_counter() - started
+
+
+def ranking_in_sample(ctx, epochs: int, seed: int) -> list[int]:  # noqa: ANN001
+    """The old queue: a model trained on the current labels, its predictions on every video."""
+    from app.services import training
+    from db import queries
+    from db.session import session_scope
+
+    model_id = training.train_and_register(ctx, training.TrainRequest(epochs=epochs, seed=seed, activate=True))
+    with session_scope(ctx.engine) as session:
+        return [q.id for q in queries.review_queue(session, model_version_id=model_id, limit=100_000)]
+
+
+def oof_probs(ctx, *, folds: int, epochs: int, seed: int, arch: str = "eastern"):  # noqa: ANN001, ANN201
+    """Out-of-fold probabilities of one cross-validation: (video ids, labels, probs, seconds)."""
+    from app.services.crossval import CrossvalRequest, run_crossval
+    from db import repo
+    from db.session import session_scope
+
+    started = time.perf_counter()
+    set_id = run_crossval(ctx, CrossvalRequest(architecture=arch, folds=folds, epochs=epochs, seed=seed))
+    seconds = time.perf_counter() - started
+    with session_scope(ctx.engine) as session:
+        row = repo.get_prediction_set(session, set_id=set_id)
+    folder = ctx.settings.home / row.artifact_dir
+    with np.load(folder / "probs.npz") as z, np.load(folder / "snapshot.npz") as s:
+        index = {v: i for i, v in enumerate(row.venue_ids)}
+        labels = np.array([index[int(v)] for v in s["label_venue_ids"]])
+        return z["video_ids"], labels, z["probs"], seconds
+
+
+def rank_cleanlab(video_ids: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> tuple[list[int], int]:
+    from app.services.crossval import label_issues
+
+    quality, issues = label_issues(labels, probs)
+    order = np.argsort(quality, kind="stable")
+    return [int(video_ids[i]) for i in order], int(issues.sum())
+
+
+def at_k(ranking: list[int], wrong: set[int]) -> dict[str, float]:
+    k = len(wrong)
+    hits = len(set(ranking[:k]) & wrong)
+    return {"k": k, "hits": hits, "recall": hits / k if k else 0.0, "precision": hits / k if k else 0.0}
+
+
+VARIANTS = {
+    "base": {"folds": 5},
+    "folds10": {"folds": 10},
+    "epochs30": {"folds": 5, "epochs": 30},
+    "ensemble": {"folds": 5, "archs": ("eastern", "lstms", "conv")},
+}
+
+
+def run_seed(home: Path, videos: int, seed: int, noise: float, epochs: int, variants: list[str]) -> dict:
+    ctx, wrong, build_s = build(home, videos, seed, noise)
+    out: dict = {"seed": seed, "videos": videos, "wrong_labels": len(wrong), "build_s": round(build_s, 1)}
+    out["in_sample"] = at_k(ranking_in_sample(ctx, epochs, seed), wrong)
+    cache: dict[tuple, tuple] = {}
+    for name in variants:
+        spec = VARIANTS[name]
+        archs = spec.get("archs", ("eastern",))
+        ep = spec.get("epochs", epochs)
+        parts, seconds = [], 0.0
+        for arch in archs:
+            key = (arch, spec["folds"], ep)
+            if key not in cache:
+                cache[key] = oof_probs(ctx, folds=spec["folds"], epochs=ep, seed=seed, arch=arch)
+            vids, labels, probs, s = cache[key]
+            parts.append(probs)
+            seconds += s
+        ranking, n_issues = rank_cleanlab(vids, labels, np.mean(parts, axis=0))
+        out[name] = {**at_k(ranking, wrong), "crossval_s": round(seconds, 1), "cleanlab_estimate": n_issues}
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--videos", type=int, default=600)
+    p.add_argument("--seeds", default="1,2,3")
+    p.add_argument("--noise", type=float, default=0.03)
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--variants", default="base")
+    p.add_argument("--home", help="keep the corpora here (default: a temporary folder)")
+    p.add_argument("--json", help="write the figures here")
+    p.add_argument("--quick", action="store_true", help="smoke run: 60 videos, 1 seed, 20%% noise, 2 epochs")
+    args = p.parse_args()
+    if args.quick:
+        args.videos, args.seeds, args.noise, args.epochs = 60, "1", 0.2, 2
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        p.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
+    base = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="label-issues-"))
+    results = []
+    for seed in seeds:
+        results.append(run_seed(base / f"seed-{seed}", args.videos, seed, args.noise, args.epochs, variants))
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    header = f"{'seed':>4} {'wrong':>5} {'method':<28} {'hits@k':>6} {'recall@k':>8} {'prec@k':>7} {'crossval s':>10}"
+    print(f"label issues: {args.videos} demo videos per corpus, {args.noise:.0%} planted wrong labels, "
+          f"{args.epochs} epochs, k = number of planted wrong labels")
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        rows = [("(a) in-sample (old queue)", r["in_sample"], None)]
+        rows += [(f"(b) out-of-fold+cleanlab {v}", r[v], r[v]["crossval_s"]) for v in variants]
+        for name, m, s in rows:
+            print(f"{r['seed']:>4} {r['wrong_labels']:>5} {name:<28} {m['hits']:>6} {m['recall']:>8.2f} "
+                  f"{m['precision']:>7.2f} {'' if s is None else f'{s:.0f}':>10}")
+    summary = {"in_sample": float(np.mean([r["in_sample"]["recall"] for r in results]))}
+    summary.update({v: float(np.mean([r[v]["recall"] for r in results])) for v in variants})
+    print("mean recall@k: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.items()))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"videos": args.videos, "noise": args.noise, "epochs": args.epochs,
+                                               "seeds": results, "mean_recall_at_k": summary}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
