@@ -22,6 +22,7 @@ run: $(STAMP)
 	$(BIN)/python -m app serve
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q tests
 
 lint: $(STAMP)

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller's config or from app settings."""
+"""Alembic environment: the URL comes from the caller's config (db.migrate) or `alembic -x url=...`."""
 from __future__ import annotations
 
 from alembic import context
@@ -11,12 +11,12 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    url = config.get_main_option("sqlalchemy.url")
-    if url:
-        return url
-    from app.settings import get_settings  # only when run by the alembic CLI
-
-    return get_settings().db_url
+    """db.migrate passes the URL in the config; the bare alembic CLI takes `-x url=...` (db/ does not read app
+    settings: `python -m app migrate` is the command that knows them)."""
+    url = config.get_main_option("sqlalchemy.url") or context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        raise SystemExit("no database URL: run `python -m app migrate`, or `alembic -x url=URL upgrade head`")
+    return url
 
 
 def run_migrations_offline() -> None:

@@ -1,0 +1,1 @@
+"""Dashboard pages, one file each (loaded by app/ui/main.py through st.navigation, never imported)."""
