@@ -103,7 +103,7 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
         epochs = state["epochs"]
         if "fraction" in event:  # a cross-validation: its own overall fraction and message
             frac, msg = float(event["fraction"]), str(event.get("message", ""))
-            entry = {**event, "kind": "epoch"} if kind == "epoch" else None
+            entry = None  # fold curves restart at epoch 1: the message and the log tell the story
             line = msg if kind in ("epoch", "done") else None
         elif kind == "epoch":
             frac = event["epoch"] / epochs
