@@ -1,7 +1,6 @@
 """Device choice and seeding, in one place."""
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -19,8 +18,8 @@ def pick_device(preferred: str | torch.device | None = None) -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (every CUDA device too) so a run repeats."""
-    os.environ["PYTHONHASHSEED"] = str(seed)
+    """Seed Python, NumPy and torch (every CUDA device too) so a run repeats. (PYTHONHASHSEED only acts when set
+    before the interpreter starts; nothing here depends on str hashing order.)"""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -412,6 +412,3 @@ def predict_file(ctx: AppContext, path: Path, *, caption: str = "", model_id: in
         "top": [{"venue": meta["class_names"][j], "probability": round(float(p[j]), 4)} for j in top],
     }
 
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False)

@@ -138,7 +138,12 @@ def test_a_tiny_job_runs_to_done_registers_and_activates_a_model(ctx, private_ws
     with session_scope(ctx.engine) as session:
         model = repo.get_model_version(session, model_id=row.model_version_id)
         n_videos = repo.count_videos(session)
-    assert model is not None and model.name == "job tiny" and model.metrics["test"]["micro_f1"] >= 0
+    assert model is not None and model.name == "job tiny"
+    from sklearn.metrics import f1_score
+
+    m = model.metrics  # the stored score is the one its stored test predictions give, on the stable test split
+    assert m["n_test"] == len(m["test_video_ids"]) > 0 and model.config["split"]["kind"] == "stable"
+    assert m["test"]["micro_f1"] == pytest.approx(f1_score(m["test_labels"], m["test_predicted"], average="micro"))
     active, versions = active_and_versions(ctx)
     assert versions == [*before_versions, model.id]
     assert active == model.id != before_active
