@@ -656,7 +656,7 @@ def create_prediction_set(
     return row.id
 
 
-_SET_FIELDS = {"status", "folds_done", "n_issues", "message", "finished_at", "job_id", "name"}
+_SET_FIELDS = {"status", "folds_done", "n_issues", "message", "finished_at", "job_id", "name", "artifact_dir"}
 
 
 def update_prediction_set(session: Session, *, set_id: int, **values: Any) -> None:

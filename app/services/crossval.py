@@ -149,12 +149,9 @@ def _new_set(ctx: AppContext, request: CrossvalRequest, dataset: Dataset, job_id
             n_videos=len(data.labels), artifact_dir="", job_id=job_id,
         )
         folder = _set_dir(ctx, set_id)
-        repo.update_prediction_set(session, set_id=set_id, message=f"0/{request.folds} folds done")
+        repo.update_prediction_set(session, set_id=set_id, message=f"0/{request.folds} folds done",
+                                   artifact_dir=folder.relative_to(ctx.settings.home).as_posix())
     folder.mkdir(parents=True, exist_ok=True)
-    with session_scope(ctx.engine) as session:
-        from db.models import PredictionSet
-
-        session.get(PredictionSet, set_id).artifact_dir = folder.relative_to(ctx.settings.home).as_posix()
     # The snapshot itself: which videos, which labels (venue ids) and which fold, fixed for every resume.
     atomic_savez(folder / "snapshot.npz", video_ids=dataset.video_ids, label_venue_ids=venue_of_class[data.labels],
                  folds=folds)
