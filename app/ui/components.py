@@ -451,32 +451,6 @@ def caption_html(words: Sequence[tuple[str, float | None]]) -> str:
     return '<div style="line-height:2">' + " ".join(parts) + "</div>"
 
 
-def confusion_figure(confusion: Sequence[Sequence[int]], names: Sequence[str]) -> go.Figure:
-    """The confusion matrix as a scatter of square markers (Plotly heatmaps return no selection in
-    Streamlit); each non-empty cell is clickable and carries (true index, predicted index)."""
-    matrix = np.asarray(confusion, dtype=float)
-    ii, jj = np.nonzero(matrix)
-    rows = matrix.sum(axis=1, keepdims=True)
-    share = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
-    size = max(6, min(26, int(560 / max(len(names), 1))))
-    fig = go.Figure(go.Scatter(
-        x=[names[j] for j in jj], y=[names[i] for i in ii], mode="markers+text",
-        marker={"symbol": "square", "size": size, "color": [share[i, j] for i, j in zip(ii, jj, strict=True)],
-                "colorscale": "Blues", "cmin": 0, "cmax": 1, "line": {"width": 0.5, "color": "#888"},
-                "colorbar": {"title": "share of row"}},
-        text=[str(int(matrix[i, j])) for i, j in zip(ii, jj, strict=True)], textfont={"size": 9},
-        customdata=np.stack([ii, jj], axis=1) if len(ii) else None,
-        hovertemplate="label %{y}<br>predicted %{x}<br>%{text} video(s)<extra></extra>", showlegend=False,
-    ))
-    # Invisible points on the diagonal put every venue on both axes, so the matrix keeps its shape.
-    fig.add_trace(go.Scatter(x=list(names), y=list(names), mode="markers", marker={"opacity": 0},
-                             hoverinfo="skip", showlegend=False))
-    every = {"tickmode": "array", "tickvals": list(names)}  # no automatic skipping of crowded venue names
-    fig.update_xaxes(title="predicted", categoryorder="array", categoryarray=list(names), tickangle=-45, **every)
-    fig.update_yaxes(title="label", categoryorder="array", categoryarray=list(names)[::-1], **every)
-    return _layout(fig, height=max(420, 24 * len(names) + 160), title="Confusion matrix (click a cell)")
-
-
 def per_class_figure(per_class: Sequence[dict[str, Any]]) -> go.Figure:
     """F1 of each venue that has test videos (a venue without any has no F1 to show)."""
     rows = sorted((r for r in per_class if r["support"]), key=lambda r: (r["f1"] or 0.0))

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.services import dashboard, models, training
-from app.ui import cache, compare_panel, components, labelissues
+from app.ui import cache, compare_panel, components, confusion_panel, labelissues
 
 st.title("Models and evaluation")
 components.show_flash()
@@ -47,19 +47,10 @@ else:
     view = components.attempt(cache.model_view, chosen)
     if view is not None:
         names = view["class_names"]
-        left, right = st.columns([2, 3])
-        left.plotly_chart(components.per_class_figure(view["per_class"]), key="models_f1")
+        st.plotly_chart(components.per_class_figure(view["per_class"]), key="models_f1")
         cell = None
         if view["confusion"]:
-            event = right.plotly_chart(components.confusion_figure(view["confusion"], names), key="models_confusion",
-                                       on_select="rerun", selection_mode="points")
-            points = event.selection.get("points", []) if event else []
-            if points:  # customdata carries (label index, predicted index); x/y name the cell otherwise
-                point = points[0]
-                if point.get("customdata") is not None:
-                    cell = tuple(int(x) for x in point["customdata"][:2])
-                elif point.get("y") in names and point.get("x") in names:
-                    cell = (names.index(point["y"]), names.index(point["x"]))
+            cell = confusion_panel.confusion_section(view["confusion"], names, key="models_confusion")
             cells = pd.DataFrame(dashboard.mistake_cells(view["confusion"], names),
                                  columns=["label", "predicted", "videos", "i", "j"])
             if not cells.empty:
@@ -71,7 +62,7 @@ else:
                     row = cells.iloc[picked.selection.rows[0]]
                     cell = (int(row["i"]), int(row["j"]))
         else:
-            right.info("This version stored no confusion matrix.")
+            st.info("This version stored no confusion matrix.")
         if cell is not None:
             ids = models.test_videos_in_cell(view["row"], *cell)
             st.markdown(f"**Test videos labelled {names[cell[0]]}, predicted {names[cell[1]]}** ({len(ids)})")
