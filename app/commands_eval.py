@@ -128,7 +128,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("evaluate", help="the paper's protocol: random splits, Micro-F / Macro-F, p-values")
     sp.add_argument("--splits", type=int, default=DEFAULT_SPLITS)
     sp.add_argument("--models", default="eastern,lstms,lstm_dl,conv",
-                    help="comma list of eastern, lstms, lstm_dl, conv, tmdl, dmdl, trumann")
+                    help="comma list of eastern, lstms, lstm_dl, conv, tmdl, tmdl_cs, dmdl, trumann")
     sp.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="at most")
     sp.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, help=patience_help)
     sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
@@ -142,7 +142,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--epochs", type=int, help=f"at most; default {DEFAULT_EPOCHS} (2 with --quick)")
     sp.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, help=patience_help)
     sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
-    sp.add_argument("--models", help="comma list (default: all seven)")
+    sp.add_argument("--models", help="comma list (default: all eight)")
     sp.add_argument("--seed", type=int, default=0)
     sp = sub.add_parser("import-features", help="import VENUE-188 HDF5 features (X_/y_/id_ train/valid/test)")
     sp.add_argument("file")

@@ -42,7 +42,7 @@ from core.evaluate import PAPER_TEST_SIZE
 
 ALL_MODALITIES = ("visual", "acoustic", "textual")
 DEEP_ARCHS = ("eastern", "lstms", "lstm_dl", "conv")
-SHALLOW_NAMES = ("tmdl", "dmdl", "trumann")
+SHALLOW_NAMES = ("tmdl", "tmdl_cs", "dmdl", "trumann")
 REFERENCE = "EASTERN"  # the method every p-value compares against
 VAL_FRACTION = 0.1  # of the training part, for early stopping / hyperparameter choice
 SELECT_METRIC = "macro_f1"  # the one validation criterion of every method (epochs, hyperparameters)
@@ -107,7 +107,7 @@ class MethodSpec:
 
 
 DEEP_NAMES = {"eastern": "EASTERN", "lstms": "LSTMs", "lstm_dl": "LSTM+DL", "conv": "CONV"}
-SHALLOW_DISPLAY = {"tmdl": "TMDL", "dmdl": "DMDL", "trumann": "TRUMANN"}
+SHALLOW_DISPLAY = {"tmdl": "TMDL", "tmdl_cs": "TMDL-CS", "dmdl": "DMDL", "trumann": "TRUMANN"}
 # Table 3's rows: EASTERN on each modality combination ("all" is the EASTERN row of Table 1).
 MODALITY_SUBSETS = {
     "V": ("visual",), "A": ("acoustic",), "T": ("textual",), "V+A": ("visual", "acoustic"),
@@ -528,7 +528,7 @@ def _run_shallow(
 ) -> tuple[dict[str, Any], np.ndarray]:
     from core import baselines
 
-    cls = {"tmdl": baselines.TMDL, "dmdl": baselines.DMDL, "trumann": baselines.TRUMANN}[spec.arch]
+    cls = baselines.BASELINES[spec.arch]
     params = dict(spec.params)
     tree = None
     if spec.arch == "trumann" and "groups" not in params:

@@ -43,7 +43,7 @@ DEFAULT_SPLITS = 10
 # split on validation Macro-F from this grid (the default EASTERN keeps the paper's plain cross-entropy).
 CODE_L1_GRID = (0.1, 1.0, 10.0)
 DEEP_MODELS = ("eastern", "lstms", "lstm_dl", "conv")
-SHALLOW_MODELS = ("tmdl", "dmdl", "trumann")
+SHALLOW_MODELS = ("tmdl", "tmdl_cs", "dmdl", "trumann")
 ALL_MODELS = DEEP_MODELS + SHALLOW_MODELS
 
 # --quick: a smoke run of every table in well under a minute on a tiny corpus.
@@ -55,6 +55,7 @@ QUICK_MODEL = {"visual_hidden": 16, "acoustic_hidden": 16, "text_hidden": 8, "co
 # imported VENUE-188 file, whatever the number of videos.
 QUICK_SHALLOW: dict[str, dict[str, Any]] = {
     "tmdl": {"n_atoms": 12, "n_components": None, "init_iter": 2, "epochs": 2, "coding_iter": 10, "n_unroll": 3},
+    "tmdl_cs": {"n_atoms": 3, "n_components": None, "n_iter": 2, "coding_iter": 10, "grid": {"C": (0.1,)}},
     "dmdl": {"n_atoms": 12, "n_components": None, "n_iter": 2, "coding_iter": 10, "grid": {"C": (0.1,)}},
     "trumann": {"n_latent": 8, "n_components": None, "max_iter": 10, "grid": {"lam2": (1e-2,), "lam3": (1e-3,)}},
 }

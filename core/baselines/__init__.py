@@ -1,4 +1,5 @@
-"""Shallow baselines of EASTERN's Table 1: DMDL, TMDL (Bahrampour et al. 2016) and TRUMANN (Zhang et al. 2016).
+"""Shallow baselines of EASTERN's Table 1: DMDL, TMDL (Bahrampour et al. 2016), TMDL with class-specific
+dictionaries (the paper's description of its ref [8]) and TRUMANN (Zhang et al. 2016).
 
     model = build_baseline("trumann", class_names, seed=0)     # TRUMANN gets the venue tree of class_names
     model.fit(X_train, y_train, X_val, y_val)                   # X: {'visual': (N, D), ...}, pooled
@@ -13,10 +14,11 @@ from typing import Any
 from core.baselines.common import ShallowBaseline, load_baseline, pool_sequences, save_baseline
 from core.baselines.dmdl import DMDL
 from core.baselines.tmdl import TMDL
+from core.baselines.tmdl_cs import ClassTMDL
 from core.baselines.tree import flat_tree, load_tree
 from core.baselines.trumann import TRUMANN
 
-BASELINES: dict[str, type[ShallowBaseline]] = {"tmdl": TMDL, "dmdl": DMDL, "trumann": TRUMANN}
+BASELINES: dict[str, type[ShallowBaseline]] = {"tmdl": TMDL, "tmdl_cs": ClassTMDL, "dmdl": DMDL, "trumann": TRUMANN}
 
 
 def build_baseline(arch: str, class_names: Sequence[str], *, seed: int = 0, **params: Any) -> ShallowBaseline:
@@ -43,5 +45,5 @@ def build_baseline(arch: str, class_names: Sequence[str], *, seed: int = 0, **pa
     return model
 
 
-__all__ = ["BASELINES", "DMDL", "TMDL", "TRUMANN", "ShallowBaseline", "build_baseline", "flat_tree", "load_baseline",
-           "load_tree", "pool_sequences", "save_baseline"]
+__all__ = ["BASELINES", "DMDL", "TMDL", "TRUMANN", "ClassTMDL", "ShallowBaseline", "build_baseline", "flat_tree",
+           "load_baseline", "load_tree", "pool_sequences", "save_baseline"]

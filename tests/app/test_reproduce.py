@@ -21,8 +21,10 @@ from tests.fixtures import Workspace, workspace_env, workspace_settings
 
 DEEP = ("EASTERN", "LSTMs", "LSTM+DL", "CONV")
 SUBSETS = ("V", "A", "T", "V+A", "V+T", "A+T")
-SHALLOW = ("TMDL", "DMDL", "TRUMANN")
-ALL_METHODS = DEEP + tuple(f"EASTERN {s}" for s in SUBSETS) + SHALLOW
+SHALLOW = ("TMDL", "TMDL-CS", "DMDL", "TRUMANN")
+MAIN_METHODS = DEEP + tuple(f"EASTERN {s}" for s in SUBSETS) + SHALLOW
+PROBE = ("LSTMs V", "EASTERN V shuffled", "LSTMs V shuffled", "CONV V")
+ALL_METHODS = MAIN_METHODS + PROBE + ("EASTERN L1",)
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -74,8 +76,11 @@ def table_rows(text: str) -> dict[str, list[str]]:
 MEASURED = re.compile(r"^\d+\.\d\d ± \d+\.\d\d$")
 
 
+P_VALUE = re.compile(r"^\d\.\d\de[-+]\d\d$")
+
+
 def assert_measured_with_paper(rows: dict[str, list[str]], label: str, paper: tuple) -> None:
-    micro, macro, _p, paper_micro, paper_macro, paper_p = rows[label]
+    micro, macro, _p_corrected, _p_holm, _p_naive, paper_micro, paper_macro, paper_p = rows[label]
     assert MEASURED.match(micro) and MEASURED.match(macro), rows[label]
     assert (paper_micro, paper_macro) == (f"{paper[0]:.2f}", f"{paper[1]:.2f}")
     assert paper_p == ("-" if paper[2] is None else f"{paper[2]:.2e}")
@@ -99,13 +104,21 @@ def test_table1_compares_eastern_with_every_baseline_beside_the_paper(quick):
     md = (quick[0] / "report.md").read_text(encoding="utf-8")
     text = section(md, "Table 1")
     rows = table_rows(text)
-    for name in ("LSTMs", "LSTM+DL", "TMDL", "DMDL", "TRUMANN", "EASTERN"):
-        assert_measured_with_paper(rows, name, PAPER["table1"][name])
-    assert re.match(r"^\d\.\d\de[-+]\d\d$", rows["LSTMs"][2])  # 2 splits: a p-value against EASTERN
-    assert rows["EASTERN"][2] == "-"
+    labels = {"TMDL": "TMDL (joint-sparse)", "TMDL-CS": "TMDL-CS (class-specific)"}
+    for name in ("LSTMs", "LSTM+DL", "TMDL", "TMDL-CS", "DMDL", "TRUMANN", "EASTERN"):
+        # both TMDL stand-ins sit beside the paper's TMDL row
+        assert_measured_with_paper(rows, labels.get(name, name), PAPER["table1"][name.replace("-CS", "")])
+    # 2 splits: three p-values against EASTERN: corrected resampled t, its Holm adjustment, plain paired t
+    for name in ("LSTMs", "LSTM+DL", *labels.values(), "DMDL", "TRUMANN"):
+        corrected, holm, naive = (float(v) for v in rows[name][2:5])
+        assert all(P_VALUE.match(v) for v in rows[name][2:5])
+        assert naive <= corrected <= holm <= 1.0
+    assert rows["EASTERN"][2:5] == ["-", "-", "-"]
     # findings are sentences generated from the numbers, one per baseline and the verdict
-    assert text.count("EASTERN's Macro-F is ") == 5
+    assert text.count("EASTERN's Macro-F is ") == 6
+    assert text.count("corrected p=") == 6 and "Holm p=" in text
     assert "highest Macro-F" in text
+    assert "Bahrampour" in text and "class-specific" in text  # TMDL is named for what it is
 
 
 def test_table2_conv_and_table3_seven_modality_combinations(quick):
@@ -123,12 +136,12 @@ def test_table2_conv_and_table3_seven_modality_combinations(quick):
 def test_figure6_has_a_curve_per_deep_model_and_table5_a_case_study(quick):
     md = (quick[0] / "report.md").read_text(encoding="utf-8")
     fig = table_rows(section(md, "Figure 6"))
-    assert fig["epoch"][:4] == list(DEEP)
+    assert fig["epoch"][:4] == list(DEEP) and not set(fig["epoch"]) & set(ALL_METHODS[len(MAIN_METHODS):])
     assert set(fig) == {"epoch", "1", "2"}  # --quick: 2 epochs
     assert all(re.match(r"^\d+\.\d\d$", cell) for cell in fig["1"] + fig["2"])
     case = section(md, "Table 5")
     rows = table_rows(case)
-    assert "Ground Truth" in rows and set(ALL_METHODS) <= set(rows)
+    assert "Ground Truth" in rows and set(MAIN_METHODS) <= set(rows) and not set(PROBE) & set(rows)
     assert "The paper's Table 5" in case and "Miscellaneous Shop" in case
     assert "Sparsity" in md
 
@@ -152,11 +165,50 @@ def test_results_json_holds_every_run_on_the_same_splits(quick):
     for split in result.splits:  # disjoint train / val / test parts of the labelled corpus
         parts = [set(split[k]) for k in ("train", "val", "test")]
         assert all(parts) and not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
-    assert set(result.curves) == set(DEEP) | {f"EASTERN {s}" for s in SUBSETS}
+    assert set(result.curves) == {m.name for m in result.methods if m.kind == "deep"}
     assert set(result.predictions["methods"]) == set(ALL_METHODS)
     assert len(result.predictions["truth"]) == len(result.splits[0]["test"])
     assert raw["paper"]["table1"]["EASTERN"] == [59.51, 30.57, None]
     assert raw["dataset"]["name"] == "corpus" and raw["dataset"]["n_videos"] >= 10
+    # one selection criterion, early stopping, word2vec refitted on each split's training captions
+    assert raw["config"]["select_metric"] == "macro_f1" and raw["config"]["patience"] == 5
+    assert raw["config"]["word2vec"]["per_split"] and len(raw["config"]["word2vec"]["vocab_sizes"]) == 2
+    assert {run["select_metric"] for name in SHALLOW for run in result.runs[name]} == {"macro_f1"}
+
+
+def test_results_json_carries_three_p_values_per_comparison(quick):
+    raw = json.loads((quick[0] / "results.json").read_text(encoding="utf-8"))
+    comparisons = raw["comparisons"]
+    families = {}
+    for c in comparisons:
+        families.setdefault(c["family"], []).append(c)
+        assert {"p_naive", "p_corrected", "p_holm"} <= set(c)
+        assert 0.0 <= c["p_naive"] <= 1.0 and c["p_naive"] <= c["p_corrected"] <= c["p_holm"] <= 1.0
+    assert {f: len(v) for f, v in families.items()} == {"Table 1": 6, "Table 2": 1, "Table 3": 6, "Order probe": 3,
+                                                          "Sparsity ablation": 1}
+    from statsmodels.stats.multitest import multipletests
+
+    table3 = families["Table 3"]
+    assert [c["p_holm"] for c in table3] == pytest.approx(
+        list(multipletests([c["p_corrected"] for c in table3], method="holm")[1]))
+
+
+def test_report_has_the_order_probe_the_ablation_and_the_epochs_used(quick):
+    md = (quick[0] / "report.md").read_text(encoding="utf-8")
+    probe = section(md, "Order probe")
+    rows = table_rows(probe)
+    for name in ("EASTERN V", *PROBE):
+        assert MEASURED.match(rows[name][2]) and MEASURED.match(rows[name][3]), rows[name]
+    assert rows["EASTERN V shuffled"][1] == "shuffled frames" and rows["EASTERN V shuffled"][4] != "-"
+    assert "Order-only pairs:" in probe and "Train Station" in probe
+    ablation = table_rows(section(md, "Sparsity ablation"))
+    assert ablation["EASTERN L1"][0] == "1, 1"  # --quick: one weight, chosen in each of the 2 splits
+    assert re.match(r"^\d+\.\d$", ablation["EASTERN L1"][1])
+    epochs = table_rows(section(md, "Training length"))
+    assert set(ALL_METHODS) <= set(epochs) and epochs["EASTERN"][1] == "2.0 (2-2)"
+    assert "validation Macro-F" in section(md, "What was measured")
+    # the terminal summary carries the order probe too
+    assert "Order probe" in quick[1]
 
 
 # ----------------------------------------------------------------- evaluate and user errors
@@ -167,11 +219,11 @@ def test_evaluate_prints_a_table(home: Workspace, tmp_path: Path):
     code, stdout, stderr = run_cli(["evaluate", "--splits", "2", "--epochs", "1", "--json", str(results)])
     assert code == 0, stderr[-3000:]
     rows = table_rows(stdout)
-    assert rows["Method"] == ["Micro-F %", "Macro-F %", "p (Macro-F vs EASTERN)"]
+    assert rows["Method"] == ["Micro-F %", "Macro-F %", "p corrected", "p Holm", "p paired t"]
     assert set(rows) == {"Method", *DEEP}
     for name in DEEP:
         assert MEASURED.match(rows[name][0]) and MEASURED.match(rows[name][1])
-    assert rows["EASTERN"][2] == "-" and rows["CONV"][2] != "-"
+    assert rows["EASTERN"][2:] == ["-", "-", "-"] and all(P_VALUE.match(v) for v in rows["CONV"][2:])
     assert "2 split(s)" in stdout
     saved = ProtocolResult.load(results)
     assert saved.config["epochs"] == 1 and all(len(runs) == 2 for runs in saved.runs.values())
@@ -212,9 +264,9 @@ def test_findings_say_when_eastern_loses_or_ties():
     lost = table1(synthetic({"EASTERN": (0.30, 0.32), "LSTMs": (0.40, 0.41), "TMDL": (0.10, 0.12)}), PAPER)
     text = " ".join(lost.findings)
     assert "EASTERN's Macro-F is below LSTMs's by 9.50 points" in text
-    assert "EASTERN's Macro-F is above TMDL's by 20.00 points" in text
+    assert "EASTERN's Macro-F is above TMDL (joint-sparse)'s by 20.00 points" in text
     assert "EASTERN does NOT have the highest Macro-F here: LSTMs does (40.50 vs 31.00)" in text
-    assert "Not run here: DMDL, TRUMANN." in text
+    assert "Not run here: TMDL-CS, DMDL, TRUMANN." in text
 
     tied = table1(synthetic({"EASTERN": (0.30, 0.32), "LSTMs": (0.30, 0.32), "TMDL": (0.10, 0.12)}), PAPER)
     text = " ".join(tied.findings)

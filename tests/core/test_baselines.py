@@ -1,4 +1,4 @@
-"""The shallow baselines of Table 1 (DMDL, TMDL, TRUMANN) on a tiny separable problem, plus their parts:
+"""The shallow baselines of Table 1 (DMDL, TMDL, TMDL-CS, TRUMANN) on a tiny separable problem, plus their parts:
 the joint sparse coder, the dictionary update, the venue tree and the model file."""
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 
 from core.baselines import (
     DMDL,
     TMDL,
     TRUMANN,
+    ClassTMDL,
     build_baseline,
     flat_tree,
     load_baseline,
@@ -246,3 +248,30 @@ def test_grid_may_only_search_tunable_hyperparameters():
 def test_missing_modality_is_named(fitted):
     with pytest.raises(KeyError, match="textual"):
         fitted["trumann"].predict({m: v for m, v in TEST[0].items() if m != "textual"})
+
+
+# ----------------------------------------------------------------- TMDL with class-specific dictionaries
+
+CS_FAST = dict(n_atoms=4, n_components=8, lam1=0.1, n_iter=6, coding_iter=30,
+               grid={"lam1": (0.05, 0.1), "C": (0.1, 1.0)})
+
+
+def test_class_specific_tmdl_learns_one_dictionary_per_class_and_predicts_far_above_chance():
+    model = ClassTMDL(seed=0, **CS_FAST).fit(*TRAIN, *VAL)
+    assert sorted(model.dictionaries_) == list(range(N_CLASSES))
+    assert all(d.shape == (8, 4) for c in model.dictionaries_.values() for d in c["D"])
+    proba = model.predict_proba(TEST[0])
+    assert proba.shape == (len(TEST[1]), N_CLASSES) and np.allclose(proba.sum(axis=1), 1.0)
+    assert f1_score(TEST[1], model.predict(TEST[0]), average="macro") > 0.9
+    assert model.best_params_["lam1"] in (0.05, 0.1) and model.best_params_["C"] in (0.1, 1.0)
+    assert len(model.val_scores_) == 4 and model.select_metric == "macro_f1"
+    # each class's dictionaries describe that class's videos best (the point of class-specific dictionaries)
+    errors = model.reconstruction_errors(TEST[0])
+    assert (errors.argmin(axis=1) == TEST[1]).mean() > 0.9
+    again = ClassTMDL(seed=0, **CS_FAST).fit(*TRAIN, *VAL)
+    assert np.array_equal(again.predict_proba(TEST[0]), proba)
+
+
+def test_class_specific_tmdl_is_a_registered_baseline():
+    model = build_baseline("tmdl_cs", ["a", "b", "c"], seed=1, **CS_FAST)
+    assert isinstance(model, ClassTMDL) and model.n_classes == 3
