@@ -13,12 +13,6 @@ from app.context import AppContext
 from db import queries, repo
 from db.session import session_scope
 
-# The paper's Table 5 mistakes: (case, label, what EASTERN mostly predicted instead).
-PAPER_CASES = (
-    ("v3", "College Basketball Court", "General Entertainment"),
-    ("v4", "Speakeasy", "Garden"),
-)
-
 
 def failure_gallery(ctx: AppContext, *, model_id: int, limit: int = 24) -> dict[str, Any]:
     """Mistakes that say something about generalisation: out-of-fold predictions of the newest cross-validation
@@ -56,44 +50,28 @@ def pair_videos(
     return rows
 
 
-def case_candidates(ctx: AppContext, *, model_id: int, extra: int = 30) -> dict[str, Any]:
-    """Videos to offer on the case-study page. Preselected: one College Basketball Court and one
-    Speakeasy video, like the paper's v3 and v4 (the model's mistake of the paper's kind when there
-    is one, else another mistake on that venue, else that venue's least confident video), each with
-    a note; then the most confident mistakes."""
+def case_candidates(ctx: AppContext, *, model_id: int, paper: list[Any] | None = None,
+                    extra: int = 30) -> dict[str, Any]:
+    """Videos to offer on the case-study page. Preselected: the paper's v3 and v4 as found by
+    app.services.papercases (the out-of-sample mistake of the paper's kind, or the stand-in with the highest
+    probability of the confused venue), each with a note; then the most confident out-of-sample mistakes."""
+    from app.services import papercases
+
+    paper = papercases.paper_cases(ctx) if paper is None else paper
     preselected: list[int] = []
     notes: dict[int, str] = {}
-    with session_scope(ctx.engine) as session:
-        for case, label, predicted in PAPER_CASES:
-            found = _paper_case(session, model_id, label, predicted)
-            if found is None:
-                continue
-            vid, how = found
-            if vid not in notes:
-                preselected.append(vid)
-                notes[vid] = f"like the paper's {case}: {how}"
-        mistakes = queries.confident_mistakes(session, model_version_id=model_id, limit=extra)
+    for case in paper:
+        if case.video_id is None or case.video_id in notes:
+            continue
+        preselected.append(case.video_id)
+        notes[case.video_id] = (f"like the paper's {case.case}: {case.label} taken for {case.confused}" if case.found
+                                else f"stand-in for the paper's {case.case}: the {case.label} video closest to "
+                                     f"{case.confused}")
+    mistakes = failure_gallery(ctx, model_id=model_id, limit=extra)["mistakes"]
     options = preselected + [m.id for m in mistakes if m.id not in notes]
     if not preselected:
         preselected = options[:2]
     return {"preselected": preselected, "options": options, "notes": notes}
-
-
-def _paper_case(session: Any, model_id: int, label: str, predicted: str) -> tuple[int, str] | None:
-    ids = queries.mistakes_between(session, model_version_id=model_id, true_venue=label,
-                                   predicted_venue=predicted, limit=1)
-    if ids:
-        return ids[0], f"{label} taken for {predicted}"
-    ids = queries.mistakes_between(session, model_version_id=model_id, true_venue=label, limit=1)
-    if ids:
-        return ids[0], f"a {label} video the model gets wrong"
-    try:
-        venue = repo.venue_id(session, name=label)
-    except repo.UnknownVenue:
-        return None
-    rows, _ = queries.browse(session, model_version_id=model_id, filters=queries.VideoFilter(label_venue_ids=(venue,)),
-                             sort="confidence_asc", limit=1)
-    return (rows[0].id, f"a {label} video (the model's least confident one)") if rows else None
 
 
 Loader = Callable[[AppContext, int], Any]

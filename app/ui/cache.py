@@ -180,8 +180,16 @@ def pair_videos(model_id: int, true_venue_id: int, predicted_venue_id: int, limi
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def paper_cases(model_id: int) -> list[Any]:
+    """The paper's v3/v4 failure cases searched in the out-of-sample predictions (model id in the key)."""
+    from app.services import papercases
+
+    return papercases.paper_cases(ctx(), load=_model_loader)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
 def case_candidates(model_id: int) -> dict[str, Any]:
-    return casestudy.case_candidates(ctx(), model_id=model_id)
+    return casestudy.case_candidates(ctx(), model_id=model_id, paper=paper_cases(model_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -198,7 +206,7 @@ def latest_report() -> dict[str, Any] | None:
 # ---------------------------------------------------------------- invalidation
 
 _LABEL_DEPENDENT = (status, browse_page, venue_choices, video_detail, queue_source, issue_queue, suggestions,
-                    failure_gallery, pair_videos, case_candidates, videos_by_id)
+                    failure_gallery, pair_videos, paper_cases, case_candidates, videos_by_id)
 _MODEL_DEPENDENT = (model_list, model_view, compare_models, latest_report)
 
 

@@ -1,6 +1,6 @@
-"""Case study, like the paper's Table 5: for chosen videos (by default a College Basketball Court and a
-Speakeasy video, the paper's v3/v4 failure modes), what every trained model version predicts beside
-the label, and the attributions that explain the mistake."""
+"""Case study, like the paper's Table 5: the paper's v3/v4 failures (College Basketball Court taken for General
+Entertainment, Speakeasy for Garden) searched in the out-of-sample predictions, then for chosen videos what every
+trained model version predicts beside the label, and the attributions that explain the mistake."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.services import casestudy
-from app.ui import cache, components
+from app.ui import cache, components, papercase_panel
 
 st.title("Case study")
 model = components.need_model(cache.status())
@@ -17,6 +17,9 @@ if model is None:
 st.caption("Like Table 5 of the paper: every trained version's prediction for a few videos, then why the chosen "
            "version gets them wrong. Versions that were never active compute their predictions once, here.")
 
+papercase_panel.paper_cases_section(model)
+
+st.subheader("What each model version predicts")
 candidates = cache.case_candidates(model["id"])
 if not candidates["options"]:
     st.success("The active model makes no mistakes to study.")
@@ -36,7 +39,6 @@ with st.spinner("Predicting with every model version…"):
                    for v in versions}
 table = pd.DataFrame(casestudy.case_table(videos, versions, predictions)).set_index("video").T
 table.columns = [f"video #{c}" for c in table.columns]
-st.subheader("What each model version predicts")
 st.dataframe(table, key="case_table")
 st.caption("✓ right, ✗ wrong against the current label; ★ the active version.")
 

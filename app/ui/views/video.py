@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from app.services import annotate
-from app.ui import cache, components
+from app.ui import cache, components, player
 
 components.show_flash()
 video_id = components.requested_video()
@@ -31,9 +31,12 @@ st.title(f"Video #{video.id} · {video.original_name}")
 # ---------------------------------------------------------------- what the video is
 
 left, right = st.columns([3, 2])
+why_key = f"video_why_open_{video.id}"
 with left:
     if detail.media_file:
-        st.video(detail.media_file)
+        why = (components.attempt(cache.explanation, video.id, st.session_state.get("video_why_target"), model["id"])
+               if model is not None and st.session_state.get(why_key) else None)
+        player.player(detail.media_file, fps=video.fps, key="video_player", timeline=player.timeline_of(why))
     else:
         st.warning("The stored file of this video is missing.", icon=":material/warning:")
     st.markdown(f"**Caption:** {video.caption or '*(none)*'}")
@@ -87,7 +90,6 @@ with c2:
 
 # ---------------------------------------------------------------- why
 
-why_key = f"video_why_open_{video.id}"
 if not st.session_state.get(why_key):
     if st.button("Why this venue?", key="video_why", icon=":material/psychology:", type="primary"):
         st.session_state[why_key] = True
@@ -142,10 +144,7 @@ if inputs["acoustic"] is not None:
     else:
         st.caption("Audio clips: " + ", ".join(f"{i}-{i + 1} s {v:+.2f}" for i, v in enumerate(inputs["acoustic"])))
 if inputs["caption_words"] is not None:
-    if inputs["caption_words"]:
-        st.markdown(components.caption_html([(w, s) for w, s in inputs["caption_words"]]), unsafe_allow_html=True)
-        st.caption("Caption: grey words were not read by the model (stop words, emoji, unknown words).")
-    else:
-        st.caption("No caption to attribute.")
+    st.caption("The player's time line (top) shows these frames, clips and the caption's words in one row each; "
+               "grey words were not read by the model." if inputs["caption_words"] else "No caption to attribute.")
 with st.expander("Timings"):
     st.json(result["timings"] | {"from cache": result.get("cached", False)})
