@@ -68,7 +68,7 @@ def cmd_demo(ctx: AppContext, args: argparse.Namespace) -> int:
         bars.setdefault(stage, _bar(stage))(done, total)
 
     report = build_demo(ctx, videos=args.videos, seed=args.seed, progress=progress,
-                        label_noise=getattr(args, "label_noise", None))
+                        label_noise=getattr(args, "label_noise", None), workers=_workers(args))
     for line in report.lines():
         print(line)
     if not args.no_features:
@@ -95,12 +95,21 @@ def cmd_features(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.features import extract_pending
 
     _say("extracting features (the first librosa call compiles with numba once per machine)")
-    report = extract_pending(ctx, progress=_bar("features"))
+    report = extract_pending(ctx, progress=_bar("features"), workers=getattr(args, "workers", None),
+                             ray_address=getattr(args, "ray", None), rebuild=getattr(args, "rebuild", False))
     for line in report.failed:
         print(f"ERROR {line}")
     vocab = f"; text vocabulary refitted: {report.embedder_words} words" if report.embedder_words else ""
     print(f"features: {report.extracted} extracted, {len(report.failed)} failed{vocab}")
     return 0 if not report.failed else 1
+
+
+def _workers(args: argparse.Namespace) -> int:
+    """--workers, default every core."""
+    from core.features.pipeline import default_workers
+
+    workers = getattr(args, "workers", None)
+    return default_workers() if workers is None else workers
 
 
 @command("bootstrap")
@@ -301,11 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-features", action="store_true", help="ingest only; extract later")
     sp.add_argument("--label-noise", type=float, default=None, metavar="SHARE",
                     help="share of planted wrong labels (default 0.03); the recipes know which they are")
+    sp.add_argument("--workers", type=int, default=None, help="parallel renderers and decoders (default: all cores)")
     sp = sub.add_parser("ingest", help="ingest a folder of videos, a CSV manifest or one file")
     sp.add_argument("path")
     sp.add_argument("--who", default="ingest")
     sp.add_argument("--no-features", action="store_true")
-    sub.add_parser("features", help="extract features of every video that lacks them")
+    sp = sub.add_parser("features", help="extract features of every video that lacks them")
+    sp.add_argument("--workers", type=int, default=None,
+                    help="decode processes (default: all cores; 0: decode in this process); CPUs of --ray local")
+    sp.add_argument("--ray", default=None, metavar="ADDRESS",
+                    help="run on a Ray cluster (head:6379, ray://head:10001, auto) or 'local' (a Ray started here)")
+    sp.add_argument("--rebuild", action="store_true", help="recompute every video's features")
     sub.add_parser("bootstrap", help="first run: database, demo corpus, features, first model")
     sp = sub.add_parser("serve", help="run the dashboard")
     sp.add_argument("--address", default="127.0.0.1")

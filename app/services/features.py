@@ -11,9 +11,11 @@ from core.features.extract import FeatureExtractor
 from core.features.store import FeatureStore
 from core.features.textual import TextEmbedder
 from core.features.visual import make_encoder
-from core.media import MediaError
 from db import repo
 from db.session import session_scope
+
+
+SMALL_JOB_VIDEOS = 8  # videos per decode worker below which starting the worker costs more than it gives
 
 
 @dataclass
@@ -42,32 +44,70 @@ def store(settings: Settings) -> FeatureStore:
     return FeatureStore(settings.features_dir, feature_version(settings))
 
 
-def extract_pending(ctx: AppContext, *, progress: Callable[[int, int], None] | None = None) -> FeatureReport:
-    """Extract features of videos that have none of this version; resumable after a crash, since
-    each video's features are stored and recorded before the next one starts."""
+def extract_pending(ctx: AppContext, *, progress: Callable[[int, int], None] | None = None,
+                    workers: int | None = None, ray_address: str | None = None,
+                    rebuild: bool = False) -> FeatureReport:
+    """Extract features of videos that have none of this version (every video with `rebuild`), with
+    `workers` decode processes (default: every core) or on the Ray cluster at `ray_address` ("local":
+    one started here). Resumable after a crash: each video's features are stored (atomically) and
+    recorded as they finish."""
+    from core.features.pipeline import Job, default_workers, run_local
+
     settings = ctx.settings
     fx = extractor(settings)
     feature_store = store(settings)
     report = FeatureReport()
     with session_scope(ctx.engine) as session:
-        pending = repo.videos_missing_features(session, version=fx.version)
-    for done, video in enumerate(pending, start=1):
-        error = None
-        if not feature_store.has(video.sha256):
-            try:
-                feature_store.put(video.sha256, fx.extract(settings.home / video.path, video.caption))
-            except MediaError as exc:
-                error = exc.reason
-                report.failed.append(f"{video.original_name}: {exc.reason}")
-        with session_scope(ctx.engine) as session:
-            repo.set_features(session, video_id=video.id, version=None if error else fx.version, error=error)
-        report.extracted += error is None
-        if progress:
-            progress(done, len(pending))
+        # with rebuild, every video: no row has the empty string as its version
+        pending = repo.videos_missing_features(session, version="" if rebuild else fx.version)
+    by_id = {video.id: video for video in pending}
+    jobs = [Job(v.sha256, settings.home / v.path, v.caption, v.id) for v in pending
+            if rebuild or not feature_store.has(v.sha256)]
+    queued = {job.ref for job in jobs}
+    done = len(pending) - len(jobs)
+    _record(ctx, [(v.id, None) for v in pending if v.id not in queued], fx.version)  # stored before a crash
+    report.extracted += done
+    if progress:
+        progress(done, len(pending))
+    if jobs:
+        if ray_address:
+            outcomes = _ray_outcomes(settings, fx, feature_store, jobs, ray_address, workers)
+        else:
+            if workers is None:  # a pool pays ~2 s per worker to start: small jobs decode here
+                workers = min(default_workers(), len(jobs) // SMALL_JOB_VIDEOS)
+            outcomes = run_local(jobs, fx.encoder, feature_store, workers=workers)
+        for outcome in outcomes:
+            _record(ctx, [(outcome.job.ref, outcome.error)], fx.version)
+            if outcome.error:
+                report.failed.append(f"{by_id[outcome.job.ref].original_name}: {outcome.error}")
+            else:
+                report.extracted += 1
+            done += 1
+            if progress:
+                progress(done, len(pending))
     if pending or feature_store.load_embedder() is None:
         report.embedder_words = refresh_text_embedder(ctx)
-        feature_store.pack()
+        feature_store.pack(repack=rebuild)
     return report
+
+
+def _ray_outcomes(settings: Settings, fx: FeatureExtractor, feature_store: FeatureStore, jobs: list,
+                  address: str, workers: int | None):  # noqa: ANN202 - a generator of Outcome
+    from core.features.ray_pipeline import connect, run_ray
+
+    weights = str(settings.alexnet_weights) if settings.alexnet_weights else None
+    with connect(address, num_cpus=workers):
+        yield from run_ray(jobs, encoder=settings.frame_encoder, alexnet_weights=weights,
+                           store_root=feature_store.root, version=fx.version, input_size=fx.encoder.input_size)
+
+
+def _record(ctx: AppContext, results: list[tuple[int, str | None]], version: str) -> None:
+    """Store each video's outcome: the feature version it now has, or why it has none."""
+    if not results:
+        return
+    with session_scope(ctx.engine) as session:
+        for video_id, error in results:
+            repo.set_features(session, video_id=video_id, version=None if error else version, error=error)
 
 
 def refresh_text_embedder(ctx: AppContext) -> int:

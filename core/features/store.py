@@ -128,11 +128,21 @@ class FeatureStore:
         return sorted(found)
 
     # -- packed copies -------------------------------------------------------------------------------
-    def pack(self) -> int:
-        """Copy keys not yet packed into a new memory-mappable segment; returns how many were added."""
+    def pack(self, repack: bool = False) -> int:
+        """Copy keys not yet packed into a new memory-mappable segment; returns how many were added.
+        `repack` rewrites every key from its per-video file into one segment (after features were
+        recomputed in place: packed copies would otherwise keep the old values)."""
         self._packs_dir.mkdir(parents=True, exist_ok=True)
         with self._lock():
             self._refresh(force=True)
+            if repack:
+                self._index = {}  # read every row from the item files
+                new = self.keys()
+                names = [self._write_segment(new)] if new else []
+                _write_json_atomic(self._manifest_path, {"segments": names})
+                self._drop_unnamed(names)
+                self._refresh(force=True)
+                return len(new)
             new = [k for k in self.keys() if k not in self._index]
             if not new:
                 return 0
@@ -142,11 +152,15 @@ class FeatureStore:
             else:
                 names = names + [self._write_segment(new)]
             _write_json_atomic(self._manifest_path, {"segments": names})
-            for entry in os.scandir(self._packs_dir):  # segments no longer named (merged, or left by a crash)
-                if entry.is_dir() and entry.name not in names:
-                    shutil.rmtree(entry.path, ignore_errors=True)
+            self._drop_unnamed(names)
             self._refresh(force=True)
             return len(new)
+
+    def _drop_unnamed(self, names: list[str]) -> None:
+        """Delete segments the manifest no longer names (merged, replaced, or left by a crash)."""
+        for entry in os.scandir(self._packs_dir):
+            if entry.is_dir() and entry.name not in names:
+                shutil.rmtree(entry.path, ignore_errors=True)
 
     def load(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
         """visual (N, 12, D_v) float16, acoustic (N, 6, 512) float16 and tokens for `keys`, in order."""
