@@ -43,7 +43,7 @@ def build(home: Path, videos: int, seed: int, noise: float) -> tuple[object, set
 
     ctx = _context(home)
     started = time.perf_counter()
-    report = corpus.build_demo(ctx, videos=videos, seed=seed, label_noise=noise)
+    report = corpus.build_demo(ctx, videos=videos, seed=seed, label_noise=noise, keep_files=True)
     assert report.ok, report.lines()
     extracted = features.extract_pending(ctx)
     assert not extracted.failed, extracted.failed
