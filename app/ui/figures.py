@@ -15,7 +15,7 @@ CELL_PX = 22  # one confusion cell, in screen pixels (the figure has a fixed siz
 MATRIX_WINDOW = 30  # venues drawn at once; a larger matrix is shown as windows of this many (in the chosen order)
 TICK_CHARS = 24  # venue names longer than this are cut on the axes (the hover shows the full name)
 TICK_FONT = 11
-ORDERS = {"frequency": "most videos first", "tree": "Foursquare tree (siblings together)"}
+ORDERS = {"frequency": "by frequency", "tree": "Foursquare tree"}
 DIAGONAL = "#111111"
 
 

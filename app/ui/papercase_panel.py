@@ -28,7 +28,7 @@ def paper_cases_section(model: dict[str, Any]) -> None:
                     st.info(case.note, icon=":material/search_off:")
                 st.caption("The paper's Table 5 for this video:")
                 st.dataframe(pd.DataFrame(papercases.paper_table(case.case)), hide_index=True,
-                             key=f"paper_table_{case.case}", height=330)
+                             key=f"paper_table_{case.case}")
             with right:
                 if case.video_id is None or case.confused_venue_id is None:
                     st.caption("Nothing to explain.")

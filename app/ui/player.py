@@ -17,7 +17,7 @@ TEMPLATE = Path(__file__).resolve().parent / "static" / "player.html"
 SPEEDS = (0.25, 0.5, 1, 1.5, 2, 3, 4)
 SPAN_S = 6.0  # the time line covers the 6 s the model reads
 MAX_INLINE_BYTES = 20 * 1024 * 1024  # larger files fall back to st.video
-VIDEO_HEIGHT = 320
+VIDEO_HEIGHT = 300
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,6 @@ def player(path: str | Path, *, fps: float, key: str, timeline: Timeline | None 
             st.caption("A large file: the plain player (no speed, steps or time line).")
             return
         words = timeline.words if timeline else None
-        height = video_height + 130 + (26 * (1 + len(" ".join(w for w, _ in words)) // 90) if words else 0)
+        height = video_height + 185 + (28 * (1 + len(" ".join(w for w, _ in words)) // 70) if words else 0)
         st_components.html(player_html(path.read_bytes(), fps=fps, timeline=timeline, video_height=video_height),
                            height=height)

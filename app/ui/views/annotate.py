@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import annotate
-from app.ui import cache, components, labelissues
+from app.ui import cache, components, labelissues, player
 
 st.title("Annotate")
 components.show_flash()
@@ -47,7 +47,11 @@ st.text(video.original_name)
 left, right = st.columns([3, 2])
 with left:
     if detail.media_file:
-        st.video(detail.media_file)
+        colour = st.toggle("Colour the time line: what supports the current label", key="annotate_timeline",
+                           help="Integrated Gradients of the active model toward the current label (a few seconds)")
+        why = (components.attempt(cache.explanation, video.id, video.current_venue_id, status["model"]["id"])
+               if colour and video.current_venue_id is not None else None)
+        player.player(detail.media_file, fps=video.fps, key="annotate_player", timeline=player.timeline_of(why))
     else:
         st.warning("The stored file of this video is missing.")
     view = components.attempt(cache.media_view, video.sha256, video.path)

@@ -1,0 +1,49 @@
+"""The clip player's page: the clip inline as a data URL, speeds 0.25x-4x, the time line of 12 frame and 6 clip
+attributions with the caption's words, and user text that cannot close the script it travels in."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+from app.ui import player
+from tests.media import write_video
+
+
+def _payload(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="payload">(.*?)</script>', page, re.S)
+    assert found, "no payload"
+    return json.loads(found.group(1))
+
+
+def test_the_page_carries_the_clip_and_its_time_line(tmp_path: Path) -> None:
+    clip = write_video(tmp_path / "clip.mp4", seconds=2.0)
+    timeline = player.Timeline(frames=[0.1 * i - 0.5 for i in range(12)], clips=[0.2, -0.1, 0, 0, 0.3, 0.1],
+                               words=[("court", 0.4), ("#fun", None)], venue="College Basketball Court")
+    page = player.player_html(clip.read_bytes(), fps=10, timeline=timeline)
+    data = _payload(page)
+    assert data["src"].startswith("data:video/mp4;base64,")
+    assert base64.b64decode(data["src"].split(",", 1)[1]) == clip.read_bytes()
+    assert data["speeds"][0] == 0.25 and data["speeds"][-1] == 4 and 2 in data["speeds"]
+    assert len(data["frames"]) == 12 and len(data["clips"]) == 6
+    assert data["words"] == [["court", 0.4], ["#fun", None]]
+    assert data["fps"] == 10 and data["span"] == 6.0
+    assert "College Basketball Court" in data["hint"]
+
+
+def test_user_text_stays_text(tmp_path: Path) -> None:
+    hostile = '</script><img src=x onerror="alert(1)">'
+    page = player.player_html(b"\x00", fps=0, timeline=player.Timeline(words=[(hostile, 0.1)]))
+    assert hostile not in page  # "</" is escaped inside the JSON, so the script cannot be closed early
+    assert _payload(page)["words"] == [[hostile, 0.1]]
+    assert _payload(page)["fps"] == 30.0  # an unknown frame rate steps in 1/30 s
+    assert "innerHTML" not in page  # the template writes user text with textContent only
+
+
+def test_timeline_of_an_explanation() -> None:
+    explanation = {"inputs": {"visual": [0.0] * 12, "acoustic": None, "caption_words": []},
+                   "target": {"venue": "Garden"}}
+    timeline = player.timeline_of(explanation)
+    assert timeline.frames == [0.0] * 12 and timeline.clips is None and timeline.words is None
+    assert timeline.venue == "Garden" and player.timeline_of(None) == player.Timeline()
