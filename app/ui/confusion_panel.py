@@ -12,7 +12,7 @@ from app.ui import figures
 
 def confusion_section(confusion: Sequence[Sequence[int]], names: Sequence[str], *, key: str) -> tuple[int, int] | None:
     """Draw the controls and the matrix full width; return the clicked cell (label index, predicted index)."""
-    c1, c2, c3 = st.columns([2, 2, 3])
+    c1, c2, c3 = st.columns([3, 2, 3])
     by = c1.segmented_control("Order (both axes)", list(figures.ORDERS), format_func=figures.ORDERS.get,
                               default="frequency", required=True, key=f"{key}_order")
     values = c2.segmented_control("Cells", ["videos", "share of row"], default="videos", required=True,

@@ -93,7 +93,7 @@ def confusion_figure(confusion: Sequence[Sequence[int]], names: Sequence[str], *
         marker={"symbol": "square", "size": cell_px - 3, "color": color, "colorscale": "Blues", "cmin": 0,
                 "cmax": top, "line": {"width": 0},
                 "colorbar": {"title": "share of row" if normalised else "videos", "thickness": 12,
-                             "tickformat": ".0%" if normalised else "d", "len": min(1.0, max(0.3, 12 / max(n, 1)))}},
+                             "len": min(1.0, max(0.3, 12 / max(n, 1))), **_colorbar_ticks(top, normalised)}},
         text=[f"{100 * s:.0f}" if normalised else f"{c:.0f}" for c, s in zip(counts, shares, strict=True)],
         textfont={"size": 9, "color": [("white" if v > 0.55 * top else "#222") for v in color]},
         customdata=custom,
@@ -115,6 +115,13 @@ def confusion_figure(confusion: Sequence[Sequence[int]], names: Sequence[str], *
                + "; click a cell)", "font": {"size": 14}},
     )
     return fig
+
+
+def _colorbar_ticks(top: float, normalised: bool) -> dict:
+    if normalised:
+        return {"tickformat": ".0%"}
+    step = max(1, int(top) // 5)
+    return {"tickmode": "array", "tickvals": list(range(0, int(top) + 1, step))}
 
 
 def cell_px(fig: go.Figure) -> tuple[float, float]:

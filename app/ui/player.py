@@ -74,6 +74,6 @@ def player(path: str | Path, *, fps: float, key: str, timeline: Timeline | None 
             st.caption("A large file: the plain player (no speed, steps or time line).")
             return
         words = timeline.words if timeline else None
-        height = video_height + 185 + (28 * (1 + len(" ".join(w for w, _ in words)) // 70) if words else 0)
+        height = video_height + 150 + (28 * (1 + len(" ".join(w for w, _ in words)) // 70) if words else 0)
         st_components.html(player_html(path.read_bytes(), fps=fps, timeline=timeline, video_height=video_height),
                            height=height)

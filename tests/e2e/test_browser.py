@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Browse, open a video, read its prediction and why, correct its label
-with a reason, and find the change in the history on screen and in the database. A screenshot of each
-step lands in test-artifacts/e2e/."""
+with a reason, and find the change in the history on screen and in the database; then Annotate with the
+keyboard only, the clip player's speed and time line, and every main page at 1280 and 1920 px. A screenshot
+of each step lands in test-artifacts/e2e/."""
 from __future__ import annotations
 
 import re
@@ -69,7 +70,7 @@ def test_browse_explain_and_relabel(page: Page, server: str, workspace: Workspac
     settle(page)
     before, history_before, venues = db_video(workspace, video_id)
     expect(page.get_by_role("heading", name=re.compile(rf"Video #{video_id}\b"))).to_be_visible()
-    expect(page.get_by_test_id("stVideo")).to_be_attached()
+    expect(keyed(page, "video_player").locator("iframe")).to_be_attached()
     top5 = keyed(page, "video_top5")
     expect(top5).to_contain_text("Top-5 venues")
     expect(top5.locator("g.bars path, g.point path").first).to_be_attached()
@@ -83,6 +84,10 @@ def test_browse_explain_and_relabel(page: Page, server: str, workspace: Workspac
     expect(heatmap).to_contain_text("Atom activations")
     expect(heatmap.locator(".hm, image, .heatmaplayer").first).to_be_attached()
     expect(keyed(page, "why_atom_push")).to_be_visible()
+    # ... and the player's time line now carries the 12 frame and 6 clip attributions
+    timeline = keyed(page, "video_player").frame_locator("iframe")
+    expect(timeline.locator("#frames .cell[title*=':']")).to_have_count(12)
+    expect(timeline.locator("#clips .cell[title*=':']")).to_have_count(6)
     shot(page, artifacts, "03-why.png", heatmap)
 
     # 4. Correct the label: give a name first when asked, then pick another venue with a reason.
@@ -131,3 +136,111 @@ def test_browse_explain_and_relabel(page: Page, server: str, workspace: Workspac
     newest = history_after[0]
     assert (newest.venue_name, newest.previous_venue_name, newest.who, newest.reason) == (
         new_venue, before.current_venue, ANNOTATOR, REASON)
+
+
+def sign_in(page: Page) -> None:
+    """Give the annotator name once in this browser session (the sidebar asks when none is set)."""
+    name_box = page.get_by_label("Your name (recorded with each label change)")
+    if name_box.is_visible():
+        name_box.fill(ANNOTATOR)
+        page.get_by_role("button", name="Start annotating").click()
+        settle(page)
+    expect(page.get_by_text(f"Annotating as {ANNOTATOR}")).to_be_visible()
+
+
+def go(page: Page, title: str) -> None:
+    """Open a page from the sidebar (the same Streamlit session, so the sign-in stays)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    settle(page)
+
+
+def media_ready(video: Locator) -> int:
+    """Wait for the clip's metadata; the video element's readyState, or -1 when the browser cannot decode it."""
+    return video.evaluate("""v => new Promise(done => {
+        if (v.readyState >= 1) return done(v.readyState);
+        v.addEventListener('loadedmetadata', () => done(v.readyState), {once: true});
+        v.addEventListener('error', () => done(-1), {once: true});
+    })""")
+
+
+def poll(fn, until, timeout_s: float = 10.0):  # noqa: ANN001, ANN201 - a value read from the page
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    value = fn()
+    while not until(value) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = fn()
+    return value
+
+
+def test_annotate_by_keyboard_player_and_screens(page: Page, server: str, workspace: Workspace,
+                                                 artifacts: Path) -> None:
+    page.goto(server)
+    page.wait_for_selector('[data-testid="stApp"]')
+    settle(page)
+    sign_in(page)
+    go(page, "Annotate")
+
+    # 1. The keyboard only: 2 picks the model's second venue, Enter saves, the next video comes, U undoes.
+    heading = page.get_by_role("heading", name=re.compile(r"^Video #\d+"))
+    expect(heading).to_be_visible()
+    video_id = int(re.search(r"#(\d+)", heading.inner_text()).group(1))
+    before, history_before, _ = db_video(workspace, video_id)
+    pick = keyed(page, f"annotate_{video_id}_pick2").get_by_role("button")
+    second = re.search(r"2 · (.+?) \(\d+%\)", pick.inner_text()).group(1)  # the key hint follows
+    venue_box = page.get_by_test_id("stForm").get_by_role("combobox", name="Venue")
+    expect(venue_box).to_have_value(before.current_venue)  # the picker starts at the current label
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("2")
+    settle(page)
+    expect(venue_box).to_have_value(second)
+    shot(page, artifacts, "06-annotate-picked.png")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"Saved: video {video_id} is now labelled")).to_be_visible()
+    settle(page)
+    expect(page.get_by_role("heading", name=f"Video #{video_id}", exact=True)).to_have_count(0)  # the next one
+    after, history_after, _ = db_video(workspace, video_id)
+    assert (after.current_venue, after.version, len(history_after)) == (second, before.version + 1,
+                                                                       len(history_before) + 1)
+    assert history_after[0].who == ANNOTATOR
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("u")
+    expect(page.get_by_text(f"Undone: video {video_id} is back to")).to_be_visible()
+    settle(page)
+    undone, history_undone, _ = db_video(workspace, video_id)
+    assert undone.current_venue == before.current_venue and len(history_undone) == len(history_before) + 2
+
+    # 2. The player: 2x speed, a click on the time line seeks, playing moves the cursor.
+    frame = keyed(page, "annotate_player").frame_locator("iframe")
+    video = frame.locator("video")
+    assert media_ready(video) >= 1, "chromium could not decode the clip"
+    frame.get_by_role("button", name="2×", exact=True).click()
+    assert video.evaluate("v => v.playbackRate") == 2
+    cells = frame.locator("#frames")
+    box = cells.bounding_box()
+    cells.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
+    at = poll(lambda: video.evaluate("v => v.currentTime"), lambda t: abs(t - 4.5) < 0.15)
+    assert abs(at - 4.5) < 0.15, at
+    cursor_x = frame.locator("#cursor").bounding_box()["x"]
+    assert abs(cursor_x - (box["x"] + 0.75 * box["width"])) < 6
+    frame.get_by_role("button", name="▶ play").click()
+    moved = poll(lambda: video.evaluate("v => v.currentTime"), lambda t: abs(t - at) > 0.3)
+    assert abs(moved - at) > 0.3, "playing did not move the clip"
+    frame.get_by_role("button", name="❚❚ pause").click()
+    assert abs(frame.locator("#cursor").bounding_box()["x"] - cursor_x) > 1, "the cursor did not follow"
+    shot(page, artifacts, "07-annotate-player.png", keyed(page, "annotate_player"))
+
+    # 3. Every main page at 1280 and 1920 px (the same session: signed in).
+    for width, height in ((1280, 800), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        for title, name, focus in (("Annotate", "annotate", None), ("Browse", "browse", None),
+                                   ("Models & evaluation", "models-confusion", "models_confusion"),
+                                   ("Case study", "casestudy", None), ("Atom explorer", "atoms", None)):
+            go(page, title)
+            if focus:
+                expect(keyed(page, focus)).to_be_visible()
+            shot(page, artifacts, f"{name}-{width}.png", keyed(page, focus) if focus else None)
+        if width == 1920:  # Browse's filters all fit: the View switch is on screen
+            go(page, "Browse")
+            expect(keyed(page, "browse_view")).to_be_in_viewport()
