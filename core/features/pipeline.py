@@ -120,6 +120,11 @@ def run_local(jobs: Iterable[Job], encoder: FrameEncoder, store: FeatureStore, *
     else:
         import multiprocessing
 
+        from core.features.acoustic import warm_up
+
+        # compile librosa's numba kernels here first: workers then only read numba's file cache, which is
+        # not safe for several processes writing at once (segfaults)
+        warm_up()
         # spawn, not fork: this process holds torch's threads and maybe a database pool
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             pending: set[Future] = set()

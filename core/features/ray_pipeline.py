@@ -71,6 +71,9 @@ def run_ray(jobs: Iterable[Job], *, encoder: str, alexnet_weights: str | None, s
     """Extract `jobs` on the connected Ray cluster; yields each video's Outcome once its features are stored."""
     import ray
 
+    from core.features.acoustic import warm_up
+
+    warm_up()  # fills this node's numba cache before tasks read it (see core.features.pipeline)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     nodes = max(1, sum(1 for n in ray.nodes() if n.get("Alive")))
