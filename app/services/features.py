@@ -14,7 +14,6 @@ from core.features.visual import make_encoder
 from db import repo
 from db.session import session_scope
 
-
 SMALL_JOB_VIDEOS = 8  # videos per decode worker below which starting the worker costs more than it gives
 
 
