@@ -113,7 +113,7 @@ def video_cards(rows: Sequence[Any], thumbs: dict[int, str | None], *, columns: 
                     st.image(path, width="stretch")
                 else:
                     st.caption("no preview (file missing)")
-                st.markdown(f"**#{row.id}** {html.escape(_short(row.original_name, 28))}")
+                st.text(f"#{row.id} {_short(row.original_name, 28)}")  # a file name: text, never Markdown
                 st.caption(subtitle(row) if subtitle else card_subtitle(row))
                 video_link(row.id, "Open")
 

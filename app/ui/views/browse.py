@@ -10,9 +10,10 @@ SORT_LABELS = {
     "id": "Oldest id first", "newest": "Newest first", "confidence_desc": "Most confident prediction",
     "confidence_asc": "Least confident prediction", "label": "Label (A–Z)", "name": "File name",
 }
-CORRECTNESS = {"any": "Any", "correct": "Correct", "wrong": "Wrong", "unpredicted": "No prediction"}
+CORRECTNESS = {"any": "Any", "correct": "Right", "wrong": "Wrong", "unpredicted": "None"}
 TRISTATE = {"any": None, "yes": True, "no": False}
 KEEP = {"persist_state": "session"}  # filters survive a visit to a video and back
+VIEWS = {"Grid": 4, "Dense": 6, "Table": 0}  # cards per row (0: the table)
 
 if (deep := components.requested_video()) is not None:  # ?video=ID on Browse opens that video
     components.open_video(deep)
@@ -34,32 +35,32 @@ def _issue_set() -> int:
     return source.set_id
 
 
-with st.container(border=True):
-    c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
+with st.container(border=True):  # three rows that fit from 1280 to 1920 px (checked by the browser test)
+    c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
     text = c1.text_input("Search captions and file names", key="browse_text", on_change=_first_page, **KEEP)
     labels = c2.multiselect("Current label", cache.venue_choices(used_only=True), key="browse_labels",
                             on_change=_first_page, **KEEP)
     predicted = c3.multiselect("Predicted venue", cache.venue_choices(used_only=True), key="browse_predicted",
                                on_change=_first_page, **KEEP)
-    correctness = c4.segmented_control("Prediction", list(CORRECTNESS), format_func=CORRECTNESS.get, default="any",
-                                       required=True, key="browse_correct", on_change=_first_page, **KEEP)
-    c1, c2, c3, c4, c5, c6 = st.columns([3, 1, 1, 1, 2, 1])
+    sort = c4.selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.get, key="browse_sort", **KEEP)
+    c1, c2, c3, c4, c5 = st.columns([2, 3, 1, 1, 1])
     low, high = c1.slider("Confidence of the prediction", 0.0, 1.0, (0.0, 1.0), step=0.05, key="browse_conf",
                           on_change=_first_page, **KEEP)
-    audio = c2.selectbox("Has audio", list(TRISTATE), key="browse_audio", on_change=_first_page, **KEEP)
-    caption = c3.selectbox("Has caption", list(TRISTATE), key="browse_caption", on_change=_first_page, **KEEP)
-    annotated = c4.selectbox("Corrected by a person", list(TRISTATE), key="browse_annotated", on_change=_first_page,
-                             **KEEP)
-    sort = c5.selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.get, key="browse_sort", **KEEP)
-    view = c6.segmented_control("View", ["Grid", "Table"], default="Grid", required=True, key="browse_view", **KEEP)
-    c1, c2, c3 = st.columns([2, 2, 4])
+    correctness = c2.segmented_control("Prediction", list(CORRECTNESS), format_func=CORRECTNESS.get, default="any",
+                                       required=True, key="browse_correct", on_change=_first_page,
+                                       help="the active model's prediction against the label; None: no prediction",
+                                       **KEEP)
+    audio = c3.selectbox("Has audio", list(TRISTATE), key="browse_audio", on_change=_first_page, **KEEP)
+    caption = c4.selectbox("Has caption", list(TRISTATE), key="browse_caption", on_change=_first_page, **KEEP)
+    annotated = c5.selectbox("Corrected", list(TRISTATE), key="browse_annotated", on_change=_first_page,
+                             help="corrected by a person (not only the import's label)", **KEEP)
+    c1, c2, c3, c4 = st.columns([2, 1.5, 3, 2.5], vertical_alignment="bottom")
     issues_only = c1.toggle("Label issues only", key="browse_issues", on_change=_first_page,
                             help="videos whose label cleanlab flags as likely wrong, from out-of-fold probabilities",
                             **KEEP)
     split = c2.selectbox("Split", ["any", "train", "test"], key="browse_split", on_change=_first_page,
                          help="the stable evaluation split (given once per video; relabels never move it)", **KEEP)
-    with c3:
-        labelissues.download("labels", key="browse_download", label="Download labels (CSV manifest)")
+    view = c4.segmented_control("View", list(VIEWS), default="Grid", required=True, key="browse_view", **KEEP)
 
 filters = VideoFilter(
     label_venue_ids=cache.venue_ids(tuple(labels)), predicted_venue_ids=cache.venue_ids(tuple(predicted)),
@@ -67,7 +68,7 @@ filters = VideoFilter(
     has_caption=TRISTATE[caption], annotated=TRISTATE[annotated], text=text,
     split=None if split == "any" else split, label_issue_set_id=_issue_set() if issues_only else None,
 )
-page_size = 24 if view == "Grid" else 50
+page_size = {"Grid": 24, "Dense": 36}.get(view, 50)
 requested = int(st.session_state.setdefault("browse_page", 1))
 result = cache.browse_page(filters, sort, requested - 1, page_size)
 st.session_state["browse_page"] = result.page + 1  # filters may have left fewer pages
@@ -79,14 +80,16 @@ if result.total == 0:
         st.info("No video matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 
-top = st.columns([3, 1])
+top = st.columns([3, 2, 1], vertical_alignment="center")
+with top[1]:
+    labelissues.download("labels", key="browse_download", label="Download labels (CSV manifest)")
 top[0].caption(f"**{result.total:,}** videos match · page {result.page + 1} of {result.pages}"
                + ("" if result.model_id else " · no active model, so no predictions yet"))
-top[1].number_input("Page", min_value=1, max_value=result.pages, step=1, key="browse_page",
+top[2].number_input("Page", min_value=1, max_value=result.pages, step=1, key="browse_page",
                     label_visibility="collapsed", **KEEP)
 
-if view == "Grid":
-    components.video_cards(result.rows, cache.thumbnails(tuple(result.rows)))
+if view != "Table":
+    components.video_cards(result.rows, cache.thumbnails(tuple(result.rows)), columns=VIEWS[view])
 else:
     st.caption("Select a row to open the video.")
     components.selectable_videos(result.rows, key="browse_table")
