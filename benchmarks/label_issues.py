@@ -2,7 +2,8 @@
 knows them: recipe venue != manifest venue), ranked two ways, at k = the number of planted wrong labels:
 
   (a) in-sample: the old queue, the active model's predictions on every video (85% of which it trained on)
-  (b) out-of-fold + cleanlab: K-fold cross-validation, `cleanlab.rank.get_label_quality_scores`
+  (b) out-of-fold + cleanlab: K-fold cross-validation, `cleanlab.rank.get_label_quality_scores`, raw
+      self-confidence and with cleanlab's class-imbalance adjustment (`adjust_pred_probs=True`, the app's choice)
 
 and variants of (b) (more folds, longer training, an ensemble of architectures: probabilities averaged).
 Prints a table and, with --json, writes the figures.
@@ -82,10 +83,11 @@ def oof_probs(ctx, *, folds: int, epochs: int, seed: int, arch: str = "eastern")
         return z["video_ids"], labels, z["probs"], seconds
 
 
-def rank_cleanlab(video_ids: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> tuple[list[int], int]:
+def rank_cleanlab(video_ids: np.ndarray, labels: np.ndarray, probs: np.ndarray,
+                  adjust: bool) -> tuple[list[int], int]:
     from app.services.crossval import label_issues
 
-    quality, issues = label_issues(labels, probs)
+    quality, issues = label_issues(labels, probs, adjust=adjust)
     order = np.argsort(quality, kind="stable")
     return [int(video_ids[i]) for i in order], int(issues.sum())
 
@@ -121,8 +123,10 @@ def run_seed(home: Path, videos: int, seed: int, noise: float, epochs: int, vari
             vids, labels, probs, s = cache[key]
             parts.append(probs)
             seconds += s
-        ranking, n_issues = rank_cleanlab(vids, labels, np.mean(parts, axis=0))
-        out[name] = {**at_k(ranking, wrong), "crossval_s": round(seconds, 1), "cleanlab_estimate": n_issues}
+        for adjust, suffix in ((False, "raw"), (True, "adjusted")):
+            ranking, n_issues = rank_cleanlab(vids, labels, np.mean(parts, axis=0), adjust)
+            out[f"{name}-{suffix}"] = {**at_k(ranking, wrong), "crossval_s": round(seconds, 1),
+                                       "cleanlab_estimate": n_issues}
     return out
 
 
@@ -149,19 +153,20 @@ def main() -> int:
     for seed in seeds:
         results.append(run_seed(base / f"seed-{seed}", args.videos, seed, args.noise, args.epochs, variants))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    header = f"{'seed':>4} {'wrong':>5} {'method':<28} {'hits@k':>6} {'recall@k':>8} {'prec@k':>7} {'crossval s':>10}"
+    columns = [f"{v}-{s}" for v in variants for s in ("raw", "adjusted")]
+    header = f"{'seed':>4} {'wrong':>5} {'method':<32} {'hits@k':>6} {'recall@k':>8} {'prec@k':>7} {'crossval s':>10}"
     print(f"label issues: {args.videos} demo videos per corpus, {args.noise:.0%} planted wrong labels, "
           f"{args.epochs} epochs, k = number of planted wrong labels")
     print(header)
     print("-" * len(header))
     for r in results:
         rows = [("(a) in-sample (old queue)", r["in_sample"], None)]
-        rows += [(f"(b) out-of-fold+cleanlab {v}", r[v], r[v]["crossval_s"]) for v in variants]
+        rows += [(f"(b) oof+cleanlab {v}", r[v], r[v]["crossval_s"]) for v in columns]
         for name, m, s in rows:
-            print(f"{r['seed']:>4} {r['wrong_labels']:>5} {name:<28} {m['hits']:>6} {m['recall']:>8.2f} "
+            print(f"{r['seed']:>4} {r['wrong_labels']:>5} {name:<32} {m['hits']:>6} {m['recall']:>8.2f} "
                   f"{m['precision']:>7.2f} {'' if s is None else f'{s:.0f}':>10}")
     summary = {"in_sample": float(np.mean([r["in_sample"]["recall"] for r in results]))}
-    summary.update({v: float(np.mean([r[v]["recall"] for r in results])) for v in variants})
+    summary.update({v: float(np.mean([r[v]["recall"] for r in results])) for v in columns})
     print("mean recall@k: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.items()))
     if args.json:
         Path(args.json).write_text(json.dumps({"videos": args.videos, "noise": args.noise, "epochs": args.epochs,
