@@ -19,7 +19,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m app bootstrap
-	$(BIN)/python -m app serve
+	$(BIN)/python -m app serve $(if $(PORT),--port $(PORT)) $(if $(ADDRESS),--address $(ADDRESS))
 
 test: $(STAMP)
 	$(BIN)/lint-imports

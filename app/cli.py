@@ -123,6 +123,9 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     s = ctx.settings
     _say(f"EASTERN_HOME={s.home}")
     prepare_database(ctx)
+    from app.services.accounts import ensure_admin
+    if (password := ensure_admin(ctx)) is not None:
+        print(f"\n    Created the dashboard account 'admin'. Its password (shown once):\n\n        {password}\n", flush=True)
     with session_scope(ctx.engine) as session:
         empty = repo.count_videos(session) == 0
     if empty:
@@ -162,10 +165,16 @@ def _start_first_crossval(ctx: AppContext) -> None:
 
 @command("serve")
 def cmd_serve(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.serve import port_problem
+
     entry = Path(__file__).resolve().parent / "ui" / "main.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.address", args.address,
-           "--server.port", str(args.port), "--server.headless", "true"]
-    _say(f"dashboard on http://{args.address}:{args.port}")
+    address, port = args.address or ctx.settings.address, args.port or ctx.settings.port
+    if (problem := port_problem(address, port)) is not None:
+        _say(f"error: {problem}")
+        return 2
+    cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.address", address,
+           "--server.port", str(port), "--server.headless", "true"]
+    _say(f"dashboard on http://{address}:{port}")
     return subprocess.call(cmd, env={**os.environ, "EASTERN_HOME": str(ctx.settings.home),
                                      "EASTERN_DB_URL": ctx.settings.db_url})
 
@@ -281,7 +290,10 @@ def cmd_jobs(ctx: AppContext, args: argparse.Namespace) -> int:
 @command("label")
 def cmd_label(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import annotate
+    from app.services.accounts import verify_for
 
+    args.who = verify_for(ctx, name=args.who or ctx.settings.user or "", action="label",
+                          password=args.password or ctx.settings.password).name
     if args.undo:
         result = annotate.undo(ctx, video_id=args.video_id, who=args.who, expected_version=args.version)
     else:
@@ -323,8 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rebuild", action="store_true", help="recompute every video's features")
     sub.add_parser("bootstrap", help="first run: database, demo corpus, features, first model")
     sp = sub.add_parser("serve", help="run the dashboard")
-    sp.add_argument("--address", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=8501)
+    sp.add_argument("--address", default=None, help="default EASTERN_ADDRESS (127.0.0.1)")
+    sp.add_argument("--port", type=int, default=None, help="default EASTERN_PORT (8501)")
     sub.add_parser("status", help="corpus and model summary as JSON")
     sp = sub.add_parser("train", help="train a model on the current labels")
     sp.add_argument("--model", default="eastern",
@@ -357,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("label", help="set (or undo) a video's venue label")
     sp.add_argument("video_id", type=int)
     sp.add_argument("venue", nargs="?", default="")
-    sp.add_argument("--who", required=True)
+    sp.add_argument("--who", default=None, help="an annotator or admin account (default EASTERN_USER)")
+    sp.add_argument("--password", default=None, help="its password (default EASTERN_PASSWORD)")
     sp.add_argument("--reason", default="")
     sp.add_argument("--version", type=int, help="the label version you read (conflict check)")
     sp.add_argument("--undo", action="store_true")
@@ -373,6 +386,7 @@ EXTRA_PARSERS: list[Callable] = []
 
 
 def main(argv: list[str] | None = None) -> int:
+    import app.commands_admin  # noqa: F401  (registers users, doctor)
     import app.commands_eval  # noqa: F401  (registers evaluate, reproduce, import-features)
     import app.commands_labels  # noqa: F401  (registers crossval, queue, split, compare, export, explain)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository root: the default EASTERN_HOME is ./var beside app/.
@@ -27,7 +27,19 @@ class Settings(BaseSettings):
     demo_seed: int = 1
     demo_epochs: int = Field(default=15, ge=1)
     upload_max_mb: int = Field(default=50, ge=1)
-    admin_password: str = Field(default="admin", description="needed to retrain and promote")
+    # Secrets are excluded from model_dump, so they never reach a worker's environment.
+    admin_password: str | None = Field(
+        default=None, exclude=True,
+        description="password of the `admin` account the first bootstrap creates; unset: a random one, printed once")
+    user: str | None = Field(default=None, description="the CLI's account for commands that need one (label)")
+    password: str | None = Field(default=None, exclude=True, description="that account's password")
+    # Streamlit's own variables count too, when EASTERN_* are unset.
+    port: int = Field(default=8501, ge=1, le=65535, description="dashboard port (`make run PORT=...`)",
+                      validation_alias=AliasChoices("EASTERN_PORT", "STREAMLIT_SERVER_PORT", "port"))
+    address: str = Field(default="127.0.0.1", description="dashboard address; 0.0.0.0 serves the network",
+                         validation_alias=AliasChoices("EASTERN_ADDRESS", "STREAMLIT_SERVER_ADDRESS", "address"))
+    session_minutes: float = Field(default=480.0, gt=0, description="a dashboard sign-in lasts this long")
+    signin_delay_s: float = Field(default=1.0, ge=0, description="pause after each failed sign-in")
     test_share: float = Field(default=0.15, ge=0.0, lt=1.0,
                               description="share of each venue's videos that the stable split holds out for test")
     torch_threads: int = Field(default=0, ge=0, description="0: leave torch's default")

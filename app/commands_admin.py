@@ -1,0 +1,124 @@
+"""Commands for accounts and health: `users add|passwd|role|disable|enable|list|verify` and `doctor`.
+Registered into app.cli like app.commands_eval."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+
+from app.cli import EXTRA_PARSERS, _say, command
+from app.context import AppContext
+
+
+def _actor() -> str:
+    """Account changes from the command line are made by whoever runs it on this machine."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name in a bare container
+        return "cli"
+
+
+def _password_from(args: argparse.Namespace, *, prompt: str) -> str | None:
+    """--password-stdin reads one line; a terminal is asked twice; otherwise None (a random one is made)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if first != getpass.getpass("again: "):
+            raise SystemExit("error: the two passwords differ")
+        return first
+    return None
+
+
+@command("users")
+def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import accounts
+    from app.services.database import prepare_database
+
+    prepare_database(ctx)
+    action = args.users_action
+    if action == "list":
+        for a in accounts.list_accounts(ctx):
+            print(json.dumps({"name": a.name, "role": a.role, "disabled": a.disabled,
+                              "last_sign_in": a.last_sign_in_at.isoformat() if a.last_sign_in_at else None,
+                              "failed_sign_ins": a.failed_count}, ensure_ascii=False))
+        return 0
+    if action == "verify":
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass("password: ") if sys.stdin.isatty() else ""
+        result = accounts.sign_in(ctx, name=args.name, password=password, via="cli")
+        if result.ok and result.account is not None:
+            print(json.dumps({"name": result.account.name, "role": result.account.role}))
+            return 0
+        _say(f"error: {result.reason}")
+        return 1
+    if action in ("add", "passwd"):
+        password = _password_from(args, prompt=f"password for {args.name}: ")
+        made = password is None
+        password = password or accounts.new_password()
+        if action == "add":
+            accounts.create(ctx, name=args.name, role=args.role, password=password, actor=_actor())
+        else:
+            accounts.change_password(ctx, name=args.name, password=password, actor=_actor())
+        if made:
+            print(f"password for {args.name} (shown once): {password}")
+        _say(f"account {args.name}: {'created as ' + args.role if action == 'add' else 'password changed'}")
+        return 0
+    if action == "role":
+        accounts.set_role(ctx, name=args.name, role=args.role, actor=_actor())
+        _say(f"account {args.name} is now {args.role}")
+        return 0
+    accounts.set_disabled(ctx, name=args.name, disabled=action == "disable", actor=_actor())
+    _say(f"account {args.name} {action}d")
+    return 0
+
+
+@command("doctor")
+def cmd_doctor(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import doctor
+
+    diagnosis = doctor.diagnose(ctx, checksums=not args.no_checksum)
+    if args.fix and diagnosis.problems:
+        left = doctor.repair(diagnosis)
+        _say(f"repaired {len(diagnosis.problems) - len(left)} problem(s)")
+        diagnosis = doctor.diagnose(ctx, checksums=not args.no_checksum)
+    if args.json:
+        print(json.dumps({"ok": diagnosis.ok, "checked": diagnosis.checked,
+                          "problems": [{"check": p.check, "what": p.what, "fix": p.fix} for p in diagnosis.problems]},
+                         indent=2, ensure_ascii=False))
+    else:
+        for line in diagnosis.lines():
+            print(line)
+    return 0 if diagnosis.ok else 1
+
+
+def _parsers(sub: argparse._SubParsersAction) -> None:
+    from db.accounts import ROLES
+
+    users = sub.add_parser("users", help="accounts: add, passwd, role, disable, enable, list, verify")
+    actions = users.add_subparsers(dest="users_action", required=True)
+    for name, text in (("add", "create an account (a random password is printed once unless one is given)"),
+                       ("passwd", "set a new password (random, printed once, unless one is given)"),
+                       ("verify", "check a password (exit 1 when wrong); counts as a sign-in")):
+        sp = actions.add_parser(name, help=text)
+        sp.add_argument("name")
+        sp.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+        if name == "add":
+            sp.add_argument("--role", choices=ROLES, default="annotator")
+    sp = actions.add_parser("role", help="change an account's role")
+    sp.add_argument("name")
+    sp.add_argument("role", choices=ROLES)
+    for name in ("disable", "enable"):
+        actions.add_parser(name, help=f"{name} an account").add_argument("name")
+    actions.add_parser("list", help="accounts as JSON lines")
+    sp = sub.add_parser("doctor", help="check the database, migrations, media and feature files, jobs")
+    sp.add_argument("--no-checksum", action="store_true", help="skip re-hashing every media file")
+    sp.add_argument("--fix", action="store_true", help="do the safe repairs (leftover temporary files, rows that "
+                                                       "claim missing features, dead jobs)")
+    sp.add_argument("--json", action="store_true")
+
+
+EXTRA_PARSERS.append(_parsers)
