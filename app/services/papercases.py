@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,7 @@ def search_pair(probs: Probabilities, candidates: set[int], confused_id: int) ->
 
 def crossval_probabilities(ctx: AppContext, set_row: repo.PredictionSetRow) -> Probabilities:
     """A finished cross-validation's out-of-fold probabilities (its probs.npz)."""
-    path = ctx.settings.inside_home(ctx.settings.home / set_row.artifact_dir) / "probs.npz"
+    path = ctx.settings.inside_home(Path(set_row.artifact_dir)) / "probs.npz"
     with np.load(path) as z:
         return Probabilities(z["video_ids"].astype(np.int64), [int(v) for v in set_row.venue_ids],
                              z["probs"].astype(np.float64),
