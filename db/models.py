@@ -203,6 +203,7 @@ class TrainingJob(Base):
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
     created_by: Mapped[str] = mapped_column(String(80), default="")
 
+
 class User(Base):
     """An account: who signs in to the dashboard and the CLI, with one role (db.accounts.ROLES)."""
 
@@ -231,3 +232,14 @@ class AuditEvent(Base):
 
     __table_args__ = (Index("ix_audit_at", "at"), Index("ix_audit_action", "action", "at"))
 
+
+class VideoTriage(Base):
+    """A video's triage flags (dead modalities, core/features/triage.py) as ",flag,flag," so SQL can filter with
+    LIKE; no row: not computed yet (app.services.triage fills it after feature extraction)."""
+
+    __tablename__ = "video_triage"
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    flags: Mapped[str] = mapped_column(String(200), default=",")
+    measures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[str] = mapped_column(String(20))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

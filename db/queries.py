@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, exists, func, inspect, select
+from sqlalchemy import and_, case, exists, func, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from db.models import SYSTEM_ANNOTATORS, Label, ModelVersion, OosPrediction, Prediction, Venue, Video
+from db.models import SYSTEM_ANNOTATORS, Label, ModelVersion, OosPrediction, Prediction, Venue, Video, VideoTriage
 
 SORTS = ("id", "newest", "confidence_desc", "confidence_asc", "label", "name")
 
@@ -28,6 +28,7 @@ class VideoFilter:
     video_ids: tuple[int, ...] = field(default=())
     label_issue_set_id: int | None = None  # only videos this out-of-sample set flags as likely wrong labels
     split: str | None = None  # "train" | "test": the stable split
+    triage_flags: tuple[str, ...] = ()  # videos with any of these triage flags (core/features/triage.FLAGS)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ def _apply(stmt, f: VideoFilter, pred, label_venue):  # noqa: ANN001, ANN202
         stmt = stmt.where(flagged)
     if f.split is not None:
         stmt = stmt.where(Video.split == f.split)
+    if f.triage_flags:
+        t = VideoTriage
+        stmt = stmt.where(exists().where(t.video_id == Video.id, or_(*[t.flags.like(f"%,{flag},%")
+                                                                      for flag in f.triage_flags])))
     return stmt
 
 

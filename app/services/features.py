@@ -87,6 +87,8 @@ def extract_pending(ctx: AppContext, *, progress: Callable[[int, int], None] | N
     if pending or feature_store.load_embedder() is None:
         report.embedder_words = refresh_text_embedder(ctx)
         feature_store.pack(repack=rebuild)
+    from app.services.triage import compute_missing  # dead-modality flags of new videos (older ones backfilled)
+    compute_missing(ctx)
     return report
 
 

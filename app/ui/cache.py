@@ -87,6 +87,14 @@ def audio_views(sha256: str, rel_path: str) -> dict[str, dict[str, Any]]:
             "spectrogram": browse.spectrogram(view.audio, view.sample_rate)}
 
 
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=256)
+def triage_flags(video_ids: tuple[int, ...]) -> dict[int, tuple[str, ...]]:
+    """Triage flags (dead modalities) of some videos; videos not computed yet are absent."""
+    from app.services import triage
+
+    return triage.flags_of(ctx(), video_ids)
+
+
 # ---------------------------------------------------------------- explanations (model id in every key)
 
 
@@ -206,7 +214,7 @@ def latest_report() -> dict[str, Any] | None:
 # ---------------------------------------------------------------- invalidation
 
 _LABEL_DEPENDENT = (status, browse_page, venue_choices, video_detail, queue_source, issue_queue, suggestions,
-                    failure_gallery, pair_videos, paper_cases, case_candidates, videos_by_id)
+                    failure_gallery, pair_videos, paper_cases, case_candidates, videos_by_id, triage_flags)
 _MODEL_DEPENDENT = (model_list, model_view, compare_models, latest_report)
 
 

@@ -103,7 +103,8 @@ def requested_video() -> int | None:
 
 def video_cards(rows: Sequence[Any], thumbs: dict[int, str | None], *, columns: int = 4,
                 subtitle: Any = None) -> None:
-    """A grid of thumbnails with label, prediction and a link to the detail page."""
+    """A grid of thumbnails with label, prediction, triage badges and a link to the detail page."""
+    flags = cache.triage_flags(tuple(r.id for r in rows)) if rows else {}
     for start in range(0, len(rows), columns):
         cols = st.columns(columns)
         for col, row in zip(cols, rows[start:start + columns], strict=False):
@@ -115,7 +116,16 @@ def video_cards(rows: Sequence[Any], thumbs: dict[int, str | None], *, columns: 
                     st.caption("no preview (file missing)")
                 st.text(f"#{row.id} {_short(row.original_name, 28)}")  # a file name: text, never Markdown
                 st.caption(subtitle(row) if subtitle else card_subtitle(row))
+                triage_badges(flags.get(row.id, ()))
                 video_link(row.id, "Open")
+
+
+def triage_badges(flags: Sequence[str]) -> None:
+    """One small orange badge per triage flag (a dead modality); nothing for a clean video."""
+    from app.services.triage import badge
+
+    if flags:
+        st.markdown(" ".join(f":orange-badge[:material/warning: {badge(f)}]" for f in flags))
 
 
 def card_subtitle(row: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.services import annotate
+from app.services import annotate, triage
 from app.ui import cache, components, labelissues, player
 
 st.title("Annotate")
@@ -69,6 +69,8 @@ with right:
         st.text(f"{item.suggested} ({item.suggested_probability:.0%})")
         if item.is_issue:
             st.caption(":material/flag: cleanlab counts this label among the likely wrong ones")
+        for reason in triage.describe(cache.triage_flags((video.id,)).get(video.id, ())):
+            st.caption(f":material/warning: {reason}: the model reads little or nothing from this modality")
     st.caption("Current label:")
     st.text(video.current_venue or "(none)")
     st.caption("Caption:")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.services import triage
 from app.ui import cache, components, labelissues
 from db.queries import VideoFilter
 
@@ -60,6 +61,10 @@ with st.container(border=True):  # three rows that fit from 1280 to 1920 px (che
                             **KEEP)
     split = c2.selectbox("Split", ["any", "train", "test"], key="browse_split", on_change=_first_page,
                          help="the stable evaluation split (given once per video; relabels never move it)", **KEEP)
+    dead = c3.multiselect("Triage flags (any of)", triage.flag_names(), format_func=triage.badge,
+                          key="browse_triage", on_change=_first_page, placeholder="dead modalities",
+                          help="videos with no or near-silent audio, black or flat frames, a frozen picture, or an "
+                               "empty or unreadable caption (core/features/triage.py)", **KEEP)
     view = c4.segmented_control("View", list(VIEWS), default="Grid", required=True, key="browse_view", **KEEP)
 
 filters = VideoFilter(
@@ -67,6 +72,7 @@ filters = VideoFilter(
     correctness=correctness or "any", min_confidence=low, max_confidence=high, has_audio=TRISTATE[audio],
     has_caption=TRISTATE[caption], annotated=TRISTATE[annotated], text=text,
     split=None if split == "any" else split, label_issue_set_id=_issue_set() if issues_only else None,
+    triage_flags=tuple(dead),
 )
 page_size = {"Grid": 24, "Dense": 36}.get(view, 50)
 requested = int(st.session_state.setdefault("browse_page", 1))

@@ -42,6 +42,7 @@ with left:
     st.markdown(f"**Caption:** {video.caption or '*(none)*'}")
     st.caption(f"{video.duration:.1f} s · {video.width}×{video.height} · "
                f"{'with' if video.has_audio else 'no'} audio · source {video.source}")
+    components.triage_badges(cache.triage_flags((video.id,)).get(video.id, ()))
 with right:
     st.markdown(f"**Current label:** {video.current_venue or '*(none)*'}")
     components.undo_button(video_id=video.id, key="video_undo")
