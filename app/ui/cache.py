@@ -133,6 +133,15 @@ def atom_venue_support(atom: int, model_id: int) -> Any:
     return explain.atom_venue_support(ctx(), atom, model_id=model_id)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def atom_evidence(atom: int, model_id: int, modality: str, video_ids: tuple[int, ...]) -> list[Any]:
+    """The 1-second clip (acoustic) or the words (textual) that fire an atom in each video (occlusion)."""
+    from app.services import atomevidence
+
+    fn = atomevidence.acoustic_evidence if modality == "acoustic" else atomevidence.textual_evidence
+    return fn(ctx(), atom, model_id=model_id, video_ids=list(video_ids), load=_model_loader)
+
+
 # ---------------------------------------------------------------- labels
 
 
@@ -233,5 +242,6 @@ def clear_after_model_change() -> None:
     clear_after_label_change()
     for fn in _MODEL_DEPENDENT:
         fn.clear()
-    for fn in (explanation, ablation, atom_overview, atom_top_videos, atom_venue_support, model_predictions):
+    for fn in (explanation, ablation, atom_overview, atom_top_videos, atom_venue_support, model_predictions,
+               atom_evidence):
         fn.clear()

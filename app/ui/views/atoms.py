@@ -1,11 +1,12 @@
-"""Atom explorer: what each dictionary atom of the active model stands for — the videos that
-activate it most in each modality, and the venues the classifier lets it vote for (`?atom=K`)."""
+"""Atom explorer: what each dictionary atom of the active model stands for — the videos that activate it most in
+each modality (frames as cards, the 1-second clips to hear, the captions and their words to read), and the venues
+the classifier lets it vote for (`?atom=K`)."""
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from app.ui import cache, components
+from app.ui import atom_panels, cache, components
 
 PER_MODALITY = 8
 SUPPORT_TOP = 8
@@ -57,6 +58,12 @@ for modality in mods:
         active = tops.get(modality, [])
         if not active:
             st.caption("No video activates this atom in this modality.")
+            continue
+        if modality == "acoustic":  # to hear: the 1-second clips that fire it
+            atom_panels.acoustic_clips(atom, model["id"], active, rows_by_id)
+            continue
+        if modality == "textual":  # to read: the captions and the words that fire it
+            atom_panels.textual_words(atom, model["id"], active, rows_by_id, key=f"atoms_words_{atom}")
             continue
         activation = {v["video_id"]: v["activation"] for v in active}
         cards = [rows_by_id[v["video_id"]] for v in active if v["video_id"] in rows_by_id]
