@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import triage
-from app.ui import cache, components, labelissues
+from app.ui import bulk_panel, cache, components, labelissues
 from db.queries import VideoFilter
 
 SORT_LABELS = {
@@ -97,5 +97,4 @@ top[2].number_input("Page", min_value=1, max_value=result.pages, step=1, key="br
 if view != "Table":
     components.video_cards(result.rows, cache.thumbnails(tuple(result.rows)), columns=VIEWS[view])
 else:
-    st.caption("Select a row to open the video.")
-    components.selectable_videos(result.rows, key="browse_table")
+    bulk_panel.video_table(result.rows, key="browse_table")
