@@ -125,7 +125,7 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     prepare_database(ctx)
     from app.services.accounts import ensure_admin
     if (password := ensure_admin(ctx)) is not None:
-        print(f"\n    Created the dashboard account 'admin'. Its password (shown once):\n\n        {password}\n", flush=True)
+        print(f"\n    Dashboard account 'admin' created; password (shown once):\n\n        {password}\n", flush=True)
     with session_scope(ctx.engine) as session:
         empty = repo.count_videos(session) == 0
     if empty:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 WORKSPACE_SEED = 3
+ADMIN_PASSWORD = "admin-test-password"  # the workspace's accounts (app.services.accounts)
+ANNOTATOR_PASSWORD = "ann-test-password"
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,10 @@ class Workspace:
     active_model: int
     other_model: int  # LSTMs, active once (stored predictions): compare and prediction flips
     never_active_model: int  # CONV, never active: the case study computes its predictions on demand
+    admin: str = "admin"  # an admin account and an annotator account, with these passwords
+    admin_password: str = ADMIN_PASSWORD
+    annotator: str = "ann"
+    annotator_password: str = ANNOTATOR_PASSWORD
 
     def env(self) -> dict[str, str]:
         return {"EASTERN_HOME": str(self.home), "EASTERN_DB_URL": self.db_url}
@@ -55,6 +61,10 @@ def build_workspace(home: Path, n_videos: int = 30, epochs: int = 2, seed: int =
 
     # out-of-sample label issues for the Annotate queue (3 folds of 1 epoch: seconds at this size)
     assert run_crossval(ctx, CrossvalRequest(folds=3, epochs=1, seed=seed)) is not None
+    from app.services import accounts
+
+    accounts.create(ctx, name="admin", role="admin", password=ADMIN_PASSWORD, actor="fixture")
+    accounts.create(ctx, name="ann", role="annotator", password=ANNOTATOR_PASSWORD, actor="fixture")
     return Workspace(home=home, db_url=settings.db_url, active_model=active, other_model=other,
                      never_active_model=never)
 

@@ -1,8 +1,7 @@
-"""Dashboard services that are not about one video: readiness, the admin check, model views, training
+"""Dashboard services that are not about one video: readiness, model views, training
 jobs as the Retrain page shows them, the latest reproduction report and uploads."""
 from __future__ import annotations
 
-import hmac
 import json
 import shutil
 import tempfile
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from app.context import AppContext
-from app.settings import Settings
 from db import queries, repo
 from db.session import session_scope
 
@@ -31,11 +29,6 @@ def status(ctx: AppContext) -> dict[str, Any]:
         active = queries.active_model_brief(session)
     return {"videos": counts.videos, "labelled": counts.labelled, "with_features": counts.with_features,
             "annotated": counts.annotated, "model": active}
-
-
-def check_admin(settings: Settings, password: str) -> bool:
-    """Constant-time comparison with the configured admin password."""
-    return bool(password) and hmac.compare_digest(password.encode(), settings.admin_password.encode())
 
 
 # ---------------------------------------------------------------- models

@@ -26,6 +26,7 @@ PAGE_FILES = {
     "failures": "views/failures.py",
     "casestudy": "views/casestudy.py",
     "upload": "views/upload.py",
+    "accounts": "views/accounts.py",
 }
 MODALITY_LABELS = {"visual": "visual (frames)", "acoustic": "acoustic (sound)", "textual": "textual (caption)"}
 POSITIVE, NEGATIVE, NEUTRAL = "#d62728", "#1f77b4", "#9aa0a6"
@@ -165,36 +166,95 @@ def selectable_videos(rows: Sequence[Any], *, key: str, height: int | str = "aut
 
 # ---------------------------------------------------------------- identity (sidebar)
 
+AUTH_KEY = "auth"  # st.session_state: an accounts.SignedIn (name and expiry); the role is read from the database
 
-def sidebar_identity(check_password: Any) -> None:
-    """Ask the annotator's name once per browser session, and offer the admin sign-in."""
+
+def plain(text: object) -> str:
+    """User text made inert for the places that render Markdown (alerts, flashes): every ASCII punctuation mark
+    backslash-escaped, so no link, image, emphasis, heading, directive or HTML tag survives."""
+    return "".join("\\" + ch if ch in _MARKDOWN_PUNCTUATION else ch for ch in str(text))
+
+
+_MARKDOWN_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _oidc_configured() -> bool:
+    """Whether Streamlit's st.login has an identity provider ([auth] in .streamlit/secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return False
+
+
+def _oidc_account(ctx: Any) -> Any:
+    """The account named by the identity provider's e-mail (st.user), when st.login is configured and used."""
+    from app.services import accounts
+
+    if not _oidc_configured() or not getattr(st.user, "is_logged_in", False):
+        return None
+    email = str(st.user.get("email") or "")
+    account = accounts.get(ctx, email) if email else None
+    if account is None or account.disabled:
+        return None
+    if st.session_state.get("_oidc_audited") != email:
+        from app.services import audit
+
+        audit.record(ctx, actor=email, action="signin.ok", target=email, detail={"via": "oidc"})
+        st.session_state["_oidc_audited"] = email
+    return account
+
+
+def current_account() -> Any:
+    """The signed-in account (db.accounts.UserRow) of this browser session, checked once per run: the session
+    must not have expired and the account must still be enabled; its role is read fresh from the database."""
+    cached = st.session_state.get("_account")
+    if cached is not None and cached[0] == run_number():
+        return cached[1]
+    from app.services import accounts
+
+    signed = st.session_state.get(AUTH_KEY)
+    account = accounts.session_account(cache.ctx(), signed) if signed is not None else None
+    if signed is not None and account is None:
+        st.session_state.pop(AUTH_KEY, None)
+        st.session_state["_session_ended"] = True
+    if account is None:
+        account = _oidc_account(cache.ctx())
+    st.session_state["_account"] = (run_number(), account)
+    return account
+
+
+def sidebar_identity() -> None:
+    """The sign-in form (account name and password, or the identity provider when configured), or who is signed
+    in with a sign-out button."""
+    from app.services import accounts
+
     sb = st.sidebar
-    name = st.session_state.get("annotator")
-    if name:
-        sb.markdown(f"Annotating as **{html.escape(name)}**")
-        if sb.button("Change name", key="annotator_change"):
-            st.session_state.pop("annotator")
+    account = current_account()
+    if account is not None:
+        sb.text(f"Signed in as {account.name} ({account.role})")
+        if st.session_state.get(AUTH_KEY) is not None and sb.button("Sign out", key="signout"):
+            st.session_state.pop(AUTH_KEY, None)
+            st.session_state.pop("_account", None)
             st.rerun()
-    else:
-        with sb.form("annotator_form", border=False):
-            typed = st.text_input("Your name (recorded with each label change)", key="annotator_input",
-                                  max_chars=80)
-            if st.form_submit_button("Start annotating", key="annotator_submit") and typed.strip():
-                st.session_state["annotator"] = typed.strip()
-                st.rerun()
-    if st.session_state.get("is_admin"):
-        sb.markdown(":material/admin_panel_settings: **Admin** (retrain, promote)")
-        if sb.button("Sign out of admin", key="admin_signout"):
-            st.session_state["is_admin"] = False
+        elif st.session_state.get(AUTH_KEY) is None and _oidc_configured() and sb.button("Sign out", key="signout"):
+            st.logout()
+        return
+    if st.session_state.pop("_session_ended", False):
+        sb.warning("Your session ended: sign in again.", icon=":material/timer_off:")
+    with sb.form("signin_form", border=True):
+        st.caption("Sign in to correct labels (annotators) or to retrain and manage accounts (admins).")
+        name = st.text_input("Account name", key="signin_name", max_chars=80)
+        password = st.text_input("Password", type="password", key="signin_password")
+        submitted = st.form_submit_button("Sign in", key="signin_submit")
+    if submitted:
+        result = accounts.sign_in(cache.ctx(), name=name.strip(), password=password)
+        if result.ok and result.account is not None:
+            st.session_state[AUTH_KEY] = accounts.start_session(cache.ctx(), result.account)
+            st.session_state.pop("_account", None)
             st.rerun()
-    else:
-        with sb.expander("Admin sign-in"), st.form("admin_form", border=False):
-            password = st.text_input("Admin password", type="password", key="admin_password")
-            if st.form_submit_button("Sign in", key="admin_signin"):
-                if check_password(password):
-                    st.session_state["is_admin"] = True
-                    st.rerun()
-                st.error("Wrong password.")
+        sb.error(result.reason, icon=":material/lock:")
+    if _oidc_configured() and sb.button("Sign in with your identity provider", key="signin_oidc"):
+        st.login()
 
 
 def count_run() -> None:
@@ -206,12 +266,32 @@ def run_number() -> int:
     return int(st.session_state.get("_run_number", 0))
 
 
+def account_name() -> str | None:
+    """The signed-in account's name, whatever its role."""
+    account = current_account()
+    return account.name if account is not None else None
+
+
+def role() -> str | None:
+    """The signed-in account's role (viewer, annotator or admin), None when nobody is signed in."""
+    account = current_account()
+    return account.role if account is not None else None
+
+
+def can(action: str) -> bool:
+    """Whether the signed-in account's role allows `action` (app.services.accounts.ACTIONS)."""
+    from app.services.accounts import role_allows
+
+    return role_allows(role(), action)
+
+
 def annotator() -> str | None:
-    return st.session_state.get("annotator")
+    """The name label changes are stamped with: the signed-in account when it may label, else None."""
+    return account_name() if can("label") else None
 
 
 def is_admin() -> bool:
-    return bool(st.session_state.get("is_admin"))
+    return role() == "admin"
 
 
 # ---------------------------------------------------------------- the label editor
@@ -251,7 +331,7 @@ def label_editor(video: Any, venues: list[str], *, key: str, save: Any, picks: S
                                           shortcut="Enter",
                                           help=None if who else "Sign in as an annotator first")
     if not who:
-        st.caption(":material/info: Enter your name in the sidebar to correct labels.")
+        st.caption(":material/info: Sign in as an annotator (sidebar) to correct labels.")
     if not submitted:
         return
     if not venue:
@@ -261,7 +341,7 @@ def label_editor(video: Any, venues: list[str], *, key: str, save: Any, picks: S
         version = save(venue=venue, reason=reason, who=who, expected_version=expected)
     except LabelConflict as exc:
         current = exc.current
-        other = (f"**{current.who}** set it to **{current.venue_name}** at {current.created_at:%H:%M:%S}"
+        other = (f"{plain(current.who)} set it to **{current.venue_name}** at {current.created_at:%H:%M:%S}"
                  if current else "someone else changed it")
         flash("error", f"Conflict: not saved. While you were looking, {other}. Your choice '{venue}' was not "
                        "stored. Check the label and save again to replace it.")

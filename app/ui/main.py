@@ -1,4 +1,4 @@
-"""Dashboard entry point (`python -m app serve`): page config, identity in the sidebar, routing."""
+"""Dashboard entry point (`python -m app serve`): page config, sign-in in the sidebar, routing by role."""
 from __future__ import annotations
 
 import sys
@@ -10,10 +10,17 @@ if str(ROOT) not in sys.path:  # `streamlit run app/ui/main.py` puts only app/ui
 
 import streamlit as st  # noqa: E402
 
-from app.services.dashboard import NotReady, check_admin  # noqa: E402
+from app.services.dashboard import NotReady  # noqa: E402
 from app.ui import cache, components  # noqa: E402
 
 st.set_page_config(page_title="EASTERN workbench", page_icon=":material/movie:", layout="wide")
+
+components.count_run()
+try:
+    status = cache.status()
+except NotReady as exc:
+    st.error(str(exc), icon=":material/database:")
+    st.stop()
 
 PAGES = {
     "Videos": [
@@ -32,19 +39,20 @@ PAGES = {
         st.Page(components.PAGE_FILES["retrain"], title="Retrain", icon=":material/model_training:"),
     ],
 }
+# Routing by role: a page the role may not use is not in the navigation, so a deep link to it falls back to
+# Browse (each page checks the role again before it writes anything).
+if not components.can("upload"):
+    PAGES["Videos"] = [p for p in PAGES["Videos"] if p.title != "Upload"]
+if components.can("accounts"):
+    PAGES["Admin"] = [st.Page(components.PAGE_FILES["accounts"], title="Accounts & audit log",
+                              icon=":material/admin_panel_settings:")]
 
 page = st.navigation(PAGES)
-components.count_run()
 st.sidebar.title("EASTERN workbench")
-try:
-    status = cache.status()
-except NotReady as exc:
-    st.error(str(exc), icon=":material/database:")
-    st.stop()
 model = status["model"]
 st.sidebar.caption(
     f"{status['videos']:,} videos · {status['labelled']:,} labelled · {status['annotated']:,} corrected by people  \n"
-    + (f"active model: **#{model['id']} {model['name']}**" if model else "no active model yet")
+    + (f"active model: **#{model['id']} {components.plain(model['name'])}**" if model else "no active model yet")
 )
-components.sidebar_identity(lambda password: check_admin(cache.ctx().settings, password))
+components.sidebar_identity()
 page.run()

@@ -18,9 +18,24 @@ MAIN = str(Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py")
 TIMEOUT = 60  # seconds per run: the machine is slow and the first explanation loads torch
 
 
-def open_page(page: str | None, *, query: dict[str, str] | None = None, **state: object) -> AppTest:
-    """Run the app once, switch to `views/<page>.py` (with a query string), run it; no exception."""
+def signed_in(name: str, role: str = "annotator"):  # noqa: ANN201 - app.services.accounts.SignedIn
+    """A dashboard session of account `name` (created with this role if missing), as the sign-in form makes."""
+    from app.context import get_context
+    from app.services import accounts
+
+    ctx = get_context()
+    account = accounts.get(ctx, name) or accounts.create(ctx, name=name, role=role, password="pw-" + name * 8,
+                                                         actor="test")
+    return accounts.start_session(ctx, account)
+
+
+def open_page(page: str | None, *, query: dict[str, str] | None = None, annotator: str | None = None,
+              is_admin: bool = False, **state: object) -> AppTest:
+    """Run the app once, switch to `views/<page>.py` (with a query string), run it; no exception. `annotator`
+    signs in as that account (an annotator, or an admin with is_admin; is_admin alone: the `admin` account)."""
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    if annotator or is_admin:
+        at.session_state["auth"] = signed_in(annotator or "admin", "admin" if is_admin else "annotator")
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -232,7 +247,7 @@ def test_second_annotator_gets_a_conflict_and_nothing_is_overwritten(private_ws:
         stored = repo.get_video(s, video_id=video.id)
         history = repo.label_history(s, video_id=video.id)
     assert stored.current_venue == theirs and history[0].who == "bob"
-    assert f"**Current label:** {theirs}" in texts(at)  # alice now sees bob's label
+    assert theirs in [t.value for t in at.text]  # alice now sees bob's label (as "Current label")
 
     at.selectbox(key=f"video_{video.id}_venue").set_value(mine)  # saving again, knowingly, replaces it
     at.button(key=f"video_{video.id}_save").click().run()
@@ -287,7 +302,8 @@ def test_upload_of_a_broken_file_says_why(private_ws: Workspace) -> None:
     at.file_uploader(key="upload_file").set_value(("broken.mp4", b"this is not a video", "video/mp4"))
     at.button(key="upload_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("broken.mp4" in e.value for e in at.error), [e.value for e in at.error]
+    # the file name is user text: escaped for the alert's Markdown (broken\.mp4 shows as broken.mp4)
+    assert any(r"broken\.mp4" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_upload_of_a_stored_video_links_to_it(private_ws: Workspace) -> None:
@@ -359,26 +375,101 @@ def test_failed_job_shows_its_error(private_ws: Workspace) -> None:
                                  created_by="erin")
         repo.finish_job(s, job_id=job_id, status="failed", error="TrainingError: need labelled videos")
     at = open_page("retrain", is_admin=True)
-    assert any(f"Job {job_id} failed: TrainingError: need labelled videos" in e.value for e in at.error)
+    assert any(f"Job {job_id} failed" in e.value for e in at.error)
+    assert "TrainingError: need labelled videos" in [c.value for c in at.code]
 
 
 # ---------------------------------------------------------------- identity and deep links
 
 
-def test_name_is_asked_once_and_admin_needs_the_password(ws_env: Workspace) -> None:
-    at = open_page("annotate")
-    at.text_input(key="annotator_input").input("  frank ")
-    at.button(key="annotator_submit").click().run()
-    assert at.session_state["annotator"] == "frank"
-    assert not [t for t in at.text_input if t.key == "annotator_input"]  # not asked again
+def test_sign_in_needs_the_password_and_stamps_labels_with_the_account(private_ws: Workspace) -> None:
+    at = open_page("video", query={"video": "5"})
+    assert at.button(key="video_5_save").disabled  # nobody signed in: no label changes
+    at.text_input(key="signin_name").input(private_ws.annotator)
+    at.text_input(key="signin_password").input("wrong password")
+    at.button(key="signin_submit").click().run()
+    assert any("Wrong name or password" in e.value for e in at.error)
+    assert "auth" not in at.session_state
+    at.text_input(key="signin_name").input(private_ws.annotator)
+    at.text_input(key="signin_password").input(private_ws.annotator_password)
+    at.button(key="signin_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"Signed in as {private_ws.annotator} (annotator)" in [t.value for t in at.text]
+    assert not [t for t in at.text_input if t.key == "signin_name"]  # not asked again
 
-    at.text_input(key="admin_password").input("wrong")
-    at.button(key="admin_signin").click().run()
-    assert any("Wrong password" in e.value for e in at.error)
-    assert not [b for b in at.button if b.key == "admin_signout"]
-    at.text_input(key="admin_password").input("admin")  # Settings' default admin password
-    at.button(key="admin_signin").click().run()
-    assert at.session_state["is_admin"] is True
+    with session_scope(ctx_of(private_ws).engine) as s:
+        venue = other_venue(private_ws, repo.get_video(s, video_id=5).current_venue)
+    at.selectbox(key="video_5_venue").set_value(venue)
+    at.button(key="video_5_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with session_scope(ctx_of(private_ws).engine) as s:
+        assert repo.label_history(s, video_id=5)[0].who == private_ws.annotator
+    from app.services import audit
+
+    events = [(e.action, e.actor) for e in audit.recent(ctx_of(private_ws), limit=5)]
+    assert ("signin.ok", private_ws.annotator) in events and ("signin.failed", private_ws.annotator) in events
+    assert not [p for p in at.get("page_link") if "accounts" in str(p.proto.page)]  # annotators: no Accounts page
+
+
+def test_an_expired_session_signs_out(ws_env: Workspace) -> None:
+    import dataclasses
+
+    signed = signed_in(ws_env.admin, "admin")
+    at = open_page(None, auth=dataclasses.replace(signed, expires_at=time.time() - 1))
+    assert "auth" not in at.session_state
+    assert any("session ended" in w.value for w in at.warning)
+    at.switch_page("views/retrain.py").run()
+    assert not [b for b in at.button if b.key == "retrain_start"]
+
+
+def test_a_disabled_account_loses_its_session(private_ws: Workspace) -> None:
+    from app.services import accounts
+
+    at = open_page("retrain", annotator="erin", is_admin=True)
+    assert [b for b in at.button if b.key == "retrain_start"]
+    accounts.set_disabled(ctx_of(private_ws), name="erin", disabled=True, actor="test")
+    at.run()
+    assert not [b for b in at.button if b.key == "retrain_start"]
+
+
+def test_accounts_page_is_for_admins(private_ws: Workspace) -> None:
+    at = open_page("accounts", is_admin=True)
+    names = set(at.dataframe[0].value["name"])
+    assert {private_ws.admin, private_ws.annotator} <= names
+    at.text_input(key="accounts_add_name").input("viewer-vic")
+    at.selectbox(key="accounts_add_role").set_value("viewer")
+    at.button(key="accounts_add_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    from app.services import accounts, audit
+
+    assert accounts.get(ctx_of(private_ws), "viewer-vic").role == "viewer"
+    assert ("account.add", "viewer-vic") in [(e.action, e.target) for e in audit.recent(ctx_of(private_ws))]
+    # a viewer gets neither the Accounts page nor Upload, and cannot label
+    with pytest.raises(ValueError, match="Could not find a navigation page"):  # not routed for a viewer
+        open_page("accounts", auth=signed_in("viewer-vic"))
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        open_page("upload", auth=signed_in("viewer-vic"))
+    at = open_page("video", query={"video": "2"}, auth=signed_in("viewer-vic"))
+    assert at.button(key="video_2_save").disabled
+
+
+def test_user_text_is_text_on_the_video_page(private_ws: Workspace) -> None:
+    """A caption and a file name with a Markdown image, HTML tags and 10 kB of text reach the page only as text."""
+    image, tags = "![](http://host/pixel.png)", "<img src=x onerror=alert(1)><b>bold</b>"
+    caption = f"{image} {tags} **loud** " + "x" * 10_000
+    from sqlalchemy import update
+
+    from db.models import Video
+
+    with session_scope(ctx_of(private_ws).engine) as s:
+        s.execute(update(Video).where(Video.id == 6).values(caption=caption, original_name=f"{image}{tags}.mp4"))
+    at = open_page("video", query={"video": "6"}, annotator="alice")
+    assert caption in [t.value for t in at.text]
+    assert f"{image}{tags}.mp4" in [t.value for t in at.text]
+    for kind in ("markdown", "caption", "title", "header", "subheader", "info", "error", "success", "warning"):
+        for element in getattr(at, kind):
+            value = str(element.value)
+            assert "pixel.png" not in value and "<b>" not in value and "onerror" not in value, (kind, value[:200])
 
 
 def test_atom_deep_link_opens_that_atom(ws_env: Workspace) -> None:

@@ -49,8 +49,8 @@ explain_with = st.selectbox("Explain with", list(labels), format_func=labels.get
                             index=next((i for i, v in enumerate(deep) if v["active"]), 0))
 for video in videos:
     with st.container(border=True):
-        st.markdown(f"**#{video.id} {video.original_name}** · label **{video.label or 'none'}**"
-                    + (f" · {notes[video.id]}" if video.id in notes else ""))
+        st.text(f"#{video.id} {video.original_name} · label {video.label or 'none'}"  # a file name: plain text
+                + (f" · {notes[video.id]}" if video.id in notes else ""))
         predicted = components.attempt(cache.explanation, video.id, None, explain_with)
         if predicted is None:
             continue
@@ -63,7 +63,7 @@ for video in videos:
         left, right = st.columns([2, 3])
         with left:
             for line in story["lines"]:
-                st.markdown(f"- {line}")
+                st.text(f"• {line}")
             st.dataframe(pd.DataFrame(story["push"]), hide_index=True, key=f"case_push_{video.id}",
                          column_config={c: st.column_config.NumberColumn(c, format="%+.3f")
                                         for c in ("toward prediction", "toward label")})

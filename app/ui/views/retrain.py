@@ -1,11 +1,11 @@
 """Retrain: start a training job (its own process), follow it live from the database, cancel it,
-and promote the result next to the active model. Starting, cancelling and promoting need admin."""
+and promote the result next to the active model. Starting, cancelling and promoting need an admin account."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app.services import dashboard, jobs, training
+from app.services import audit, dashboard, jobs, training
 from app.ui import cache, components
 
 ARCHITECTURES = {
@@ -19,11 +19,11 @@ ACTIVE_STATES = ("queued", "running")
 
 st.title("Retrain")
 components.show_flash()
-admin = components.is_admin()
+admin = components.can("retrain")
 ctx = cache.ctx()
 
 if not admin:
-    st.info("Starting, cancelling and promoting need the admin role: sign in under **Admin sign-in** in the sidebar. "
+    st.info("Starting, cancelling and promoting need an admin account: sign in with one in the sidebar. "
             "You can follow the jobs below.", icon=":material/lock:")
 else:
     with st.form("retrain_form", border=True):
@@ -40,7 +40,11 @@ else:
         else:
             request = training.TrainRequest(architecture=arch, modalities=training.parse_modalities(",".join(mods)),
                                             epochs=int(epochs), seed=int(seed))
-            job_id = jobs.start_job(ctx, request, who=components.annotator() or "admin")
+            who = components.account_name() or "?"
+            job_id = jobs.start_job(ctx, request, who=who)
+            audit.record(ctx, actor=who, action="retrain", target=f"job {job_id}",
+                         detail={"architecture": arch, "modalities": list(mods), "epochs": int(epochs),
+                                 "seed": int(seed)})
             components.flash("success", f"Training job {job_id} started in its own process.")
             st.rerun()
 
@@ -49,7 +53,7 @@ def _job_panel(job) -> None:  # noqa: ANN001 - a repo.JobRow
     epochs = job.params.get("epochs", 0)
     arch = job.params.get("architecture", "?")
     st.markdown(f"**Job {job.id}** · {arch} · {'+'.join(m[0].upper() for m in job.params.get('modalities', []))} "
-                f"· {epochs} epochs · started by {job.created_by or '?'} · **{job.status}**")
+                f"· {epochs} epochs · started by {components.plain(job.created_by or '?')} · **{job.status}**")
     st.progress(min(max(job.progress, 0.0), 1.0), text=job.message or job.status)
     if job.history:
         st.plotly_chart(components.curve_figure(job.history, title=f"Job {job.id}: loss and validation Macro-F"),
@@ -94,8 +98,9 @@ else:
         "error": j.error or "",
     } for j in recent]), hide_index=True)
     if recent[0].status == "failed":  # the newest job; older failures stay in the table
-        st.error(f"Job {recent[0].id} failed: {recent[0].error}. The active model is unchanged; the job log is "
-                 f"jobs/job-{recent[0].id}.log under EASTERN_HOME.", icon=":material/error:")
+        st.error(f"Job {recent[0].id} failed. The active model is unchanged; the job log is "
+                 f"jobs/job-{recent[0].id}.log under EASTERN_HOME. The reason:", icon=":material/error:")
+        st.code(recent[0].error or "(none recorded)", language=None, wrap_lines=True)
 
 finished = next((j for j in recent if j.status == "done" and j.model_version_id), None)
 versions = {v["id"]: v for v in cache.model_list()}

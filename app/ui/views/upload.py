@@ -14,6 +14,10 @@ limit = cache.ctx().settings.upload_max_mb
 st.caption(f"mp4, mov, webm or mkv, up to {limit} MB. The model reads the first 6 seconds: 12 frames, 6 one-second "
            "audio clips and the caption.")
 
+if not components.can("upload"):  # the navigation hides this page too; a stale tab still lands here
+    st.info("Uploading needs an annotator or admin account: sign in in the sidebar.", icon=":material/lock:")
+    st.stop()
+
 with st.form("upload_form", clear_on_submit=False):
     file = st.file_uploader("Video file", type=sorted(e.lstrip(".") for e in VIDEO_EXTENSIONS),
                             max_upload_size=limit, key="upload_file")
@@ -27,7 +31,7 @@ if submitted:
     if file is None:
         st.error("Choose a video file first.")
         st.stop()
-    with st.status(f"Ingesting {file.name}…", expanded=True) as progress:
+    with st.status(f"Ingesting {components.plain(file.name)}…", expanded=True) as progress:
         st.write("Checking and storing the file, extracting features (the first upload loads the frame encoder)…")
         result = components.attempt(dashboard.ingest_upload, cache.ctx(), filename=file.name, data=file.getvalue(),
                                     caption=caption, venue=venue, who=components.annotator() or "upload")
@@ -35,10 +39,10 @@ if submitted:
         progress.update(label="Done" if ok else "Not ingested", state="complete" if ok else "error")
     if result is None:
         st.stop()
-    for line in result.errors:
-        st.error(line, icon=":material/error:")
+    for line in result.errors:  # they name the uploaded file: user text, escaped for the alert's Markdown
+        st.error(components.plain(line), icon=":material/error:")
     for line in result.notes:
-        st.info(line)
+        st.info(components.plain(line))
     if result.existing_id:
         components.video_link(result.existing_id, f"Open the stored copy (video {result.existing_id})")
     if result.video_id:

@@ -26,7 +26,8 @@ if detail is None:
     st.stop()
 video = detail.video
 model = detail.model
-st.title(f"Video #{video.id} · {video.original_name}")
+st.title(f"Video #{video.id}")
+st.text(video.original_name)  # user text (file name, caption): always plain text, never Markdown or HTML
 
 # ---------------------------------------------------------------- what the video is
 
@@ -39,12 +40,14 @@ with left:
         player.player(detail.media_file, fps=video.fps, key="video_player", timeline=player.timeline_of(why))
     else:
         st.warning("The stored file of this video is missing.", icon=":material/warning:")
-    st.markdown(f"**Caption:** {video.caption or '*(none)*'}")
+    st.caption("Caption")
+    st.text(video.caption or "(none)")
     st.caption(f"{video.duration:.1f} s · {video.width}×{video.height} · "
                f"{'with' if video.has_audio else 'no'} audio · source {video.source}")
     components.triage_badges(cache.triage_flags((video.id,)).get(video.id, ()))
 with right:
-    st.markdown(f"**Current label:** {video.current_venue or '*(none)*'}")
+    st.caption("Current label")
+    st.text(video.current_venue or "(none)")
     components.undo_button(video_id=video.id, key="video_undo")
     components.label_editor(
         video, cache.venue_choices(), key=f"video_{video.id}",
@@ -75,7 +78,7 @@ if view is not None:
 if model is None:
     components.need_model({"model": None})
     st.stop()
-st.header(f"Model #{model['id']} {model['name']}")
+st.header(f"Model #{model['id']} {components.plain(model['name'])}")
 c1, c2 = st.columns(2)
 with c1:
     if detail.top:
