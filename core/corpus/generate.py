@@ -6,13 +6,16 @@ libx264/AAC with one thread and bit-exact flags, so the same seed gives byte-ide
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import itertools
 import json
 import math
 import multiprocessing
 import os
 import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -167,13 +170,18 @@ def render_audio(item: CorpusItem) -> np.ndarray | None:
 # ------------------------------------------------------------------------------------------------ files
 
 
-def encode_mp4(path: Path, frames: np.ndarray, samples: np.ndarray | None) -> None:
-    """Write frames (T, H, W, 3) uint8 at 12 fps and optional mono 22,050 Hz audio as H.264/AAC mp4, atomically."""
+def encode_mp4(path: Path, frames: np.ndarray | Iterable[np.ndarray], samples: np.ndarray | None) -> None:
+    """Write frames (T, H, W, 3) uint8 at 12 fps and optional mono 22,050 Hz audio as H.264/AAC mp4, atomically.
+
+    `frames` may also be chunks of frames (an iterable of (t, H, W, 3) arrays): ffmpeg then encodes each
+    chunk while the next one is rendered, two cores busy per video. The file is the same either way."""
     import imageio_ffmpeg
 
+    chunks = iter([frames] if isinstance(frames, np.ndarray) else frames)
+    first = next(chunks)
     part = path.with_name(f".{path.name}.part")
     pcm = path.with_name(f".{path.name}.pcm.part")
-    t, h, w, _ = frames.shape
+    _, h, w, _ = first.shape
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error",
            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(visual.FPS), "-i", "pipe:0"]
     if samples is not None:
@@ -183,11 +191,21 @@ def encode_mp4(path: Path, frames: np.ndarray, samples: np.ndarray | None) -> No
     cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", "-threads", "1",
             "-flags:v", "+bitexact", "-fflags", "+bitexact", "-map_metadata", "-1", "-f", "mp4", str(part)]
     try:
-        proc = subprocess.run(cmd, input=memoryview(np.ascontiguousarray(frames).reshape(-1)),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-        if proc.returncode != 0:
-            reason = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
-            raise CorpusError(f"{path.name}: ffmpeg failed to encode ({reason[0]})")
+        with tempfile.TemporaryFile() as errors:  # a file, not a pipe: ffmpeg never blocks on its stderr
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+            try:
+                for chunk in itertools.chain([first], chunks):
+                    proc.stdin.write(memoryview(np.ascontiguousarray(chunk, dtype=np.uint8)).cast("B"))
+            except BrokenPipeError:
+                pass  # ffmpeg stopped reading: its exit status and message say why
+            finally:
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.close()
+                returncode = proc.wait()
+            if returncode != 0:
+                errors.seek(0)
+                reason = errors.read().decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
+                raise CorpusError(f"{path.name}: ffmpeg failed to encode ({reason[0]})")
         os.replace(part, path)
     finally:
         part.unlink(missing_ok=True)
@@ -195,8 +213,11 @@ def encode_mp4(path: Path, frames: np.ndarray, samples: np.ndarray | None) -> No
 
 
 def write_video(out_dir: Path, item: CorpusItem) -> None:
-    """Render and encode one item into out_dir (atomic: a killed run leaves no partial mp4)."""
-    encode_mp4(Path(out_dir) / item.filename, render_frames(item), render_audio(item))
+    """Render and encode one item into out_dir (atomic: a killed run leaves no partial mp4); shot by shot,
+    so the encoder works on one shot while the next renders."""
+    bounds = np.cumsum((0, *item.shot_frames))
+    shots = (render_frames(item, np.arange(lo, hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
+    encode_mp4(Path(out_dir) / item.filename, shots, render_audio(item))
 
 
 def write_manifest(path: Path, items: list[CorpusItem]) -> None:
