@@ -130,7 +130,8 @@ def test_users_command_and_label_needs_an_account(tmp_path: Path) -> None:
     ctx = make_context(Settings(home=home, db_url=f"sqlite:///{home / 'eastern.db'}"))
     with session_scope(ctx.engine) as s:
         video_id = repo.add_video(s, sha256="a" * 64, path="media/aa/x.mp4", original_name="x.mp4", duration=6.0,
-                                  fps=25.0, width=64, height=64, size_bytes=1, has_audio=False, caption="", source="ingest")
+                                  fps=25.0, width=64, height=64, size_bytes=1, has_audio=False, caption="",
+                                  source="ingest")
     typed = cli(home, "label", str(video_id), "Airport", "--who", "someone")
     assert typed.returncode == 2 and "needs the account's password" in typed.stderr
     viewer = cli(home, "label", str(video_id), "Airport", "--who", "vic", "--password", "x" * 12)
