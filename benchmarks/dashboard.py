@@ -22,6 +22,7 @@ each part. The load average is printed with the table: on a shared machine the a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -75,25 +76,28 @@ class Home:
         return {"EASTERN_HOME": str(self.home), "EASTERN_DB_URL": self.db_url}
 
 
-def _settings(home: Path):  # noqa: ANN202 - app.settings.Settings
+def _settings(home: Path, db_url: str | None = None):  # noqa: ANN202 - app.settings.Settings
     from app.settings import Settings
 
-    return Settings(home=home, db_url=f"sqlite:///{home / 'eastern.db'}")
+    return Settings(home=home, db_url=db_url or f"sqlite:///{home / 'eastern.db'}")
 
 
-def synthetic_home(root: Path, n: int, seed: int = 0) -> Home:
-    """A database of n synthetic videos with labels and one active model's predictions (built once)."""
-    home = root / f"synthetic-{n}"
+def synthetic_home(root: Path, n: int, seed: int = 0, db_url: str | None = None) -> Home:
+    """A database of n synthetic videos with labels, splits, one active model's predictions and one
+    out-of-sample prediction set (built once; a given db_url, a throwaway server, is always filled)."""
+    home = root / (f"synthetic-{n}" if db_url is None else f"synthetic-{n}-server")
     marker = home / "ready.json"
-    if marker.is_file():
-        return Home(home, _settings(home).db_url)
+    url = _settings(home, db_url).db_url
+    if marker.is_file() and db_url is None:
+        return Home(home, url)
     shutil.rmtree(home, ignore_errors=True)
     start = time.perf_counter()
-    _in_child(_fill_synthetic, home, n, seed)
-    marker.write_text(json.dumps({"videos": n, "seed": seed}))
+    _in_child(_fill_synthetic, home, n, seed, url)
+    if db_url is None:
+        marker.write_text(json.dumps({"videos": n, "seed": seed}))
     print(f"built a synthetic database of {n:,} videos in {time.perf_counter() - start:.1f} s: {home}",
           file=sys.stderr)
-    return Home(home, _settings(home).db_url)
+    return Home(home, url)
 
 
 def _in_child(target: Callable[..., object], *args: object) -> None:
@@ -107,7 +111,7 @@ def _in_child(target: Callable[..., object], *args: object) -> None:
         raise RuntimeError(f"building with {target.__name__}{args} failed (exit code {proc.exitcode})")
 
 
-def _fill_synthetic(home: Path, n: int, seed: int) -> None:
+def _fill_synthetic(home: Path, n: int, seed: int, db_url: str) -> None:
     from sqlalchemy import insert, select
 
     from app.context import make_context
@@ -118,7 +122,7 @@ def _fill_synthetic(home: Path, n: int, seed: int) -> None:
     from db.models import Label, Video
     from db.session import session_scope
 
-    ctx = make_context(_settings(home))
+    ctx = make_context(_settings(home, db_url))
     prepare_database(ctx)
     items = corpus_items(n, seed)  # recipes only: names, captions, labels, audio, as the demo corpus has them
     rng = np.random.default_rng(seed)
@@ -156,6 +160,38 @@ def _fill_synthetic(home: Path, n: int, seed: int) -> None:
         repo.activate_model(session, model_id=model_id)
         repo.replace_predictions(session, model_version_id=model_id,
                                  rows=_predictions(rng, ids, corrected, venue_ids))
+    from app.services.splits import ensure_splits
+
+    ensure_splits(ctx)  # the stable split, as ingest assigns it
+    with session_scope(ctx.engine) as session:
+        _prediction_set(session, rng, ids, corrected, venue_ids)
+
+
+def _prediction_set(session, rng: np.random.Generator, ids: np.ndarray, labels: np.ndarray,  # noqa: ANN001
+                    venue_ids: np.ndarray) -> None:
+    """A finished 5-fold out-of-sample prediction set over every video (what `crossval` stores), so that
+    Annotate and Failure cases rank by it, as after the first `make run`."""
+    from core.features.extract import RECIPE
+    from db import repo
+
+    n = len(ids)
+    set_id = repo.create_prediction_set(  # of the current extractor's version: the queue uses only those
+        session, name="synthetic 5-fold (benchmark)", architecture="eastern", params={"folds": 5},
+        features_version=f"{RECIPE}-efficientnet_lite0-1280", venue_ids=[int(v) for v in venue_ids],
+        label_snapshot_id=repo.newest_label_id(session), label_snapshot_at=None, n_videos=n,
+        artifact_dir="prediction_sets/synthetic")
+    preds = _predictions(rng, ids, labels, venue_ids)
+    quality = rng.beta(5, 1.5, n)
+    issue = quality < np.quantile(quality, 0.03)
+    rows = [{
+        "video_id": p["video_id"], "fold": i % 5, "label_venue_id": int(labels[i]),
+        "label_probability": p["label_probability"], "suggested_venue_id": p["venue_id"],
+        "suggested_probability": p["confidence"], "quality": float(quality[i]), "is_issue": bool(issue[i]),
+        "topk": p["topk"],
+    } for i, p in enumerate(preds)]
+    repo.replace_oos_predictions(session, set_id=set_id, rows=rows)
+    repo.update_prediction_set(session, set_id=set_id, status="done", folds_done=list(range(5)),
+                               n_issues=int(issue.sum()), finished_at=datetime.now(UTC))
 
 
 def _predictions(rng: np.random.Generator, ids: np.ndarray, labels: np.ndarray, venue_ids: np.ndarray) -> list[dict]:
@@ -252,33 +288,74 @@ def _fresh_app() -> AppTest:
     return AppTest.from_file(MAIN, default_timeout=RUN_TIMEOUT_S)
 
 
-def bench_browse(ws: Home, n: int, repeats: int) -> list[Row]:
-    """Browse in one session (set up first, untimed): the first page with empty caches and again
-    cached, then two filters with empty caches."""
+PAGES = ("Browse, first page", "Browse, two filters", "Browse, caption search", "Annotate, queue",
+         "Models", "Failure cases")
+
+
+def _annotator_session():  # noqa: ANN202 - app.services.accounts.SignedIn
+    """A signed-in annotator, as the sidebar's sign-in form leaves it in the session."""
+    from app.context import get_context
+    from app.services import accounts
+
+    ctx = get_context()
+    account = accounts.get(ctx, "bench-annotator") or accounts.create(
+        ctx, name="bench-annotator", role="annotator", password="bench-" + "x" * 16, actor="benchmark")
+    return accounts.start_session(ctx, account)
+
+
+def _search_word(n: int) -> str:
+    """A word that some captions of the synthetic corpus contain."""
+    from core.corpus.generate import corpus_items
+
+    for item in corpus_items(min(n, 400), 0):
+        words = [w for w in item.caption.split() if w.isalpha() and len(w) > 4]
+        if item.caption_kind == "relevant" and words:
+            return words[0].lower()
+    return "the"
+
+
+def bench_pages(ws: Home, n: int, repeats: int) -> list[Row]:
+    """Each dashboard page in one session (set up first, untimed), `repeats` runs from empty caches, plus
+    Browse's first page again cached."""
+    from app.ui.components import PAGE_FILES
+
+    word = _search_word(n)
     with _env(ws):
         at = _fresh_app()
+        at.session_state["auth"] = _annotator_session()
         timed_run(at)  # imports pandas, plotly and the app once, outside the timings
         venue = at.multiselect(key="browse_labels").options[0]
-        first, cached, filtered = [], [], []
+        times: dict[str, list[float]] = {name: [] for name in PAGES}
+        cached: list[float] = []
+        shown = ""
         for _ in range(repeats):
+            at.switch_page(PAGE_FILES["browse"])
             clear_caches()
-            first.append(timed_run(at))
+            times["Browse, first page"].append(timed_run(at))
             cached.append(timed_run(at))
             at.multiselect(key="browse_labels").set_value([venue])
             at.slider(key="browse_conf").set_range(0.5, 1.0)
             clear_caches()
-            filtered.append(timed_run(at))
+            times["Browse, two filters"].append(timed_run(at))
             shown = at.caption[0].value if at.caption else ""
             at.multiselect(key="browse_labels").set_value([])
             at.slider(key="browse_conf").set_range(0.0, 1.0)
+            at.text_input(key="browse_text").set_value(word)
+            clear_caches()
+            times["Browse, caption search"].append(timed_run(at))
+            at.text_input(key="browse_text").set_value("")
             timed_run(at)
+            for name, page in (("Annotate, queue", "annotate"), ("Models", "models"), ("Failure cases", "failures")):
+                at.switch_page(PAGE_FILES[page])
+                clear_caches()
+                times[name].append(timed_run(at))
         rss = peak_rss_mib()
-    return [
-        Row(f"Browse, first page of {n:,} (caches empty)", first, rss),
-        Row("Browse, first page again (cached)", cached, rss),
-        Row(f"Browse, label = {venue} and confidence ≥ 50% (caches empty)", filtered, rss,
-            note=shown.replace("*", "")),
-    ]
+    rows = [Row(f"{name} ({n:,} videos, caches empty)", times[name], rss) for name in PAGES]
+    rows[1].note = shown.replace("*", "")
+    rows[1].scenario = f"Browse, label = {venue} and confidence ≥ 50% ({n:,} videos, caches empty)"
+    rows[2].scenario = f"Browse, caption search '{word}' ({n:,} videos, caches empty)"
+    rows.insert(1, Row("Browse, first page again (cached)", cached, rss))
+    return rows
 
 
 def bench_video(ws: Home, repeats: int) -> list[Row]:
@@ -333,30 +410,77 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", type=int, default=None, help="synthetic corpus size (default 20,000)")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per scenario (default 5)")
     parser.add_argument("--quick", action="store_true", help="2,000 videos, 2 repeats")
-    parser.add_argument("--skip-video", action="store_true", help="only Browse (no real workspace needed)")
+    parser.add_argument("--skip-video", action="store_true", help="only the synthetic pages (no real workspace)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: a throwaway server from the machine's initdb/pg_ctl")
+    parser.add_argument("--json", type=Path, default=None, help="write {videos, backend, pages: {name: median_ms}}")
     args = parser.parse_args(argv)
+    if args.backend == "postgresql":
+        with throwaway_postgres() as url:
+            return _run(args, url)
+    return _run(args, None)
+
+
+def _run(args: argparse.Namespace, db_url: str | None) -> int:
     n = args.videos or (2_000 if args.quick else 20_000)
     repeats = args.repeats or (2 if args.quick else 5)
     root = args.home.expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
 
-    synthetic = synthetic_home(root, n)
+    synthetic = synthetic_home(root, n, db_url=db_url)
     real = None if args.skip_video else real_home(root)
     load_before = os.getloadavg()[0]
     baseline = peak_rss_mib()
-    rows = bench_browse(synthetic, n, repeats)
+    rows = bench_pages(synthetic, n, repeats)
+    pages = {name: statistics.median(row.seconds) * 1e3 for name, row in zip(PAGES, rows[:1] + rows[2:], strict=False)}
     if real is not None:
         rows += bench_video(real, repeats)
 
     video_part = f", {len(real.video_ids)} real videos for Video detail" if real else ""
-    print(f"\nDashboard script runs (AppTest): {n:,} synthetic videos for Browse{video_part}; {repeats} repeats; "
+    print(f"\nDashboard script runs (AppTest), {args.backend}: {n:,} synthetic videos{video_part}; {repeats} repeats; "
           f"CPUs {os.cpu_count()}; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
           f"RSS {baseline:.0f} MiB before the first run\n")
     print(table(rows))
     for row in rows:
         if row.note:
             print(f"\n{row.scenario}: the page said \"{row.note}\"")
+    if args.json:
+        from core.fileio import atomic_write
+
+        figures = {"videos": n, "backend": args.backend, "repeats": repeats, "load_average": os.getloadavg()[0],
+                   "cpus": os.cpu_count(), "pages": pages}
+        atomic_write(args.json, lambda fh: fh.write(json.dumps(figures, indent=2).encode()))
+        print(f"figures written to {args.json}")
     return 0
+
+
+@contextlib.contextmanager
+def throwaway_postgres():
+    """A PostgreSQL cluster in a temporary folder (as tests/db/test_postgres.py starts one), its URL."""
+    import socket
+    import subprocess
+    import tempfile
+
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not (initdb and pg_ctl):
+        raise SystemExit("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # initdb refuses root
+    base = Path(tempfile.mkdtemp(prefix="eastern-pg-bench-"))
+    base.chmod(0o777)
+    data = base / "data"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
+                   capture_output=True, cwd=base)
+    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", opts, "-w", "-l", str(data / "log"), "start"],
+                   check=True, capture_output=True, cwd=base)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, cwd=base)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
