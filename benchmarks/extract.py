@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = demo_generation(args.demo_videos, workers) if args.demo_videos else None
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    gpu_mib = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None
     full = t_steady / steady
     floor = (t_bare_decode + t_bare_encoder + t_bare_librosa) / count
     moviepy = t_moviepy / count
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "librosa": t_bare_librosa / count},
         "moviepy_path_stages_s_per_video": {k: v / count for k, v in timings.items()},
         "one_off_s": {"generate_videos": t_make, "load_encoders": t_load, "warm_up": t_warm},
-        "peak_rss_mb": peak_mb, "demo_generation": demo,
+        "peak_rss_mb": peak_mb, "peak_gpu_mib": gpu_mib, "demo_generation": demo,
     }
 
     def row(name: str, per: float, note: str = "") -> str:
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{demo['before_videos_per_s']:.2f} videos/s; now ({workers} workers, shots streamed into the encoder) "
               f"{demo['now_videos_per_s']:.2f} videos/s ({demo['speedup']:.2f}x)")
     print(f"one-off: generate videos {t_make:.1f} s, load encoders {t_load:.2f} s, warm-up {t_warm:.2f} s; "
-          f"peak RSS {peak_mb:.0f} MB")
+          f"peak RSS {peak_mb:.0f} MB" + (f", peak GPU memory {gpu_mib:.0f} MiB (max allocated)" if gpu_mib else ""))
     if args.json:
         from core.fileio import atomic_write
 

@@ -3,6 +3,7 @@
     python benchmarks/train.py                 # 1024 videos, CUDA when available
     python benchmarks/train.py --quick         # 256 videos: a smoke run
     python benchmarks/train.py --visual-dim 4096 --samples 4096 --threads 2
+    python benchmarks/train.py --device cuda --samples 18000 --json out.json   # the paper's size (gpu.sh)
 
 "ours" goes through core.train.train / predict_proba (FeatureSet in float16, loader, per-batch float32
 conversion, validation each epoch excluded from the timing, progress callbacks); "bare" is a plain
@@ -14,6 +15,7 @@ table: on a shared machine the absolute numbers move, the ratios much less.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -34,6 +36,7 @@ from core.train import TrainConfig, predict_proba, train  # noqa: E402
 
 BATCH = 64
 TEXT_LEN = 30
+PAPER_TRAIN_VIDEOS = 18_000  # about 90 % of the paper's 20,093 videos train
 
 
 def synthetic(n: int, visual_dim: int, classes: int = 22, seed: int = 0) -> FeatureSet:
@@ -106,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="256 videos, fewer timing repeats")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
     args = parser.parse_args(argv)
     n = 256 if args.quick else args.samples
     if args.threads:
@@ -147,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     ours_b256, bare_b256 = n / min(ours_times), n / min(bare_times)
 
     if device.type == "cuda":
-        peak = f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB GPU (max allocated)"
+        peak_mib = torch.cuda.max_memory_allocated(device) / 2**20
+        peak = f"{peak_mib:.0f} MiB GPU (max allocated)"
     else:
-        peak = f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB RSS (whole process)"
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = f"{peak_mib:.0f} MiB RSS (whole process)"
     print(f"EASTERN, Table 4 sizes, visual_dim {args.visual_dim}: {count_parameters(model):,} parameters; "
           f"{n} synthetic videos, batch {BATCH}; device {device}"
           f"{' (AMP)' if amp else ''}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads of "
@@ -161,6 +167,21 @@ def main(argv: list[str] | None = None) -> int:
           f"{ours_b1 / bare_b1:.2f} |")
     print(f"| inference batch 256, videos/s | {ours_b256:.1f} | {bare_b256:.1f} | {ours_b256 / bare_b256:.2f} |")
     print(f"| peak memory | {peak} | | |")
+    print(f"\nan epoch of the paper's training set ({PAPER_TRAIN_VIDEOS:,} videos) at this speed: "
+          f"{PAPER_TRAIN_VIDEOS / ours_train:.1f} s (ours), {PAPER_TRAIN_VIDEOS / bare_train:.1f} s (bare)")
+    if args.json:
+        from core.fileio import atomic_write
+
+        figures = {
+            "samples": n, "visual_dim": args.visual_dim, "device": str(device), "amp": amp,
+            "torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "load_average": os.getloadavg()[0],
+            "train_samples_per_s": ours_train, "bare_train_samples_per_s": bare_train,
+            "epoch_s_at_paper_size": PAPER_TRAIN_VIDEOS / ours_train, "paper_train_videos": PAPER_TRAIN_VIDEOS,
+            "predict_b1_ms": ours_b1 * 1e3, "predict_b256_videos_per_s": ours_b256,
+            "peak_memory_mib": peak_mib, "peak_memory_kind": "gpu_max_allocated" if device.type == "cuda" else "rss",
+        }
+        atomic_write(args.json, lambda fh: fh.write(json.dumps(figures, indent=2).encode()))
+        print(f"figures written to {args.json}")
     return 0
 
 
