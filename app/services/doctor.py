@@ -15,6 +15,7 @@ from db import integrity, repo
 from db.session import session_scope
 
 TEMP_PREFIXES = (".part-", ".tmp-")  # what an interrupted atomic write leaves behind
+TEMP_GRACE_S = 60.0  # younger temporary files may belong to a write in progress
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,16 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _leftover(path: Path) -> bool:
+    """A temporary file old enough that no running write owns it."""
+    import time
+
+    try:
+        return path.name.startswith(TEMP_PREFIXES) and time.time() - path.stat().st_mtime > TEMP_GRACE_S
+    except OSError:
+        return False
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -106,11 +117,18 @@ def diagnose(ctx: AppContext, *, checksums: bool = True, feature_version: str | 
         if path.resolve() in known:
             continue
         if path.name.startswith(TEMP_PREFIXES):
+            if not _leftover(path):
+                continue
             d.add("media files", f"{path.relative_to(s.home)}: leftover of an interrupted copy",
                   f"rm '{path}'  (or python -m app doctor --fix)", repair=path.unlink)
         else:
             d.add("media files", f"{path.relative_to(s.home)}: file without a video row (orphan)",
                   f"ingest it (python -m app ingest '{path}') or remove it (rm '{path}')")
+
+    for path in _files(s.home / "tmp"):
+        if _leftover(path):
+            d.add("media files", f"{path.relative_to(s.home)}: leftover of an interrupted copy",
+                  f"rm '{path}'  (or python -m app doctor --fix)", repair=path.unlink)
 
     d.checked.append("feature files")
     version = feature_version or _configured_feature_version(ctx)
@@ -135,7 +153,7 @@ def diagnose(ctx: AppContext, *, checksums: bool = True, feature_version: str | 
                 d.add("feature files", f"video {by_sha[key].id}: {exc}",
                       f"rm '{store.path_of(key)}' and run python -m app features")
         for path in _files(store.dir / "items"):
-            if path.name.startswith(TEMP_PREFIXES):
+            if _leftover(path):
                 d.add("feature files", f"{path.relative_to(s.home)}: leftover of an interrupted write",
                       f"rm '{path}'  (or python -m app doctor --fix)", repair=path.unlink)
 

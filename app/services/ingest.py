@@ -135,7 +135,11 @@ def _store_copy(ctx: AppContext, src: Path, sha: str) -> str:
     dest = ctx.settings.home / rel
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
+        # The partial copy lives outside media/ (same file system, so the rename is atomic): a process killed
+        # mid-copy leaves no half file among the media, only a .part- file in tmp/ that `doctor --fix` removes.
+        staging = ctx.settings.home / "tmp"
+        staging.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=staging, prefix=".part-")
         os.close(fd)
         try:
             shutil.copyfile(src, tmp)
