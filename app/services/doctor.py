@@ -149,8 +149,9 @@ def diagnose(ctx: AppContext, *, checksums: bool = True, feature_version: str | 
         for key in sorted(stored & set(by_sha)):
             try:
                 store.get(key)
-            except ValueError as exc:
-                d.add("feature files", f"video {by_sha[key].id}: {exc}",
+            except Exception as exc:  # noqa: BLE001 - any failure to read is the finding (BadZipFile included)
+                reason = str(exc) if isinstance(exc, ValueError) else f"unreadable feature file ({exc})"
+                d.add("feature files", f"video {by_sha[key].id}: {reason}",
                       f"rm '{store.path_of(key)}' and run python -m app features")
         for path in _files(store.dir / "items"):
             if _leftover(path):
