@@ -19,7 +19,7 @@ overview = components.attempt(cache.atom_overview, model["id"])
 if overview is None:
     st.stop()
 n_atoms, mods = overview["atoms"], overview["modalities"]
-st.caption(f"Model **#{model['id']} {model['name']}**: {n_atoms} atoms shared by {len(mods)} modalities, "
+st.caption(f"Model **#{model['id']} {components.plain(model['name'])}**: {n_atoms} atoms shared by {len(mods)} modalities, "
            f"codes of {overview['videos']:,} videos saved at promotion.")
 
 linked = st.query_params.get("atom")
