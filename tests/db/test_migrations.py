@@ -11,7 +11,7 @@ from db.migrate import current, downgrade, upgrade
 from db.models import Base
 from db.session import dispose_engines, make_engine
 
-TABLES = {"venues", "videos", "labels", "model_versions", "predictions", "training_jobs"}
+TABLES = {"venues", "videos", "labels", "model_versions", "predictions", "training_jobs", "users", "audit_events"}
 
 
 def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
