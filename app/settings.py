@@ -40,6 +40,9 @@ class Settings(BaseSettings):
                          validation_alias=AliasChoices("EASTERN_ADDRESS", "STREAMLIT_SERVER_ADDRESS", "address"))
     session_minutes: float = Field(default=480.0, gt=0, description="a dashboard sign-in lasts this long")
     signin_delay_s: float = Field(default=1.0, ge=0, description="pause after each failed sign-in")
+    label_quality_adjust: bool = Field(
+        default=False, description="cleanlab's class-imbalance adjustment of label quality (adjust_pred_probs): "
+        "better on small long-tailed corpora (120 demo videos), worse at 600 (benchmarks/label_issues.py)")
     test_share: float = Field(default=0.15, ge=0.0, lt=1.0,
                               description="share of each venue's videos that the stable split holds out for test")
     torch_threads: int = Field(default=0, ge=0, description="0: leave torch's default")
