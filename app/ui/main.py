@@ -27,7 +27,6 @@ PAGES = {
         st.Page(components.PAGE_FILES["browse"], title="Browse", icon=":material/grid_view:", default=True),
         st.Page(components.PAGE_FILES["video"], title="Video detail", icon=":material/movie:"),
         st.Page(components.PAGE_FILES["annotate"], title="Annotate", icon=":material/edit_note:"),
-        st.Page(components.PAGE_FILES["upload"], title="Upload", icon=":material/upload:"),
     ],
     "Understand": [
         st.Page(components.PAGE_FILES["atoms"], title="Atom explorer", icon=":material/scatter_plot:"),
@@ -41,8 +40,9 @@ PAGES = {
 }
 # Routing by role: a page the role may not use is not in the navigation, so a deep link to it falls back to
 # Browse (each page checks the role again before it writes anything).
-if not components.can("upload"):
-    PAGES["Videos"] = [p for p in PAGES["Videos"] if p.title != "Upload"]
+# (No Page attribute is read here: a worker process that re-imports this file has no Streamlit runtime.)
+if components.can("upload"):
+    PAGES["Videos"].append(st.Page(components.PAGE_FILES["upload"], title="Upload", icon=":material/upload:"))
 if components.can("accounts"):
     PAGES["Admin"] = [st.Page(components.PAGE_FILES["accounts"], title="Accounts & audit log",
                               icon=":material/admin_panel_settings:")]
