@@ -264,6 +264,9 @@ def cmd_retrain(ctx: AppContext, args: argparse.Namespace) -> int:
     request = TrainRequest(architecture=args.model, modalities=parse_modalities(args.modalities),
                            epochs=args.epochs, seed=args.seed)
     job_id = start_job(ctx, request, who=args.who)
+    from app.services import audit
+    audit.record(ctx, actor=args.who, action="retrain", target=f"job {job_id}",
+                 detail={"via": "cli", **request.to_dict()})
     print(json.dumps({"job": job_id}))
     return 0
 
