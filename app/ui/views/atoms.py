@@ -19,8 +19,8 @@ overview = components.attempt(cache.atom_overview, model["id"])
 if overview is None:
     st.stop()
 n_atoms, mods = overview["atoms"], overview["modalities"]
-st.caption(f"Model **#{model['id']} {components.plain(model['name'])}**: {n_atoms} atoms shared by {len(mods)} modalities, "
-           f"codes of {overview['videos']:,} videos saved at promotion.")
+st.caption(f"Model **#{model['id']} {components.plain(model['name'])}**: {n_atoms} atoms shared by {len(mods)} "
+           f"modalities, codes of {overview['videos']:,} videos saved at promotion.")
 
 linked = st.query_params.get("atom")
 if linked is not None and linked != st.session_state.get("atoms_link"):  # a new deep link ?atom=K
