@@ -3,7 +3,8 @@ knows them: recipe venue != manifest venue), ranked two ways, at k = the number 
 
   (a) in-sample: the old queue, the active model's predictions on every video (85% of which it trained on)
   (b) out-of-fold + cleanlab: K-fold cross-validation, `cleanlab.rank.get_label_quality_scores`, raw
-      self-confidence and with cleanlab's class-imbalance adjustment (`adjust_pred_probs=True`, EASTERN_LABEL_QUALITY_ADJUST)
+      self-confidence and with cleanlab's class-imbalance adjustment
+      (`adjust_pred_probs=True`, EASTERN_LABEL_QUALITY_ADJUST)
 
 and variants of (b) (more folds, longer training, an ensemble of architectures: probabilities averaged).
 Prints a table and, with --json, writes the figures.
