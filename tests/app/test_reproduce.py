@@ -203,7 +203,14 @@ def test_report_has_the_order_probe_the_ablation_and_the_epochs_used(quick):
         assert rows[name][3] == "-" or re.match(r"^\d+\.\d \(\d+/\d+\)$", rows[name][3]), rows[name]
     assert rows["EASTERN V shuffled"][0] == "shuffled frames" and rows["EASTERN V shuffled"][3:5] != ["-", "-"]
     assert rows["EASTERN V shuffled"][4] == "EASTERN V" and P_VALUE.match(rows["EASTERN V shuffled"][5])
-    assert "Order-only pairs:" in probe and "Train Station" in probe
+    from core.protocol import order_only_pairs
+
+    classes = json.loads((quick[0] / "results.json").read_text(encoding="utf-8"))["dataset"]["class_names"]
+    pairs = order_only_pairs(classes)  # the small workspace may hold too few videos of a pair's venues
+    if pairs:
+        assert "Order-only pairs:" in probe and all(f"{a} / {b}" in probe for a, b in pairs)
+    else:
+        assert "No venue pairs that differ only in shot order" in probe
     ablation = table_rows(section(md, "Sparsity ablation"))
     assert ablation["EASTERN L1"][0] == "1, 1"  # --quick: one weight, chosen in each of the 2 splits
     assert re.match(r"^\d+\.\d$", ablation["EASTERN L1"][1])
