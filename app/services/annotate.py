@@ -12,11 +12,12 @@ from db.session import session_scope
 def relabel(
     ctx: AppContext, *, video_id: int, venue: str, who: str, reason: str = "", expected_version: int | None
 ) -> dict[str, Any]:
-    """Set a video's venue by name. Raises UnknownVenue for a category that does not exist and
-    LabelConflict when someone else saved a label since `expected_version` was read."""
-    who = who.strip()
-    if not who:
-        raise repo.RepoError("an annotator name is required")
+    """Set a video's venue by name, as the account `who` (it must be enabled and allowed to label: PermissionDenied
+    otherwise). Raises UnknownVenue for a category that does not exist and LabelConflict when someone else saved
+    a label since `expected_version` was read."""
+    from app.services.accounts import require
+
+    who = require(ctx, name=who.strip(), action="label").name  # an enabled account that may label, never a typed name
     with session_scope(ctx.engine) as session:
         venue_id = repo.venue_id(session, name=venue)
         version = repo.set_label(session, video_id=video_id, venue_id=venue_id, who=who, reason=reason.strip(),
@@ -26,6 +27,9 @@ def relabel(
 
 def undo(ctx: AppContext, *, video_id: int, who: str, expected_version: int | None) -> dict[str, Any]:
     """Return to the label before the newest change (appended, so history keeps both)."""
+    from app.services.accounts import require
+
+    who = require(ctx, name=who.strip(), action="label").name
     with session_scope(ctx.engine) as session:
         version = repo.undo_last_label(session, video_id=video_id, who=who, expected_version=expected_version)
         current = repo.get_video(session, video_id=video_id).current_venue

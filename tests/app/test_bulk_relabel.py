@@ -24,17 +24,18 @@ def test_bulk_relabel_saves_each_and_reports_conflicts(private_ws: Workspace) ->
     shown = bulk.label_versions(ctx, ids)  # what the table showed
     before = _state(ctx, ids)
     venue = next(v for v in ("Garden", "Speakeasy") if all(before[i][0].current_venue != v for i in ids))
-    annotate.relabel(ctx, video_id=3, venue="Park", who="bob", reason="meanwhile", expected_version=shown[3])
-    result = bulk.relabel_many(ctx, shown_versions=shown, venue=venue, who="alice", reason="bulk: all gardens")
+    annotate.relabel(ctx, video_id=3, venue="Park", who=private_ws.admin, reason="meanwhile", expected_version=shown[3])
+    result = bulk.relabel_many(ctx, shown_versions=shown, venue=venue, who=private_ws.annotator,
+                               reason="bulk: all gardens")
     assert result.saved == [1, 2] and [v for v, _ in result.conflicts] == [3]
-    assert "bob set it to Park" in result.conflicts[0][1]
+    assert f"{private_ws.admin} set it to Park" in result.conflicts[0][1]
     after = _state(ctx, ids)
     for v in (1, 2):
         video, history = after[v]
         assert video.current_venue == venue and video.version == before[v][0].version + 1
         assert len(history) == len(before[v][1]) + 1  # one history row per video
         assert (history[0].who, history[0].reason, history[0].previous_venue_name) == (
-            "alice", "bulk: all gardens", before[v][0].current_venue)
+            private_ws.annotator, "bulk: all gardens", before[v][0].current_venue)
     assert after[3][0].current_venue == "Park"  # bob's change is kept
 
 
@@ -44,7 +45,7 @@ def test_an_unknown_venue_saves_nothing(private_ws: Workspace) -> None:
     ctx = get_context()
     shown = bulk.label_versions(ctx, [1, 2])
     with pytest.raises(repo.UnknownVenue):
-        bulk.relabel_many(ctx, shown_versions=shown, venue="Moon Base", who="alice")
+        bulk.relabel_many(ctx, shown_versions=shown, venue="Moon Base", who=private_ws.annotator)
     assert bulk.label_versions(ctx, [1, 2]) == shown
 
 

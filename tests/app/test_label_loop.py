@@ -154,7 +154,7 @@ def test_corrections_never_move_the_test_split(private_ws: Workspace) -> None:
         venues = [v.name for v in repo.list_venues(session, used_only=True)]
     for video in videos[:10]:
         other = next(v for v in venues if v != video.current_venue)
-        annotate.relabel(ctx, video_id=video.id, venue=other, who="test", expected_version=video.version)
+        annotate.relabel(ctx, video_id=video.id, venue=other, who=private_ws.annotator, expected_version=video.version)
     b = training.train_and_register(ctx, training.TrainRequest(epochs=1, seed=7))
     assert _splits(ctx) == before
     with session_scope(ctx.engine) as session:
@@ -236,7 +236,8 @@ def test_compare_scores_both_versions_on_the_same_videos_and_labels(private_ws: 
     with session_scope(ctx.engine) as session:
         target = repo.get_video(session, video_id=test_ids[0])
         other = next(v.name for v in repo.list_venues(session, used_only=True) if v.name != target.current_venue)
-    annotate.relabel(ctx, video_id=target.id, venue=other, who="test", expected_version=target.version)
+    annotate.relabel(ctx, video_id=target.id, venue=other, who=private_ws.annotator,
+                     expected_version=target.version)
     result = compare(ctx, private_ws.other_model, private_ws.active_model)
     with session_scope(ctx.engine) as session:
         labelled = queries.test_split_labels(session)
@@ -268,7 +269,7 @@ def test_labels_export_round_trips_through_ingest(private_ws: Workspace, tmp_pat
     with session_scope(ctx.engine) as session:
         video = repo.get_video(session, video_id=1)
         other = next(v.name for v in repo.list_venues(session, used_only=True) if v.name != video.current_venue)
-    annotate.relabel(ctx, video_id=1, venue=other, who="test", expected_version=video.version)
+    annotate.relabel(ctx, video_id=1, venue=other, who=private_ws.annotator, expected_version=video.version)
     out = tmp_path / "export" / "manifest.csv"
     done = _cli(private_ws.env(), "export", "labels", "--with-media", "--out", str(out))
     assert done.returncode == 0, done.stderr
