@@ -22,9 +22,12 @@ def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
                               epochs=args.epochs, seed=args.seed)
     request.check()
     if args.background:
+        from app.services import audit
         from app.services.jobs import start_crossval_job
 
-        print(json.dumps({"job": start_crossval_job(ctx, request, who=args.who, resume_set_id=args.resume)}))
+        job_id = start_crossval_job(ctx, request, who=args.who, resume_set_id=args.resume)
+        audit.record(ctx, actor=args.who, action="crossval", target=f"job {job_id}", detail=request.to_dict())
+        print(json.dumps({"job": job_id}))
         return 0
     bar = _bar("crossval", unit="%")
 
@@ -32,6 +35,9 @@ def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
         if event.get("kind") in ("epoch", "done"):
             bar(int(round(100 * event["fraction"])), 100)
 
+    from app.services import audit
+
+    audit.record(ctx, actor=args.who, action="crossval", target="foreground", detail=request.to_dict())
     set_id = run_crossval(ctx, request, progress=progress, resume_set_id=args.resume)
     if set_id is None:
         _say("cancelled (resumable with --resume)")

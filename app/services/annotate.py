@@ -145,9 +145,7 @@ def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | N
 
     request = CrossvalRequest(architecture=architecture, folds=folds, epochs=epochs or ctx.settings.demo_epochs)
     job_id = start_crossval_job(ctx, request, who=who)
-    try:
-        from app.services import audit
-    except ImportError:  # the audit log arrives with accounts
-        return job_id
+    from app.services import audit
+
     audit.record(ctx, actor=who, action="crossval", target=f"job {job_id}", detail=request.to_dict())
     return job_id

@@ -51,7 +51,7 @@ class ExportReport:
 
 
 def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id: int | None = None,
-           with_media: bool = False) -> ExportReport:
+           with_media: bool = False, actor: str = "cli") -> ExportReport:
     """Write one export to `out` (and its description to `out`.meta.json). With `with_media` (labels only),
     the media files are linked or copied beside the manifest under its file names, so the folder can be
     ingested into a fresh home as it is."""
@@ -117,19 +117,15 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
     meta["rows"] = counter["rows"]
     meta_path = out.with_name(out.name + ".meta.json")
     atomic_write(meta_path, lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode()))
-    if kind in ("history", "labels", "predictions", "issues"):
-        _audit(ctx, kind, out, meta)
+    _audit(ctx, actor, kind, out, meta)
     return ExportReport(out, meta_path, counter["rows"], meta, counter["media"])
 
 
-def _audit(ctx: AppContext, kind: str, out: Path, meta: dict[str, Any]) -> None:
-    """Exports are security-relevant (labels leave the tool): recorded when the audit log exists."""
-    try:
-        from app.services import audit
-    except ImportError:  # the audit log arrives with accounts
-        return
-    audit.record(ctx, actor=os.environ.get("EASTERN_USER", "cli"), action="export", target=str(out),
-                 detail={"kind": kind, "rows": meta.get("rows")})
+def _audit(ctx: AppContext, actor: str, kind: str, out: Path, meta: dict[str, Any]) -> None:
+    """Exports are security-relevant: labels leave the tool."""
+    from app.services import audit
+
+    audit.record(ctx, actor=actor, action="export", target=str(out), detail={"kind": kind, "rows": meta.get("rows")})
 
 
 def _csv_value(value: Any) -> Any:

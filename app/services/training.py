@@ -313,11 +313,15 @@ def load_model(ctx: AppContext, model_id: int):  # noqa: ANN201 - returns (nn.Mo
     return load_checkpoint(ctx.settings.inside_home(Path(row.checkpoint_path)))
 
 
-def promote(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
-    """Make a version active and recompute predictions (and atom codes) for every video."""
+def promote(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None,
+            actor: str = "cli") -> int:
+    """Make a version active and recompute predictions (and atom codes) for every video; audited."""
     count = recompute_predictions(ctx, model_id, progress=progress)
     with session_scope(ctx.engine) as session:
         repo.activate_model(session, model_id=model_id)
+    from app.services import audit
+
+    audit.record(ctx, actor=actor, action="promote", target=f"model {model_id}", detail={"predictions": count})
     return count
 
 

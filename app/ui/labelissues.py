@@ -83,11 +83,12 @@ def _start_button(source: annotate.QueueSource, *, key: str) -> None:
 
 def download(kind: str, *, key: str, label: str, model_id: int | None = None) -> None:
     """A download button that runs the export when clicked (streamed to a temporary file, then served)."""
+    actor = components.account_name() or "visitor"
 
     def produce() -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"{kind}.csv"
-            export.export(cache.ctx(), kind, fmt="csv", out=out, model_id=model_id)
+            export.export(cache.ctx(), kind, fmt="csv", out=out, model_id=model_id, actor=actor)
             return out.read_bytes()
 
     st.download_button(label, data=produce, file_name=f"eastern-{kind}.csv", mime="text/csv", key=key,

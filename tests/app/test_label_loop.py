@@ -305,6 +305,10 @@ def test_every_export_kind_writes_its_rows_and_source(ws_env: Workspace, tmp_pat
             meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
             assert meta["rows"] == len(rows) > 0
     assert meta["prediction_set"]["set_id"] == pset.id and rows[0]["source"] == f"crossval set {pset.id}"
+    from app.services import audit
+
+    exported = [e for e in audit.recent(ctx, action="export") if e.target.startswith(str(tmp_path))]
+    assert len(exported) == 6 and {e.detail["kind"] for e in exported} == {"history", "predictions", "issues"}
     bad = _cli(ws_env.env(), "export", "labels", "--out", str(tmp_path))  # a folder: one clear line, exit 2
     assert bad.returncode == 2 and "is a folder" in bad.stderr
 

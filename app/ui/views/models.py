@@ -39,7 +39,8 @@ else:
             st.caption("An admin can promote this version to active.")
         elif st.button(f"Promote #{chosen} to active", key="models_promote", icon=":material/rocket_launch:"):
             with st.spinner("Recomputing every video's prediction with this version…"):
-                count = components.attempt(training.promote, cache.ctx(), chosen)
+                count = components.attempt(training.promote, cache.ctx(), chosen,
+                                           actor=components.account_name() or "?")
             if count is not None:
                 cache.clear_after_model_change()
                 components.flash("success", f"Version #{chosen} is now active; {count} predictions recomputed.")

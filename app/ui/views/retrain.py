@@ -119,7 +119,7 @@ if finished and finished.model_version_id in versions:
         if st.button(f"Promote #{new['id']} to active", type="primary", key="retrain_promote",
                      icon=":material/rocket_launch:"):
             with st.spinner("Recomputing every video's prediction with the new model…"):
-                count = components.attempt(training.promote, ctx, new["id"])
+                count = components.attempt(training.promote, ctx, new["id"], actor=components.account_name() or "?")
             if count is not None:
                 cache.clear_after_model_change()
                 components.flash("success", f"Version #{new['id']} is now active; {count} predictions recomputed.")
