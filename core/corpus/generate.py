@@ -25,6 +25,7 @@ import numpy as np
 from core.corpus import audio, visual
 from core.corpus.captions import irrelevant_caption, relevant_caption
 from core.corpus.profiles import DEMO_VENUES, PROFILES
+from core.parallel import bare_main
 
 GENERATOR_VERSION = "eastern-demo-v1"  # bump when a change alters any video of a given seed
 STAMP = ".corpus.json"
@@ -262,7 +263,9 @@ def generate_corpus(out_dir: Path, n_videos: int, seed: int, progress: Callable[
         progress(done, n_videos)
     if workers > 1 and len(todo) > 1:
         # spawn, not fork: the caller may hold threads (torch, a database pool) that fork would copy mid-state
-        with multiprocessing.get_context("spawn").Pool(min(workers, len(todo))) as pool:
+        with bare_main():  # Pool starts its processes here: from an empty __main__ (see core.parallel)
+            pool = multiprocessing.get_context("spawn").Pool(min(workers, len(todo)))
+        with pool:
             for _ in pool.imap_unordered(partial(write_video, out_dir), todo):
                 done += 1
                 if progress:

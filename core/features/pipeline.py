@@ -22,6 +22,7 @@ from core.features.acoustic import N_CLIPS, acoustic_features
 from core.features.store import FeatureStore, VideoFeatures
 from core.features.textual import clean_tokens
 from core.media import MediaError, decode_fast
+from core.parallel import bare_main
 
 if TYPE_CHECKING:
     from core.features.visual import FrameEncoder
@@ -127,6 +128,8 @@ def run_local(jobs: Iterable[Job], encoder: FrameEncoder, store: FeatureStore, *
         warm_up()
         # spawn, not fork: this process holds torch's threads and maybe a database pool
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            with bare_main():  # start every worker now, from an empty __main__ (see core.parallel)
+                wait([pool.submit(os.getpid) for _ in range(workers)])
             pending: set[Future] = set()
             ahead = 2 * workers + batch_frames // 12  # bounded look-ahead: memory stays flat on any corpus
             todo = iter(jobs)

@@ -1,6 +1,9 @@
 """core.features.pipeline: the parallel, cross-video batched path gives FeatureExtractor.extract's features."""
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -18,13 +21,20 @@ def extractor():
     return FeatureExtractor(make_encoder("efficientnet_lite0", device="cpu"))
 
 
-def test_pipeline_matches_the_one_video_extractor(extractor, videos, tmp_path):
+def test_pipeline_matches_the_one_video_extractor(extractor, videos, tmp_path, monkeypatch):
+    # under Streamlit __main__ is a page script, which spawn would run again in every worker
+    page = tmp_path / "page.py"
+    page.write_text("raise RuntimeError('a dashboard page ran in a worker')\n")
+    script = types.ModuleType("__main__")
+    script.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", script)
     names = ["ok", "short", "silent"]
     (tmp_path / "broken.mp4").write_bytes(videos["ok"].read_bytes()[:4000])
     jobs = [Job(f"key{i:02d}", videos[n], f"#{n} clip", ref=i) for i, n in enumerate(names)]
     jobs.append(Job("key99", tmp_path / "broken.mp4", "", ref=99))
     store = FeatureStore(tmp_path / "features", extractor.version)
     outcomes = list(run_local(jobs, extractor.encoder, store, workers=2, batch_frames=24))
+    assert sys.modules["__main__"] is script
     assert sorted(o.job.ref for o in outcomes) == [0, 1, 2, 99]
     errors = {o.job.ref: o.error for o in outcomes}
     assert "truncated" in errors.pop(99) and set(errors.values()) == {None}
