@@ -69,6 +69,7 @@ class Video(Base):
     __table_args__ = (
         Index("ix_videos_current_venue", "current_venue_id"),
         Index("ix_videos_split_venue", "split", "current_venue_id"),
+        Index("ix_videos_id_venue", "id", "current_venue_id"),  # covering: the queue's counts at 200k
         Index("ix_videos_created", "created_at"),
         Index("ix_videos_features_version", "features_version"),
     )
@@ -86,7 +87,10 @@ class Label(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    __table_args__ = (Index("ix_labels_video", "video_id", "id"),)
+    __table_args__ = (
+        Index("ix_labels_video", "video_id", "id"),
+        Index("ix_labels_who_video", "who", "video_id"),  # "corrected by a person" at 200k
+    )
 
 
 class ModelVersion(Base):
@@ -177,6 +181,9 @@ class OosPrediction(Base):
         UniqueConstraint("set_id", "video_id", name="uq_oos_set_video"),
         Index("ix_oos_set_quality", "set_id", "quality"),
         Index("ix_oos_video", "video_id"),
+        # covering for issue_counts and the label-issue filter; ordered walk for the failure gallery (docs/scale.md)
+        Index("ix_oos_set_video_label", "set_id", "video_id", "label_venue_id", "suggested_venue_id", "is_issue"),
+        Index("ix_oos_set_suggested_prob", "set_id", "suggested_probability"),
     )
 
 
