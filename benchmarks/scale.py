@@ -36,7 +36,7 @@ GPU_FRAMES_PER_S = 3_000  # assumed EfficientNet-Lite0 inference rate of one H20
 TRAIN_GPU_SPEEDUP = 20.0  # assumed training speed-up of that GPU over this machine's CPU (until gpu.sh measures it)
 
 
-PROPOSED_DB_CHANGES = """### What the 200k plans need (for the owner of db/)
+PROPOSED_DB_CHANGES = """### What the 200k plans need (added as migration 0005)
 
 Indexes (a migration after 0004 and the same `Index(...)` in `db/models.py`), then `ANALYZE` (or
 `PRAGMA optimize`) after bulk imports:
