@@ -111,7 +111,11 @@ def browse(
         raise ValueError(f"unknown sort {sort!r}; choose from {', '.join(SORTS)}")
     stmt, pred, label_venue = _browse_select(model_version_id)
     stmt = _apply(stmt, filters, pred, label_venue)
-    total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(Video.id).subquery())) or 0
+    f = filters
+    if f.predicted_venue_ids or f.correctness != "any" or f.min_confidence > 0.0 or f.max_confidence < 1.0:
+        total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(Video.id).subquery())) or 0
+    else:  # no filter reads the prediction: count videos alone, without the outer joins (docs/scale.md)
+        total = session.scalar(_apply(select(func.count(Video.id)).select_from(Video), f, pred, label_venue)) or 0
     order = {
         "id": [Video.id],
         "newest": [Video.created_at.desc(), Video.id.desc()],
@@ -182,13 +186,12 @@ class IssueRow:
     split: str | None
 
 
-def issue_queue(session: Session, *, set_id: int, limit: int = 50, offset: int = 0,
-                issues_only: bool = False) -> list[IssueRow]:
-    """Videos by cleanlab label quality in a set, lowest first, leaving out those relabelled since its snapshot
-    (their ranked label is gone)."""
+def _issue_select(set_id: int):  # noqa: ANN202 - a Select of IssueRow columns
+    """A set's queue rows (labels unchanged since its snapshot: a relabelled video's ranked label is gone),
+    lowest label quality first."""
     label_venue, sug_venue = aliased(Venue), aliased(Venue)
     o = OosPrediction
-    stmt = (
+    return (
         select(Video.id, Video.original_name, Video.caption, label_venue.name, Video.version, sug_venue.name,
                o.suggested_probability, o.label_probability, o.quality, o.is_issue, Video.split)
         .join(o, and_(o.video_id == Video.id, o.set_id == set_id))
@@ -196,10 +199,15 @@ def issue_queue(session: Session, *, set_id: int, limit: int = 50, offset: int =
         .join(label_venue, label_venue.id == Video.current_venue_id)
         .where(o.label_venue_id == Video.current_venue_id)
         .order_by(o.quality, Video.id)
-        .offset(offset).limit(limit)
     )
+
+
+def issue_queue(session: Session, *, set_id: int, limit: int = 50, offset: int = 0,
+                issues_only: bool = False) -> list[IssueRow]:
+    """One page of a set's queue, by cleanlab label quality, lowest first."""
+    stmt = _issue_select(set_id).offset(offset).limit(limit)
     if issues_only:
-        stmt = stmt.where(o.is_issue.is_(True))
+        stmt = stmt.where(OosPrediction.is_issue.is_(True))
     return [IssueRow(*r) for r in session.execute(stmt).all()]
 
 
@@ -447,19 +455,8 @@ def iter_predictions(session: Session, *, model_version_id: int, batch: int = 20
 
 
 def iter_issue_rows(session: Session, *, set_id: int, batch: int = 2000) -> Iterator[IssueRow]:
-    """Every row of a set's queue (labels unchanged since its snapshot), lowest label quality first."""
-    label_venue, sug_venue = aliased(Venue), aliased(Venue)
-    o = OosPrediction
-    stmt = (
-        select(Video.id, Video.original_name, Video.caption, label_venue.name, Video.version, sug_venue.name,
-               o.suggested_probability, o.label_probability, o.quality, o.is_issue, Video.split)
-        .join(o, and_(o.video_id == Video.id, o.set_id == set_id))
-        .join(sug_venue, sug_venue.id == o.suggested_venue_id)
-        .join(label_venue, label_venue.id == Video.current_venue_id)
-        .where(o.label_venue_id == Video.current_venue_id)
-        .order_by(o.quality, Video.id).execution_options(yield_per=batch)
-    )
-    for r in session.execute(stmt).tuples():
+    """Every row of a set's queue, lowest label quality first, streamed."""
+    for r in session.execute(_issue_select(set_id).execution_options(yield_per=batch)).tuples():
         yield IssueRow(*r)
 
 

@@ -70,7 +70,8 @@ with right:
         if item.is_issue:
             st.caption(":material/flag: cleanlab counts this label among the likely wrong ones")
         for reason in triage.describe(cache.triage_flags((video.id,)).get(video.id, ())):
-            st.caption(f":material/warning: {reason}: the model reads little or nothing from this modality")
+            st.caption(":material/warning: " + components.plain(reason)
+                       + ": the model reads little or nothing from this modality")
     st.caption("Current label:")
     st.text(video.current_venue or "(none)")
     st.caption("Caption:")
