@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.context import AppContext
+from app.services.jobs import worker_alive
 from db import integrity, repo
 from db.session import session_scope
 
@@ -172,23 +173,11 @@ def diagnose(ctx: AppContext, *, checksums: bool = True, feature_version: str | 
         beat = job.heartbeat_at or job.created_at
         beat = beat.replace(tzinfo=UTC) if beat.tzinfo is None else beat
         silent = (now - beat).total_seconds()
-        if silent > s.job_stale_s or (job.status == "running" and not _alive(job.pid)):
+        if silent > s.job_stale_s or (job.status == "running" and not worker_alive(job.pid)):
             d.add("jobs", f"job {job.id} is '{job.status}' but its worker is gone or silent for {silent:.0f} s",
                   "python -m app jobs  (or doctor --fix: marks dead jobs failed; a cross-validation resumes "
                   "with --resume)", repair=lambda: _reap(ctx))
     return d
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _configured_feature_version(ctx: AppContext) -> str | None:

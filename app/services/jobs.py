@@ -169,7 +169,8 @@ def request_cancel(ctx: AppContext, job_id: int) -> None:
         repo.request_cancel(session, job_id=job_id)
 
 
-def _alive(pid: int | None) -> bool:
+def worker_alive(pid: int | None) -> bool:
+    """Whether a worker process still runs (a zombie counts as dead)."""
     if not pid:
         return False
     try:
@@ -198,7 +199,7 @@ def reap_dead_jobs(ctx: AppContext) -> list[int]:
                 beat = beat.replace(tzinfo=UTC)
             silent = (now - beat).total_seconds()
             error = None
-            if job.status == "running" and not _alive(job.pid):
+            if job.status == "running" and not worker_alive(job.pid):
                 error = f"worker process {job.pid} died without finishing (killed?)"
             elif job.status == "running" and silent > stale:
                 error = f"worker process {job.pid} silent for {silent:.0f} s (no heartbeat within {stale:g} s)"

@@ -116,9 +116,9 @@ def freeze_when_trained(ctx, job_id: int) -> tuple[int, object]:
 
 
 def worker_gone(pid: int) -> bool:
-    from app.services.jobs import _alive
+    from app.services.jobs import worker_alive
 
-    return not _alive(pid)
+    return not worker_alive(pid)
 
 
 def test_a_tiny_job_runs_to_done_registers_and_activates_a_model(ctx, private_ws: Workspace):
