@@ -1,4 +1,8 @@
-"""The command line: `python -m app COMMAND`. Everything the dashboard does, this does too."""
+"""The command line: `python -m app COMMAND`. Everything the dashboard does, this does too.
+
+Each command is declared once with its parser beside its handler (app.commands_base); this module holds the
+corpus, training, job and label commands and `main`, the one place a user-facing error becomes one line.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,47 +13,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from app.commands_base import COMMANDS, add_commands, bar, command, say
 from app.context import AppContext, get_context
 
-COMMANDS: dict[str, Callable[[AppContext, argparse.Namespace], int]] = {}
-
-
-def command(name: str) -> Callable:
-    def register(fn: Callable[[AppContext, argparse.Namespace], int]) -> Callable:
-        COMMANDS[name] = fn
-        return fn
-
-    return register
-
-
-def _bar(desc: str, unit: str = "video"):  # noqa: ANN202 - returns a progress callback
-    """A tqdm bar driven by (done, total) callbacks."""
-    from tqdm import tqdm
-
-    state: dict = {}
-
-    def update(done: int, total: int) -> None:
-        bar = state.get("bar")
-        if bar is None:
-            bar = state["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-            state.pop("bar")
-
-    return update
-
-
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+_bar, _say = bar, say  # the names app.commands_* used before the registry moved
 
 
 # ----------------------------------------------------------------- setup and corpus
 
 
-@command("migrate")
+@command("migrate", "upgrade the database to head and seed the venues")
 def cmd_migrate(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.database import prepare_database
 
@@ -58,25 +31,45 @@ def cmd_migrate(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("demo")
-def cmd_demo(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.corpus import build_demo
-
+def _stage_bars() -> Callable[[str, int, int], None]:
+    """One progress bar per stage of the demo build (generate, ingest)."""
     bars: dict[str, Callable] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
         bars.setdefault(stage, _bar(stage))(done, total)
 
-    report = build_demo(ctx, videos=args.videos, seed=args.seed, progress=progress,
-                        label_noise=getattr(args, "label_noise", None), workers=_workers(args))
+    return progress
+
+
+def _demo_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--videos", type=int, default=200)
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--no-features", action="store_true", help="ingest only; extract later")
+    sp.add_argument("--label-noise", type=float, default=None, metavar="SHARE",
+                    help="share of planted wrong labels (default 0.03); the recipes know which they are")
+    sp.add_argument("--workers", type=int, default=None, help="parallel renderers and decoders (default: all cores)")
+
+
+@command("demo", "generate and ingest the demo corpus", _demo_args)
+def cmd_demo(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.corpus import build_demo
+
+    report = build_demo(ctx, videos=args.videos, seed=args.seed, progress=_stage_bars(),
+                        label_noise=args.label_noise, workers=_workers(args.workers))
     for line in report.lines():
         print(line)
     if not args.no_features:
-        cmd_features(ctx, args)
+        _extract(ctx, workers=args.workers)
     return 0 if report.ok else 1
 
 
-@command("ingest")
+def _ingest_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("path")
+    sp.add_argument("--who", default="ingest")
+    sp.add_argument("--no-features", action="store_true")
+
+
+@command("ingest", "ingest a folder of videos, a CSV manifest or one file", _ingest_args)
 def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.database import prepare_database
     from app.services.ingest import ingest_path
@@ -86,17 +79,31 @@ def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     if report.added and not args.no_features:
-        cmd_features(ctx, args)
+        _extract(ctx)
     return 0 if report.ok else 1
 
 
-@command("features")
+def _features_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--workers", type=int, default=None,
+                    help="decode processes (default: all cores; 0: decode in this process); CPUs of --ray local")
+    sp.add_argument("--ray", default=None, metavar="ADDRESS",
+                    help="run on a Ray cluster (head:6379, ray://head:10001, auto) or 'local' (a Ray started here)")
+    sp.add_argument("--rebuild", action="store_true", help="recompute every video's features")
+
+
+@command("features", "extract features of every video that lacks them", _features_args)
 def cmd_features(ctx: AppContext, args: argparse.Namespace) -> int:
+    return _extract(ctx, workers=args.workers, ray_address=args.ray, rebuild=args.rebuild)
+
+
+def _extract(ctx: AppContext, *, workers: int | None = None, ray_address: str | None = None,
+             rebuild: bool = False) -> int:
+    """Features of every video that lacks them (or of all, with rebuild); 1 when any failed."""
     from app.services.features import extract_pending
 
     _say("extracting features (the first librosa call compiles with numba once per machine)")
-    report = extract_pending(ctx, progress=_bar("features"), workers=getattr(args, "workers", None),
-                             ray_address=getattr(args, "ray", None), rebuild=getattr(args, "rebuild", False))
+    report = extract_pending(ctx, progress=_bar("features"), workers=workers, ray_address=ray_address,
+                             rebuild=rebuild)
     for line in report.failed:
         print(f"ERROR {line}")
     vocab = f"; text vocabulary refitted: {report.embedder_words} words" if report.embedder_words else ""
@@ -104,15 +111,14 @@ def cmd_features(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0 if not report.failed else 1
 
 
-def _workers(args: argparse.Namespace) -> int:
+def _workers(workers: int | None) -> int:
     """--workers, default every core."""
     from core.features.pipeline import default_workers
 
-    workers = getattr(args, "workers", None)
     return default_workers() if workers is None else workers
 
 
-@command("bootstrap")
+@command("bootstrap", "first run: database, demo corpus, features, first model")
 def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     """First run: database, demo corpus, features and a first EASTERN model, each only if missing."""
     from app.services.database import prepare_database
@@ -130,8 +136,13 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
         empty = repo.count_videos(session) == 0
     if empty:
         _say(f"empty database: building the demo corpus ({s.demo_videos} videos, seed {s.demo_seed})")
-        cmd_demo(ctx, argparse.Namespace(videos=s.demo_videos, seed=s.demo_seed, no_features=True))
-    cmd_features(ctx, args)
+        from app.services.corpus import build_demo
+
+        report = build_demo(ctx, videos=s.demo_videos, seed=s.demo_seed, progress=_stage_bars(),
+                            workers=_workers(None))
+        for line in report.lines():
+            print(line)
+    _extract(ctx)
     with session_scope(ctx.engine) as session:
         has_model = repo.active_model(session) is not None
     if not has_model:
@@ -163,7 +174,12 @@ def _start_first_crossval(ctx: AppContext) -> None:
          "page shows its progress and ranks labels by out-of-sample label quality when it is done")
 
 
-@command("serve")
+def _serve_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--address", default=None, help="default EASTERN_ADDRESS (127.0.0.1)")
+    sp.add_argument("--port", type=int, default=None, help="default EASTERN_PORT (8501)")
+
+
+@command("serve", "run the dashboard", _serve_args)
 def cmd_serve(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.serve import port_problem
 
@@ -179,7 +195,7 @@ def cmd_serve(ctx: AppContext, args: argparse.Namespace) -> int:
                                      "EASTERN_DB_URL": ctx.settings.db_url})
 
 
-@command("status")
+@command("status", "corpus and model summary as JSON")
 def cmd_status(ctx: AppContext, args: argparse.Namespace) -> int:
     from db import repo
     from db.session import session_scope
@@ -198,7 +214,21 @@ def cmd_status(ctx: AppContext, args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- training and models
 
 
-@command("train")
+def _train_args(sp: argparse.ArgumentParser) -> None:
+    from core.models import registry
+
+    sp.add_argument("--model", default="eastern", choices=registry.names(),
+                    help="a deep model, or a shallow baseline of Table 1 "
+                         f"({', '.join(registry.names('shallow'))}: not activatable)")
+    sp.add_argument("--modalities", default="v,a,t")
+    sp.add_argument("--epochs", type=int, default=15)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--batch-size", type=int, default=64)
+    sp.add_argument("--lr", type=float, default=1e-3)
+    sp.add_argument("--activate", action="store_true")
+
+
+@command("train", "train a model on the current labels", _train_args)
 def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.training import TrainRequest, parse_modalities, train_and_register
 
@@ -216,7 +246,13 @@ def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("predict")
+def _predict_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("file")
+    sp.add_argument("--caption", default="")
+    sp.add_argument("--model-id", type=int)
+
+
+@command("predict", "top-5 venues of a video file, as JSON", _predict_args)
 def cmd_predict(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.training import predict_file
 
@@ -225,7 +261,7 @@ def cmd_predict(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("models")
+@command("models", "model versions with their metrics")
 def cmd_models(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import models as model_service
 
@@ -234,7 +270,11 @@ def cmd_models(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("promote")
+def _promote_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("model_id", type=int)
+
+
+@command("promote", "activate a model version and recompute predictions", _promote_args)
 def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.training import promote
 
@@ -246,16 +286,31 @@ def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- jobs
 
 
-@command("worker")
+def _worker_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--job", type=int, required=True)
+
+
+@command("worker", "(internal) run a queued training job", _worker_args)
 def cmd_worker(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.jobs import run_worker
+    from db.repo import JobStatus
 
     status = run_worker(ctx, args.job)
     _say(f"job {args.job}: {status}")
-    return 0 if status in {"done", "cancelled"} else 1
+    return 0 if status in (JobStatus.DONE, JobStatus.CANCELLED) else 1
 
 
-@command("retrain")
+def _retrain_args(sp: argparse.ArgumentParser) -> None:
+    from core.models import registry
+
+    sp.add_argument("--model", default="eastern", choices=registry.names("deep"))
+    sp.add_argument("--modalities", default="v,a,t")
+    sp.add_argument("--epochs", type=int, default=15)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--who", default="cli")
+
+
+@command("retrain", "start a background training job", _retrain_args)
 def cmd_retrain(ctx: AppContext, args: argparse.Namespace) -> int:
     """Start a background training job, as the dashboard's Retrain page does."""
     from app.services.jobs import start_job
@@ -271,7 +326,12 @@ def cmd_retrain(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("jobs")
+def _jobs_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--cancel", type=int)
+    sp.add_argument("--limit", type=int, default=20)
+
+
+@command("jobs", "list training jobs (and cancel one)", _jobs_args)
 def cmd_jobs(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.jobs import reap_dead_jobs, request_cancel
     from db import repo
@@ -290,7 +350,17 @@ def cmd_jobs(ctx: AppContext, args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- labels
 
 
-@command("label")
+def _label_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("video_id", type=int)
+    sp.add_argument("venue", nargs="?", default="")
+    sp.add_argument("--who", default=None, help="an annotator or admin account (default EASTERN_USER)")
+    sp.add_argument("--password", default=None, help="its password (default EASTERN_PASSWORD)")
+    sp.add_argument("--reason", default="")
+    sp.add_argument("--version", type=int, help="the label version you read (conflict check)")
+    sp.add_argument("--undo", action="store_true")
+
+
+@command("label", "set (or undo) a video's venue label", _label_args)
 def cmd_label(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import annotate
     from app.services.accounts import verify_for
@@ -306,7 +376,11 @@ def cmd_label(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("history")
+def _history_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("video_id", type=int)
+
+
+@command("history", "a video's label history", _history_args)
 def cmd_history(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import annotate
 
@@ -316,87 +390,20 @@ def cmd_history(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The other command modules register with app.commands_base when imported (after this module's own, so
+    # `--help` lists setup and training first); they import commands_base, never this module.
+    from app import commands_admin, commands_eval, commands_labels  # noqa: F401
+
     p = argparse.ArgumentParser(prog="python -m app", description="EASTERN micro-video workbench")
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="upgrade the database to head and seed the venues")
-    sp = sub.add_parser("demo", help="generate and ingest the demo corpus")
-    sp.add_argument("--videos", type=int, default=200)
-    sp.add_argument("--seed", type=int, default=1)
-    sp.add_argument("--no-features", action="store_true", help="ingest only; extract later")
-    sp.add_argument("--label-noise", type=float, default=None, metavar="SHARE",
-                    help="share of planted wrong labels (default 0.03); the recipes know which they are")
-    sp.add_argument("--workers", type=int, default=None, help="parallel renderers and decoders (default: all cores)")
-    sp = sub.add_parser("ingest", help="ingest a folder of videos, a CSV manifest or one file")
-    sp.add_argument("path")
-    sp.add_argument("--who", default="ingest")
-    sp.add_argument("--no-features", action="store_true")
-    sp = sub.add_parser("features", help="extract features of every video that lacks them")
-    sp.add_argument("--workers", type=int, default=None,
-                    help="decode processes (default: all cores; 0: decode in this process); CPUs of --ray local")
-    sp.add_argument("--ray", default=None, metavar="ADDRESS",
-                    help="run on a Ray cluster (head:6379, ray://head:10001, auto) or 'local' (a Ray started here)")
-    sp.add_argument("--rebuild", action="store_true", help="recompute every video's features")
-    sub.add_parser("bootstrap", help="first run: database, demo corpus, features, first model")
-    sp = sub.add_parser("serve", help="run the dashboard")
-    sp.add_argument("--address", default=None, help="default EASTERN_ADDRESS (127.0.0.1)")
-    sp.add_argument("--port", type=int, default=None, help="default EASTERN_PORT (8501)")
-    sub.add_parser("status", help="corpus and model summary as JSON")
-    sp = sub.add_parser("train", help="train a model on the current labels")
-    sp.add_argument("--model", default="eastern",
-                    choices=["eastern", "lstms", "lstm_dl", "conv", "tmdl", "dmdl", "trumann"],
-                    help="a deep model, or a shallow baseline of Table 1 (tmdl, dmdl, trumann: not activatable)")
-    sp.add_argument("--modalities", default="v,a,t")
-    sp.add_argument("--epochs", type=int, default=15)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--batch-size", type=int, default=64)
-    sp.add_argument("--lr", type=float, default=1e-3)
-    sp.add_argument("--activate", action="store_true")
-    sp = sub.add_parser("predict", help="top-5 venues of a video file, as JSON")
-    sp.add_argument("file")
-    sp.add_argument("--caption", default="")
-    sp.add_argument("--model-id", type=int)
-    sub.add_parser("models", help="model versions with their metrics")
-    sp = sub.add_parser("promote", help="activate a model version and recompute predictions")
-    sp.add_argument("model_id", type=int)
-    sp = sub.add_parser("worker", help="(internal) run a queued training job")
-    sp.add_argument("--job", type=int, required=True)
-    sp = sub.add_parser("retrain", help="start a background training job")
-    sp.add_argument("--model", default="eastern", choices=["eastern", "lstms", "lstm_dl", "conv"])
-    sp.add_argument("--modalities", default="v,a,t")
-    sp.add_argument("--epochs", type=int, default=15)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--who", default="cli")
-    sp = sub.add_parser("jobs", help="list training jobs (and cancel one)")
-    sp.add_argument("--cancel", type=int)
-    sp.add_argument("--limit", type=int, default=20)
-    sp = sub.add_parser("label", help="set (or undo) a video's venue label")
-    sp.add_argument("video_id", type=int)
-    sp.add_argument("venue", nargs="?", default="")
-    sp.add_argument("--who", default=None, help="an annotator or admin account (default EASTERN_USER)")
-    sp.add_argument("--password", default=None, help="its password (default EASTERN_PASSWORD)")
-    sp.add_argument("--reason", default="")
-    sp.add_argument("--version", type=int, help="the label version you read (conflict check)")
-    sp.add_argument("--undo", action="store_true")
-    sp = sub.add_parser("history", help="a video's label history")
-    sp.add_argument("video_id", type=int)
-    for extra in EXTRA_PARSERS:
-        extra(sub)
+    add_commands(p.add_subparsers(dest="command", required=True))
     return p
 
 
-# Commands defined in other modules register a parser builder here.
-EXTRA_PARSERS: list[Callable] = []
-
-
 def main(argv: list[str] | None = None) -> int:
-    import app.commands_admin  # noqa: F401  (registers users, doctor)
-    import app.commands_eval  # noqa: F401  (registers evaluate, reproduce, import-features)
-    import app.commands_labels  # noqa: F401  (registers crossval, queue, split, compare, export, explain)
-
     args = build_parser().parse_args(argv)
     ctx = get_context()
     try:
-        return COMMANDS[args.command](ctx, args)
+        return COMMANDS[args.command].handler(ctx, args)
     except KeyboardInterrupt:
         _say("interrupted")
         return 130

@@ -1,5 +1,5 @@
 """Commands for accounts and health: `users add|passwd|role|disable|enable|list|verify` and `doctor`.
-Registered into app.cli like app.commands_eval."""
+Registered with app.commands_base like every command."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,8 @@ import getpass
 import json
 import sys
 
-from app.cli import EXTRA_PARSERS, _say, command
+from app.commands_base import command
+from app.commands_base import say as _say
 from app.context import AppContext
 
 
@@ -31,7 +32,27 @@ def _password_from(args: argparse.Namespace, *, prompt: str) -> str | None:
     return None
 
 
-@command("users")
+def _users_args(users: argparse.ArgumentParser) -> None:
+    from db.accounts import ROLES
+
+    actions = users.add_subparsers(dest="users_action", required=True)
+    for name, text in (("add", "create an account (a random password is printed once unless one is given)"),
+                       ("passwd", "set a new password (random, printed once, unless one is given)"),
+                       ("verify", "check a password (exit 1 when wrong); counts as a sign-in")):
+        sp = actions.add_parser(name, help=text)
+        sp.add_argument("name")
+        sp.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+        if name == "add":
+            sp.add_argument("--role", choices=ROLES, default="annotator")
+    sp = actions.add_parser("role", help="change an account's role")
+    sp.add_argument("name")
+    sp.add_argument("role", choices=ROLES)
+    for name in ("disable", "enable"):
+        actions.add_parser(name, help=f"{name} an account").add_argument("name")
+    actions.add_parser("list", help="accounts as JSON lines")
+
+
+@command("users", "accounts: add, passwd, role, disable, enable, list, verify", _users_args)
 def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import accounts
     from app.services.database import prepare_database
@@ -76,7 +97,14 @@ def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("doctor")
+def _doctor_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--no-checksum", action="store_true", help="skip re-hashing every media file")
+    sp.add_argument("--fix", action="store_true", help="do the safe repairs (leftover temporary files, rows that "
+                                                       "claim missing features, dead jobs)")
+    sp.add_argument("--json", action="store_true")
+
+
+@command("doctor", "check the database, migrations, media and feature files, jobs", _doctor_args)
 def cmd_doctor(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import doctor
 
@@ -93,32 +121,3 @@ def cmd_doctor(ctx: AppContext, args: argparse.Namespace) -> int:
         for line in diagnosis.lines():
             print(line)
     return 0 if diagnosis.ok else 1
-
-
-def _parsers(sub: argparse._SubParsersAction) -> None:
-    from db.accounts import ROLES
-
-    users = sub.add_parser("users", help="accounts: add, passwd, role, disable, enable, list, verify")
-    actions = users.add_subparsers(dest="users_action", required=True)
-    for name, text in (("add", "create an account (a random password is printed once unless one is given)"),
-                       ("passwd", "set a new password (random, printed once, unless one is given)"),
-                       ("verify", "check a password (exit 1 when wrong); counts as a sign-in")):
-        sp = actions.add_parser(name, help=text)
-        sp.add_argument("name")
-        sp.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
-        if name == "add":
-            sp.add_argument("--role", choices=ROLES, default="annotator")
-    sp = actions.add_parser("role", help="change an account's role")
-    sp.add_argument("name")
-    sp.add_argument("role", choices=ROLES)
-    for name in ("disable", "enable"):
-        actions.add_parser(name, help=f"{name} an account").add_argument("name")
-    actions.add_parser("list", help="accounts as JSON lines")
-    sp = sub.add_parser("doctor", help="check the database, migrations, media and feature files, jobs")
-    sp.add_argument("--no-checksum", action="store_true", help="skip re-hashing every media file")
-    sp.add_argument("--fix", action="store_true", help="do the safe repairs (leftover temporary files, rows that "
-                                                       "claim missing features, dead jobs)")
-    sp.add_argument("--json", action="store_true")
-
-
-EXTRA_PARSERS.append(_parsers)

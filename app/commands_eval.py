@@ -1,4 +1,4 @@
-"""CLI commands `evaluate`, `reproduce` and `import-features` (registered into app.cli on import)."""
+"""CLI commands `evaluate`, `reproduce` and `import-features` (each parser beside its handler)."""
 from __future__ import annotations
 
 import argparse
@@ -7,12 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import EXTRA_PARSERS, command
+from app.commands_base import command
+from app.commands_base import say as _say
 from app.context import AppContext
-
-
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 class _Progress:
@@ -51,12 +48,28 @@ def _patience(args: argparse.Namespace) -> int | None:
     return None if args.patience == 0 else args.patience
 
 
-def _user_error(exc: Exception) -> int:
-    _say(f"error: {exc}")
-    return 2
+def _patience_help() -> str:
+    from app.services.reproduce import DEFAULT_PATIENCE
+
+    return f"early stopping: epochs without a better validation Macro-F (default {DEFAULT_PATIENCE}; 0 = off)"
 
 
-@command("evaluate")
+def _evaluate_args(sp: argparse.ArgumentParser) -> None:
+    from app.services.reproduce import DEFAULT_EPOCHS, DEFAULT_PATIENCE, DEFAULT_SPLITS
+    from core.models import registry
+
+    sp.add_argument("--splits", type=int, default=DEFAULT_SPLITS)
+    sp.add_argument("--models", default=",".join(registry.names("deep")),
+                    help=f"comma list of {', '.join(registry.names())}")
+    sp.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="at most")
+    sp.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, help=_patience_help())
+    sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
+    sp.add_argument("--subsets", action="store_true", help="also EASTERN on the six modality subsets (Table 3)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--json", help="also write the full results to this JSON file")
+
+
+@command("evaluate", "the paper's protocol: random splits, Micro-F / Macro-F, p-values", _evaluate_args)
 def cmd_evaluate(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import reproduce as service
     from core.report import Table
@@ -68,8 +81,6 @@ def cmd_evaluate(ctx: AppContext, args: argparse.Namespace) -> int:
             features=args.features, subsets=args.subsets, seed=args.seed, patience=_patience(args),
             progress=progress,
         )
-    except service.USER_ERRORS as exc:
-        return _user_error(exc)
     finally:
         progress.close()
     rows = []
@@ -88,7 +99,20 @@ def cmd_evaluate(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("reproduce")
+def _reproduce_args(sp: argparse.ArgumentParser) -> None:
+    from app.services.reproduce import DEFAULT_EPOCHS, DEFAULT_PATIENCE, DEFAULT_SPLITS
+
+    sp.add_argument("--out", help="report folder (default: EASTERN_HOME/reports/<time>)")
+    sp.add_argument("--quick", action="store_true", help="2 splits, 2 epochs, tiny models: a smoke run")
+    sp.add_argument("--splits", type=int, help=f"default {DEFAULT_SPLITS} (2 with --quick)")
+    sp.add_argument("--epochs", type=int, help=f"at most; default {DEFAULT_EPOCHS} (2 with --quick)")
+    sp.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, help=_patience_help())
+    sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
+    sp.add_argument("--models", help="comma list (default: every registered architecture of Table 1)")
+    sp.add_argument("--seed", type=int, default=0)
+
+
+@command("reproduce", "run Tables 1-3, Figure 6, Table 5 and write the report", _reproduce_args)
 def cmd_reproduce(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import reproduce as service
 
@@ -99,8 +123,6 @@ def cmd_reproduce(ctx: AppContext, args: argparse.Namespace) -> int:
             ctx, Path(args.out) if args.out else None, quick=args.quick, n_splits=args.splits, epochs=args.epochs,
             features=args.features, models=models, seed=args.seed, patience=_patience(args), progress=progress,
         )
-    except service.USER_ERRORS as exc:
-        return _user_error(exc)
     finally:
         progress.close()
     print(outcome.summary)
@@ -108,45 +130,15 @@ def cmd_reproduce(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("import-features")
-def cmd_import_features(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services import reproduce as service
-
-    try:
-        summary = service.import_features(ctx, Path(args.file), name=args.name)
-    except service.USER_ERRORS as exc:
-        return _user_error(exc)
-    print(json.dumps(summary, indent=2))
-    return 0
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    from app.services.reproduce import DEFAULT_EPOCHS, DEFAULT_PATIENCE, DEFAULT_SPLITS
-
-    patience_help = f"early stopping: epochs without a better validation Macro-F (default {DEFAULT_PATIENCE}; 0 = off)"
-
-    sp = sub.add_parser("evaluate", help="the paper's protocol: random splits, Micro-F / Macro-F, p-values")
-    sp.add_argument("--splits", type=int, default=DEFAULT_SPLITS)
-    sp.add_argument("--models", default="eastern,lstms,lstm_dl,conv",
-                    help="comma list of eastern, lstms, lstm_dl, conv, tmdl, tmdl_cs, dmdl, trumann")
-    sp.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="at most")
-    sp.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, help=patience_help)
-    sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
-    sp.add_argument("--subsets", action="store_true", help="also EASTERN on the six modality subsets (Table 3)")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--json", help="also write the full results to this JSON file")
-    sp = sub.add_parser("reproduce", help="run Tables 1-3, Figure 6, Table 5 and write the report")
-    sp.add_argument("--out", help="report folder (default: EASTERN_HOME/reports/<time>)")
-    sp.add_argument("--quick", action="store_true", help="2 splits, 2 epochs, tiny models: a smoke run")
-    sp.add_argument("--splits", type=int, help=f"default {DEFAULT_SPLITS} (2 with --quick)")
-    sp.add_argument("--epochs", type=int, help=f"at most; default {DEFAULT_EPOCHS} (2 with --quick)")
-    sp.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, help=patience_help)
-    sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
-    sp.add_argument("--models", help="comma list (default: all eight)")
-    sp.add_argument("--seed", type=int, default=0)
-    sp = sub.add_parser("import-features", help="import VENUE-188 HDF5 features (X_/y_/id_ train/valid/test)")
+def _import_features_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("file")
     sp.add_argument("--name", help="bundle name (default: the file's stem)")
 
 
-EXTRA_PARSERS.append(add_parsers)
+@command("import-features", "import VENUE-188 HDF5 features (X_/y_/id_ train/valid/test)", _import_features_args)
+def cmd_import_features(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import reproduce as service
+
+    summary = service.import_features(ctx, Path(args.file), name=args.name)
+    print(json.dumps(summary, indent=2))
+    return 0

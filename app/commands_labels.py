@@ -6,11 +6,26 @@ import json
 import sys
 from pathlib import Path
 
-from app.cli import EXTRA_PARSERS, _bar, _say, command
+from app.commands_base import bar as _bar
+from app.commands_base import command
+from app.commands_base import say as _say
 from app.context import AppContext
 
 
-@command("crossval")
+def _crossval_args(sp: argparse.ArgumentParser) -> None:
+    from core.models import registry
+
+    sp.add_argument("--folds", type=int, default=5)
+    sp.add_argument("--model", default="eastern", choices=registry.names("deep"))
+    sp.add_argument("--modalities", default="v,a,t")
+    sp.add_argument("--epochs", type=int, default=15)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--resume", type=int, metavar="SET_ID", help="finish an interrupted set on its own snapshot")
+    sp.add_argument("--background", action="store_true", help="run as a background job, as the dashboard does")
+    sp.add_argument("--who", default="cli")
+
+
+@command("crossval", "K-fold out-of-sample probabilities + cleanlab label issues", _crossval_args)
 def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
     """K-fold out-of-sample probabilities on the current labels, and cleanlab's label issues."""
     from app.services.crossval import CrossvalRequest, run_crossval
@@ -50,19 +65,13 @@ def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _crossval_parser(sub: argparse._SubParsersAction) -> None:
-    sp = sub.add_parser("crossval", help="K-fold out-of-sample probabilities + cleanlab label issues")
-    sp.add_argument("--folds", type=int, default=5)
-    sp.add_argument("--model", default="eastern", choices=["eastern", "lstms", "lstm_dl", "conv"])
-    sp.add_argument("--modalities", default="v,a,t")
-    sp.add_argument("--epochs", type=int, default=15)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--resume", type=int, metavar="SET_ID", help="finish an interrupted set on its own snapshot")
-    sp.add_argument("--background", action="store_true", help="run as a background job, as the dashboard does")
-    sp.add_argument("--who", default="cli")
+def _queue_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--limit", type=int, default=20)
+    sp.add_argument("--offset", type=int, default=0)
+    sp.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
-@command("queue")
+@command("queue", "the label-issue queue (out-of-sample, most suspicious first)", _queue_args)
 def cmd_queue(ctx: AppContext, args: argparse.Namespace) -> int:
     """The label-issue queue, most suspicious first, with the prediction set that ranked it."""
     from app.services.annotate import issue_queue
@@ -87,14 +96,7 @@ def cmd_queue(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _queue_parser(sub: argparse._SubParsersAction) -> None:
-    sp = sub.add_parser("queue", help="the label-issue queue (out-of-sample, most suspicious first)")
-    sp.add_argument("--limit", type=int, default=20)
-    sp.add_argument("--offset", type=int, default=0)
-    sp.add_argument("--json", action="store_true", help="one JSON object per line")
-
-
-@command("split")
+@command("split", 'the stable split: {"video_id", "split": "train"|"test"} per line')
 def cmd_split(ctx: AppContext, args: argparse.Namespace) -> int:
     """The stable evaluation split as JSON lines."""
     from app.services.database import prepare_database
@@ -107,11 +109,12 @@ def cmd_split(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _split_parser(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("split", help='the stable split: {"video_id", "split": "train"|"test"} per line')
+def _compare_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("a", type=int)
+    sp.add_argument("b", type=int)
 
 
-@command("compare")
+@command("compare", "two model versions on today's test split and labels", _compare_args)
 def cmd_compare(ctx: AppContext, args: argparse.Namespace) -> int:
     """Two model versions on today's test split with today's labels."""
     from app.services.compare import compare
@@ -132,13 +135,16 @@ def cmd_compare(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare_parser(sub: argparse._SubParsersAction) -> None:
-    sp = sub.add_parser("compare", help="two model versions on today's test split and labels")
-    sp.add_argument("a", type=int)
-    sp.add_argument("b", type=int)
+def _export_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("kind", choices=["labels", "history", "predictions", "issues"])
+    sp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    sp.add_argument("--model", type=int, help="model version (predictions; default: the active one)")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--with-media", action="store_true",
+                    help="labels: link the media files beside the manifest, ready for `ingest` in a fresh home")
 
 
-@command("export")
+@command("export", "labels (an ingest manifest), history, predictions or issues", _export_args)
 def cmd_export(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.export import export
 
@@ -149,17 +155,14 @@ def cmd_export(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export_parser(sub: argparse._SubParsersAction) -> None:
-    sp = sub.add_parser("export", help="labels (an ingest manifest), history, predictions or issues")
-    sp.add_argument("kind", choices=["labels", "history", "predictions", "issues"])
-    sp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
-    sp.add_argument("--model", type=int, help="model version (predictions; default: the active one)")
-    sp.add_argument("--out", required=True)
-    sp.add_argument("--with-media", action="store_true",
-                    help="labels: link the media files beside the manifest, ready for `ingest` in a fresh home")
+def _explain_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("video_id", type=int)
+    sp.add_argument("--venue", help="explain this venue's score instead of the prediction ('why not X?')")
+    sp.add_argument("--model", type=int, help="model version (default: the active one)")
+    sp.add_argument("--compact", action="store_true", help="one line")
 
 
-@command("explain")
+@command("explain", "probabilities, atom activations and pushes, input attributions (JSON)", _explain_args)
 def cmd_explain(ctx: AppContext, args: argparse.Namespace) -> int:
     """Why the model predicts what it does for one video: probabilities, atoms, attributions (JSON)."""
     from app.services.explain import explain_video
@@ -174,15 +177,3 @@ def cmd_explain(ctx: AppContext, args: argparse.Namespace) -> int:
     out = explain_video(ctx, args.video_id, target_venue_id=target, model_id=args.model)
     print(json.dumps(out, ensure_ascii=False, indent=None if args.compact else 1))
     return 0
-
-
-def _explain_parser(sub: argparse._SubParsersAction) -> None:
-    sp = sub.add_parser("explain", help="probabilities, atom activations and pushes, input attributions (JSON)")
-    sp.add_argument("video_id", type=int)
-    sp.add_argument("--venue", help="explain this venue's score instead of the prediction ('why not X?')")
-    sp.add_argument("--model", type=int, help="model version (default: the active one)")
-    sp.add_argument("--compact", action="store_true", help="one line")
-
-
-EXTRA_PARSERS.extend([_crossval_parser, _queue_parser, _split_parser, _compare_parser, _export_parser,
-                      _explain_parser])

@@ -15,8 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from core.fileio import atomic_savez
-
-MODALITIES = ("visual", "acoustic", "textual")
+from core.modalities import MODALITIES
 
 
 @dataclass

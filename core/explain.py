@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
-MODALITIES = ("visual", "acoustic", "textual")
-LETTERS = {"visual": "V", "acoustic": "A", "textual": "T"}
+from core.modalities import LETTERS, MODALITIES
+
 _INPUT_INDEX = {"visual": 0, "acoustic": 1, "textual": 2}
 
 

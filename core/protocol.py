@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,10 +38,10 @@ import numpy as np
 
 from core.data import FeatureSet
 from core.evaluate import PAPER_TEST_SIZE
+from core.modalities import MODALITIES as ALL_MODALITIES
+from core.modalities import letters
+from core.models import registry
 
-ALL_MODALITIES = ("visual", "acoustic", "textual")
-DEEP_ARCHS = ("eastern", "lstms", "lstm_dl", "conv")
-SHALLOW_NAMES = ("tmdl", "tmdl_cs", "dmdl", "trumann")
 REFERENCE = "EASTERN"  # the method every p-value compares against
 VAL_FRACTION = 0.1  # of the training part, for early stopping / hyperparameter choice
 SELECT_METRIC = "macro_f1"  # the one validation criterion of every method (epochs, hyperparameters)
@@ -62,8 +61,8 @@ class ProtocolError(Exception):
 class MethodSpec:
     """One row of a results table: a deep architecture on some modalities, or a shallow baseline.
 
-    ``kind`` is 'deep' (``arch`` in DEEP_ARCHS, trained by ``core.train.train``) or 'shallow'
-    (``arch`` in SHALLOW_NAMES, a ``core.baselines`` class on mean-pooled features). ``params``
+    ``kind`` is 'deep' (a deep ``arch`` of core.models.registry, trained by ``core.train.train``) or 'shallow'
+    (a shallow one: a ``core.baselines`` class on mean-pooled features). ``params``
     overrides ModelConfig fields (deep) or constructor arguments (shallow). ``frames`` 'shuffled'
     permutes each video's visual frames (order probe). ``train_grid`` ({TrainConfig field: values},
     deep only) trains one model per value and keeps the one with the best validation Macro-F.
@@ -80,9 +79,9 @@ class MethodSpec:
     role: str = "main"
 
     def __post_init__(self) -> None:
-        known = DEEP_ARCHS if self.kind == "deep" else SHALLOW_NAMES if self.kind == "shallow" else None
-        if known is None:
+        if self.kind not in registry.KINDS:
             raise ProtocolError(f"method {self.name!r}: kind must be 'deep' or 'shallow', not {self.kind!r}")
+        known = registry.names(self.kind)
         if self.arch not in known:
             raise ProtocolError(f"method {self.name!r}: unknown {self.kind} method {self.arch!r} (known: {known})")
         bad = [m for m in self.modalities if m not in ALL_MODALITIES]
@@ -106,8 +105,6 @@ class MethodSpec:
                    raw.get("role", "main"))
 
 
-DEEP_NAMES = {"eastern": "EASTERN", "lstms": "LSTMs", "lstm_dl": "LSTM+DL", "conv": "CONV"}
-SHALLOW_DISPLAY = {"tmdl": "TMDL", "tmdl_cs": "TMDL-CS", "dmdl": "DMDL", "trumann": "TRUMANN"}
 # Table 3's rows: EASTERN on each modality combination ("all" is the EASTERN row of Table 1).
 MODALITY_SUBSETS = {
     "V": ("visual",), "A": ("acoustic",), "T": ("textual",), "V+A": ("visual", "acoustic"),
@@ -121,9 +118,9 @@ def deep(arch: str, modalities: Sequence[str] = ALL_MODALITIES, name: str | None
     'EASTERN V shuffled' with shuffled frames."""
     mods = tuple(m for m in ALL_MODALITIES if m in modalities)
     if name is None:
-        name = DEEP_NAMES.get(arch, arch)
+        name = registry.display(arch)
         if mods != ALL_MODALITIES:
-            name += " " + "+".join(m[0].upper() for m in mods)
+            name += " " + letters(mods)
         if frames != "ordered":
             name += f" {frames}"
     grid = {k: tuple(v) for k, v in (train_grid or {}).items()}
@@ -132,7 +129,7 @@ def deep(arch: str, modalities: Sequence[str] = ALL_MODALITIES, name: str | None
 
 def shallow(arch: str, name: str | None = None, **params: Any) -> MethodSpec:
     """A shallow baseline (tmdl, dmdl, trumann) on all three pooled modalities."""
-    return MethodSpec(name or SHALLOW_DISPLAY.get(arch, arch), "shallow", arch, ALL_MODALITIES, dict(params))
+    return MethodSpec(name or registry.display(arch), "shallow", arch, ALL_MODALITIES, dict(params))
 
 
 def subset_name(letters: str) -> str:
@@ -493,7 +490,7 @@ def _run_deep(
                            "sparsity": None}
     if spec.train_grid:
         run.update(best_params=chosen, val_scores=val_scores)
-    if spec.arch == "lstms":  # no dictionary layer, no atom codes
+    if not registry.spec(spec.arch).has_atoms:  # no dictionary layer, no atom codes
         probs = predict_proba(res.model, data, sp["test"])
     else:
         inter = predict_intermediates(res.model, data, sp["test"])
@@ -528,18 +525,7 @@ def _run_shallow(
 ) -> tuple[dict[str, Any], np.ndarray]:
     from core import baselines
 
-    cls = baselines.BASELINES[spec.arch]
     params = dict(spec.params)
-    tree = None
-    if spec.arch == "trumann" and "groups" not in params:
-        # TRUMANN's tree-guided penalty uses the Foursquare tree of the corpus's venues (flat if unknown).
-        from core.venues import VENUE188_PATH
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            groups, weights = baselines.load_tree(VENUE188_PATH, list(data.class_names))
-        params.update(groups=groups, group_weights=weights)
-        tree = "flat" if caught else "venue188"
     X = {m: pooled[m] for m in spec.modalities}
     y = data.labels
 
@@ -547,13 +533,14 @@ def _run_shallow(
         return {m: v[sp[key]] for m, v in X.items()}
 
     params.setdefault("select_metric", SELECT_METRIC)  # the deep models' criterion too
-    model = cls(n_classes=len(data.class_names), seed=seed, **params)
+    # TRUMANN's tree-guided penalty gets the Foursquare tree of the corpus's venues (flat if unknown).
+    model = baselines.build_baseline(spec.arch, data.class_names, seed=seed, **params)
     model.fit(part("train"), y[sp["train"]], part("val"), y[sp["val"]])
     pred = np.asarray(model.predict(part("test")), dtype=np.int64)
     run = {"best_params": _jsonable(getattr(model, "best_params_", {})), "select_metric": model.select_metric,
            "sparsity": None}
     if getattr(model, "best_epoch_", None) is not None:
         run["best_epoch"] = int(model.best_epoch_)
-    if tree is not None:
-        run["tree"] = tree
+    if model.tree_source in ("venue188", "flat"):
+        run["tree"] = model.tree_source
     return run, pred

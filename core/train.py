@@ -30,7 +30,7 @@ from torch import nn
 from core.data import FeatureSet, input_stats, make_loader
 from core.device import pick_device, seed_everything
 from core.evaluate import scores, stratified_take
-from core.models import ModelConfig, build_model
+from core.models import ModelConfig, build_model, registry
 
 CHECKPOINT_FORMAT = "eastern-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -141,8 +141,8 @@ def train(
     rank, world_size = _dist_rank_world(distributed)
     device = pick_device(train_cfg.device)
     seed_everything(train_cfg.seed)
-    if train_cfg.code_l1 and model_cfg.arch == "lstms":
-        raise ValueError("code_l1 needs atom codes; the 'lstms' architecture has no dictionary layer")
+    if train_cfg.code_l1 and not registry.spec(model_cfg.arch).has_atoms:
+        raise ValueError(f"code_l1 needs atom codes; the {model_cfg.arch!r} architecture has no dictionary layer")
     model = build_model(model_cfg)
     model.input_norm.set_stats(input_stats(data, train_idx, model_cfg.modalities))  # training rows only
     model = model.to(device)
@@ -477,7 +477,7 @@ def predict_intermediates(model: nn.Module, data: FeatureSet, idx: np.ndarray | 
     }
     if parts["atom_codes"]:
         out["atom_codes"] = np.concatenate(parts["atom_codes"])
-    elif model_cfg.arch != "lstms":
+    elif registry.spec(model_cfg.arch).has_atoms:
         out["atom_codes"] = np.zeros((0, len(modalities), model_cfg.atoms), np.float32)
     if not out["common"]:
         del out["common"]

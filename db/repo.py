@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -121,10 +122,28 @@ class PredictionRow:
     topk: list[Any]
 
 
+class JobStatus(StrEnum):
+    """A background job's state (stored as its string value). Queued and running are active; the rest final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def active(self) -> bool:
+        return self in ACTIVE_STATES
+
+
+ACTIVE_STATES = (JobStatus.QUEUED, JobStatus.RUNNING)
+FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
 @dataclass(frozen=True)
 class JobRow:
     id: int
-    status: str
+    status: JobStatus
     kind: str
     params: dict[str, Any]
     progress: float
@@ -194,7 +213,7 @@ def _model_row(m: ModelVersion) -> ModelRow:
 
 def _job_row(j: TrainingJob) -> JobRow:
     return JobRow(
-        id=j.id, status=j.status, kind=j.kind or "train", params=dict(j.params or {}), progress=j.progress,
+        id=j.id, status=JobStatus(j.status), kind=j.kind or "train", params=dict(j.params or {}), progress=j.progress,
         epoch=j.epoch,
         message=j.message, history=list(j.history or []), log=j.log, error=j.error, pid=j.pid,
         cancel_requested=j.cancel_requested, heartbeat_at=j.heartbeat_at, created_at=j.created_at,
@@ -443,7 +462,7 @@ def predictions_for_video(session: Session, *, video_id: int) -> list[Prediction
 
 
 def create_job(session: Session, *, params: dict[str, Any], created_by: str = "", kind: str = "train") -> int:
-    job = TrainingJob(params=params, created_by=created_by, status="queued", kind=kind)
+    job = TrainingJob(params=params, created_by=created_by, status=JobStatus.QUEUED, kind=kind)
     session.add(job)
     session.flush()
     return job.id
@@ -463,8 +482,8 @@ def claim_job(session: Session, *, job_id: int, pid: int) -> bool:
     now = utcnow()
     result = session.execute(
         update(TrainingJob)
-        .where(TrainingJob.id == job_id, TrainingJob.status == "queued")
-        .values(status="running", pid=pid, started_at=now, heartbeat_at=now)
+        .where(TrainingJob.id == job_id, TrainingJob.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, pid=pid, started_at=now, heartbeat_at=now)
     )
     return result.rowcount == 1
 
@@ -495,16 +514,16 @@ def finish_job(
     session: Session, *, job_id: int, status: str, error: str | None = None, model_version_id: int | None = None
 ) -> None:
     """Set a final state (done, failed or cancelled) unless one is already set."""
-    if status not in {"done", "failed", "cancelled"}:
+    if status not in FINAL_STATES:
         raise ValueError(f"not a final job status: {status}")
     values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error}
     if model_version_id is not None:
         values["model_version_id"] = model_version_id
-    if status == "done":
+    if status == JobStatus.DONE:
         values["progress"] = 1.0
     session.execute(
         update(TrainingJob)
-        .where(TrainingJob.id == job_id, TrainingJob.status.in_(["queued", "running"]))
+        .where(TrainingJob.id == job_id, TrainingJob.status.in_(ACTIVE_STATES))
         .values(**values)
     )
 
@@ -514,7 +533,7 @@ def request_cancel(session: Session, *, job_id: int) -> None:
 
 
 def running_jobs(session: Session) -> list[JobRow]:
-    stmt = select(TrainingJob).where(TrainingJob.status.in_(["queued", "running"])).order_by(TrainingJob.id)
+    stmt = select(TrainingJob).where(TrainingJob.status.in_(ACTIVE_STATES)).order_by(TrainingJob.id)
     return [_job_row(j) for j in session.scalars(stmt)]
 
 

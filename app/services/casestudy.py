@@ -95,7 +95,7 @@ def predictions_for_model(
     missing = [v for v in video_ids if v not in out]
     if not missing:
         return out
-    if row.architecture in training.SHALLOW_ARCHS:
+    if training.is_shallow(row.architecture):
         from core.baselines import load_baseline
 
         model, meta = load_baseline(ctx.settings.inside_home(Path(row.checkpoint_path)))
@@ -153,9 +153,9 @@ def case_table(
 
 def explainable(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The versions whose mistakes can be explained: deep models (a shallow baseline has no gradients)."""
-    from app.services.training import SHALLOW_ARCHS
+    from app.services.training import is_shallow
 
-    return [m for m in models if m["architecture"] not in SHALLOW_ARCHS]
+    return [m for m in models if not is_shallow(m["architecture"])]
 
 
 def model_column(model: dict[str, Any]) -> str:

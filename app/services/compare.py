@@ -97,7 +97,7 @@ def compare(ctx: AppContext, model_a: int, model_b: int) -> Comparison:
         for m, row in rows.items():
             if row is None:
                 raise training.TrainingError(f"no model version {m}")
-            if row.architecture in training.SHALLOW_ARCHS:
+            if training.is_shallow(row.architecture):
                 raise training.TrainingError(
                     f"model version {m} is the shallow baseline {row.architecture}: it stores no predictions per "
                     "video, so it cannot be compared on today's test split; compare deep versions")

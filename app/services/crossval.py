@@ -21,8 +21,6 @@ import numpy as np
 
 from app.context import AppContext
 from app.services.training import (
-    ALL_MODALITIES,
-    DEEP_ARCHS,
     Dataset,
     TrainingError,
     _train_val,
@@ -31,6 +29,8 @@ from app.services.training import (
     parse_modalities,
 )
 from core.fileio import atomic_savez, atomic_write
+from core.modalities import MODALITIES, letters
+from core.models import registry
 from core.splits import kfold_assignment
 from core.train import TrainConfig, load_checkpoint, predict_proba, save_checkpoint, train
 from db import repo
@@ -42,7 +42,7 @@ ProgressFn = Callable[[dict[str, Any]], None]
 @dataclass(frozen=True)
 class CrossvalRequest:
     architecture: str = "eastern"
-    modalities: tuple[str, ...] = ALL_MODALITIES
+    modalities: tuple[str, ...] = MODALITIES
     folds: int = 5
     epochs: int = 15
     seed: int = 0
@@ -62,8 +62,8 @@ class CrossvalRequest:
         return request
 
     def check(self) -> None:
-        if self.architecture not in DEEP_ARCHS:
-            raise TrainingError(f"cross-validation trains deep models ({', '.join(DEEP_ARCHS)}), "
+        if not registry.is_registered(self.architecture, "deep"):
+            raise TrainingError(f"cross-validation trains deep models ({', '.join(registry.names('deep'))}), "
                                 f"not {self.architecture!r}")
         if self.folds < 2:
             raise TrainingError(f"cross-validation needs at least 2 folds, got {self.folds}")
@@ -139,7 +139,7 @@ def _new_set(ctx: AppContext, request: CrossvalRequest, dataset: Dataset, job_id
                             "cross-validation: label more videos or use fewer folds")
     folds = kfold_assignment(data.labels, folds=request.folds, seed=request.seed)
     venue_of_class = np.array(dataset.venue_ids, dtype=np.int64)
-    mods = "+".join(m[0].upper() for m in request.modalities)
+    mods = letters(request.modalities)
     with session_scope(ctx.engine) as session:
         set_id = repo.create_prediction_set(
             session, name=f"{request.folds}-fold {request.architecture} {mods}", architecture=request.architecture,

@@ -13,6 +13,7 @@ from pathlib import Path
 from app.context import AppContext
 from app.services.jobs import worker_alive
 from db import integrity, repo
+from db.repo import JobStatus
 from db.session import session_scope
 
 TEMP_PREFIXES = (".part-", ".tmp-")  # what an interrupted atomic write leaves behind
@@ -173,7 +174,7 @@ def diagnose(ctx: AppContext, *, checksums: bool = True, feature_version: str | 
         beat = job.heartbeat_at or job.created_at
         beat = beat.replace(tzinfo=UTC) if beat.tzinfo is None else beat
         silent = (now - beat).total_seconds()
-        if silent > s.job_stale_s or (job.status == "running" and not worker_alive(job.pid)):
+        if silent > s.job_stale_s or (job.status == JobStatus.RUNNING and not worker_alive(job.pid)):
             d.add("jobs", f"job {job.id} is '{job.status}' but its worker is gone or silent for {silent:.0f} s",
                   "python -m app jobs  (or doctor --fix: marks dead jobs failed; a cross-validation resumes "
                   "with --resume)", repair=lambda: _reap(ctx))

@@ -22,7 +22,10 @@ from typing import Any
 from app.context import AppContext
 from app.services.training import TrainRequest, train_and_register
 from db import repo
+from db.repo import JobStatus
 from db.session import session_scope
+
+ACTIVE_STATES = repo.ACTIVE_STATES  # queued, running: what the pages follow live
 
 
 class JobCancelled(Exception):
@@ -60,7 +63,7 @@ def _start(ctx: AppContext, kind: str, params: dict[str, Any], *, who: str) -> i
             )
     except OSError as exc:  # no worker will ever claim the row: say why now
         with session_scope(ctx.engine) as session:
-            repo.finish_job(session, job_id=job_id, status="failed", error=f"cannot start the worker: {exc}")
+            repo.finish_job(session, job_id=job_id, status=JobStatus.FAILED, error=f"cannot start the worker: {exc}")
         raise
     with session_scope(ctx.engine) as session:
         repo.update_job(session, job_id=job_id, message=f"worker started (pid {proc.pid})")
@@ -79,14 +82,14 @@ def _repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_worker(ctx: AppContext, job_id: int) -> str:
+def run_worker(ctx: AppContext, job_id: int) -> JobStatus | str:
     """Body of the worker process: claim the job, train, set the final state in `finally`."""
     with session_scope(ctx.engine) as session:
         if not repo.claim_job(session, job_id=job_id, pid=os.getpid()):
             return "not-queued"
         job = repo.get_job(session, job_id=job_id)
     assert job is not None
-    status, error, model_id = "failed", "worker ended unexpectedly", None
+    status, error, model_id = JobStatus.FAILED, "worker ended unexpectedly", None
     state = {"last_write": 0.0, "cancel": False, "epochs": 1}
 
     def _on_term(signum: int, _frame: Any) -> None:
@@ -134,16 +137,16 @@ def run_worker(ctx: AppContext, job_id: int) -> str:
             request = CrossvalRequest.from_dict(job.params)
             set_id = run_crossval(ctx, request, progress=progress, should_stop=lambda: state["cancel"], job_id=job_id,
                                   resume_set_id=job.params.get("resume_set_id"))
-            status, error = ("cancelled", None) if set_id is None else ("done", None)
+            status, error = (JobStatus.CANCELLED, None) if set_id is None else (JobStatus.DONE, None)
         else:
             request = TrainRequest.from_dict(job.params)
             state["epochs"] = max(int(request.epochs), 1)
             model_id = train_and_register(ctx, request, progress=progress, should_stop=lambda: state["cancel"])
-            status, error = ("cancelled", None) if model_id is None else ("done", None)
+            status, error = (JobStatus.CANCELLED, None) if model_id is None else (JobStatus.DONE, None)
     except JobCancelled as exc:
-        status, error = "cancelled", str(exc)
+        status, error = JobStatus.CANCELLED, str(exc)
     except Exception as exc:  # the job row must say why; the traceback goes to the job log
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        status, error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
     finally:
         stop_beating.set()
@@ -199,14 +202,14 @@ def reap_dead_jobs(ctx: AppContext) -> list[int]:
                 beat = beat.replace(tzinfo=UTC)
             silent = (now - beat).total_seconds()
             error = None
-            if job.status == "running" and not worker_alive(job.pid):
+            if job.status == JobStatus.RUNNING and not worker_alive(job.pid):
                 error = f"worker process {job.pid} died without finishing (killed?)"
-            elif job.status == "running" and silent > stale:
+            elif job.status == JobStatus.RUNNING and silent > stale:
                 error = f"worker process {job.pid} silent for {silent:.0f} s (no heartbeat within {stale:g} s)"
-            elif job.status == "queued" and silent > stale:
+            elif job.status == JobStatus.QUEUED and silent > stale:
                 error = f"worker never started (queued {silent:.0f} s)"
             if error:
-                repo.finish_job(session, job_id=job.id, status="failed", error=error)
+                repo.finish_job(session, job_id=job.id, status=JobStatus.FAILED, error=error)
                 repo.abandon_prediction_sets(session, job_id=job.id, message=f"{error}; resumable")
                 reaped.append(job.id)
     return reaped

@@ -19,7 +19,9 @@ import numpy as np
 
 from app.context import AppContext
 from core.data import FeatureSet
+from core.fileio import swap_dir
 from core.h5import import FeatureImportError, load_bundle, read_venue188_h5, save_bundle
+from core.models import registry
 from core.protocol import (
     MAX_EPOCHS,
     MODALITY_SUBSETS,
@@ -42,8 +44,9 @@ DEFAULT_SPLITS = 10
 # The sparsity ablation: EASTERN with code_l1 * mean(atom codes) added to its loss, the weight chosen per
 # split on validation Macro-F from this grid (the default EASTERN keeps the paper's plain cross-entropy).
 CODE_L1_GRID = (0.1, 1.0, 10.0)
-DEEP_MODELS = ("eastern", "lstms", "lstm_dl", "conv")
-SHALLOW_MODELS = ("tmdl", "tmdl_cs", "dmdl", "trumann")
+# Table 1's methods: the built-in architectures of core.models.registry, deep then shallow.
+DEEP_MODELS = registry.names("deep")
+SHALLOW_MODELS = registry.names("shallow")
 ALL_MODELS = DEEP_MODELS + SHALLOW_MODELS
 
 # --quick: a smoke run of every table in well under a minute on a tiny corpus.
@@ -145,7 +148,8 @@ def build_methods(models: Sequence[str] = ALL_MODELS, *, subsets: bool = True, q
     methods = [deep(arch) for arch in DEEP_MODELS if arch in models]
     if subsets:
         methods += [deep("eastern", mods) for mods in MODALITY_SUBSETS.values()]
-    methods += [shallow(name, **(QUICK_SHALLOW[name] if quick else {})) for name in SHALLOW_MODELS if name in models]
+    methods += [shallow(name, **(QUICK_SHALLOW.get(name, {}) if quick else {}))
+                for name in SHALLOW_MODELS if name in models]
     if probes and subsets:
         visual = ("visual",)
         methods += [deep("lstms", visual, role="order probe"),
@@ -218,15 +222,7 @@ def publish_latest(ctx: AppContext, paths: dict[str, Path]) -> Path:
     tmp.mkdir()
     for path in paths.values():
         shutil.copy2(path, tmp / path.name)
-    latest = reports / "latest"
-    if latest.exists():
-        old = reports / f".latest.{uuid.uuid4().hex[:8]}.old"
-        latest.rename(old)
-        tmp.rename(latest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(latest)
-    return latest
+    return swap_dir(tmp, reports / "latest")
 
 
 USER_ERRORS = (ReproduceError, ProtocolError, FeatureImportError)

@@ -17,16 +17,13 @@ from app.services import features as feature_service
 from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
 from core.features.textual import TextEmbedder
-from core.models import ModelConfig
+from core.modalities import MODALITIES, letters
+from core.modalities import parse as _parse_modalities
+from core.models import ModelConfig, registry
 from core.splits import TEST, TRAIN, holdout_split
 from core.train import TrainConfig, load_checkpoint, predict_intermediates, predict_proba, save_checkpoint, train
 from db import repo
 from db.session import session_scope
-
-ALL_MODALITIES = ("visual", "acoustic", "textual")
-MODALITY_LETTERS = {"v": "visual", "a": "acoustic", "t": "textual"}
-DEEP_ARCHS = ("eastern", "lstms", "lstm_dl", "conv")
-SHALLOW_ARCHS = ("tmdl", "dmdl", "trumann")  # Table 1's shallow baselines (core.baselines), pooled features
 
 
 class TrainingError(Exception):
@@ -34,19 +31,16 @@ class TrainingError(Exception):
 
 
 def parse_modalities(text: str | None) -> tuple[str, ...]:
-    """'v,a,t' or 'visual,textual' -> canonical ordered tuple."""
-    if not text:
-        return ALL_MODALITIES
-    chosen = set()
-    for part in text.replace("+", ",").split(","):
-        part = part.strip().lower()
-        if not part:
-            continue
-        name = MODALITY_LETTERS.get(part, part)
-        if name not in ALL_MODALITIES:
-            raise TrainingError(f"unknown modality {part!r}: use v, a, t (visual, acoustic, textual)")
-        chosen.add(name)
-    return tuple(m for m in ALL_MODALITIES if m in chosen)
+    """'v,a,t' or 'visual,textual' -> canonical ordered tuple (core.modalities.parse, as a TrainingError)."""
+    try:
+        return _parse_modalities(text)
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from None
+
+
+def is_shallow(architecture: str) -> bool:
+    """A registered shallow baseline (stored and compared, never activated)."""
+    return registry.is_registered(architecture, "shallow")
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,7 @@ def load_dataset(ctx: AppContext, *, min_per_class: int = 2) -> Dataset:
 @dataclass(frozen=True)
 class TrainRequest:
     architecture: str = "eastern"
-    modalities: tuple[str, ...] = ALL_MODALITIES
+    modalities: tuple[str, ...] = MODALITIES
     epochs: int = 15
     seed: int = 0
     batch_size: int = 64
@@ -137,53 +131,38 @@ def train_and_register(
     """Train on the current labels, store the checkpoint and a model version with its held-out
     metrics; activate it (and recompute predictions) when asked. Returns the model version id,
     or None when cancelled. A run that fails or is killed never touches the active model.
-    Shallow baselines (SHALLOW_ARCHS) are stored and listed too, but cannot be activated."""
-    if request.architecture in SHALLOW_ARCHS:
-        return _train_shallow(ctx, request, should_stop=should_stop)
-    if request.architecture not in DEEP_ARCHS:
-        raise TrainingError(f"unknown architecture {request.architecture!r}")
+    Shallow baselines (registry kind 'shallow') are stored and listed too, but cannot be activated."""
+    try:
+        spec = registry.spec(request.architecture)
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from None
+    if request.activate and not spec.activatable:
+        raise TrainingError(
+            f"{request.architecture} is a shallow baseline: it is stored and listed by `python -m app models`, but "
+            "cannot be activated (predictions, explanations and the dashboard need a deep model); drop --activate"
+        )
     dataset = load_dataset(ctx)
-    data = dataset.data
-    fit_idx, val_idx, test_idx = _stable_rows(dataset, seed=request.seed)
-    model_cfg = model_config(request.architecture, request.modalities, data, len(dataset.venue_ids))
-    train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr, seed=request.seed)
+    rows = _stable_rows(dataset, seed=request.seed)
     run_dir = Path("models") / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    (ctx.settings.home / run_dir).mkdir(parents=True, exist_ok=True)
-    result = train(
-        model_cfg, train_cfg, data, fit_idx, val_idx, progress=progress, should_stop=should_stop,
-        checkpoint_path=ctx.settings.home / run_dir / "resume.pt",
-    )
-    if result.cancelled:
+    fit = _fit_deep if spec.deep else _fit_shallow
+    fitted = fit(ctx, request, dataset, rows, run_dir, progress=progress, should_stop=should_stop)
+    if fitted is None:
         return None
-    probs = predict_proba(result.model, data, test_idx)
-    test_scores = scores(data.labels[test_idx], probs.argmax(1), len(dataset.venue_ids), data.class_names)
-    metrics = {
-        "test": test_scores,
-        "best_val_macro_f1": result.best_val_macro_f1,
-        "best_epoch": result.best_epoch,
-        "history": result.history,
+    metrics, config, checkpoint = fitted
+    fit_idx, val_idx, test_idx = rows
+    metrics.update({
         "n_train": int(len(fit_idx)), "n_val": int(len(val_idx)), "n_test": int(len(test_idx)),
         "test_video_ids": dataset.video_ids[test_idx].tolist(),
-        "test_predicted": probs.argmax(1).tolist(),
-        "test_labels": data.labels[test_idx].tolist(),
-    }
-    meta = {
-        "class_names": data.class_names, "venue_ids": dataset.venue_ids, "feature_version": dataset.feature_version,
-        "text_embedder_state": dataset.embedder.to_state(), "metrics": {k: metrics[k] for k in ("best_val_macro_f1",)},
-        "history": result.history, "train_config": train_cfg.__dict__ | {"device": str(train_cfg.device)},
-    }
-    checkpoint = run_dir / "model.pt"
-    save_checkpoint(ctx.settings.home / checkpoint, result.model, model_cfg, meta)
-    (ctx.settings.home / run_dir / "resume.pt").unlink(missing_ok=True)
+        "test_labels": dataset.data.labels[test_idx].tolist(),
+    })
     config = {
-        **request.to_dict(), "model": model_cfg.to_dict(), "feature_version": dataset.feature_version,
-        "venue_ids": dataset.venue_ids, "class_names": data.class_names,
+        **request.to_dict(), **config, "feature_version": dataset.feature_version,
+        "venue_ids": dataset.venue_ids, "class_names": dataset.data.class_names,
         "split": {"train": dataset.video_ids[fit_idx].tolist(), "val": dataset.video_ids[val_idx].tolist(),
                   "test": dataset.video_ids[test_idx].tolist(), "kind": "stable"},
         "label_snapshot": dataset.snapshot(),
     }
-    mods = "+".join(m[0].upper() for m in request.modalities)
-    name = request.name or f"{request.architecture} {mods} seed {request.seed}"
+    name = request.name or f"{request.architecture} {letters(request.modalities)} seed {request.seed}"
     with session_scope(ctx.engine) as session:
         model_id = repo.create_model_version(
             session, name=name, architecture=request.architecture, config=config,
@@ -194,21 +173,58 @@ def train_and_register(
     return model_id
 
 
-def _train_shallow(ctx: AppContext, request: TrainRequest, *, should_stop: Callable[[], bool] | None) -> int | None:
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
+Fitted = tuple[dict[str, Any], dict[str, Any], Path]  # (metrics, config fields, checkpoint relative to home)
+
+
+def _meta(dataset: Dataset) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild its inputs: classes, venues, feature version, text vocabulary."""
+    return {"class_names": dataset.data.class_names, "venue_ids": dataset.venue_ids,
+            "feature_version": dataset.feature_version, "text_embedder_state": dataset.embedder.to_state()}
+
+
+def _fit_deep(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows: Rows, run_dir: Path, *,
+              progress: ProgressFn | None, should_stop: Callable[[], bool] | None) -> Fitted | None:
+    """core.train on the sequences; the checkpoint is models/<run>/model.pt (resumable while it trains)."""
+    data = dataset.data
+    fit_idx, val_idx, test_idx = rows
+    model_cfg = model_config(request.architecture, request.modalities, data, len(dataset.venue_ids))
+    train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr, seed=request.seed)
+    (ctx.settings.home / run_dir).mkdir(parents=True, exist_ok=True)
+    result = train(
+        model_cfg, train_cfg, data, fit_idx, val_idx, progress=progress, should_stop=should_stop,
+        checkpoint_path=ctx.settings.home / run_dir / "resume.pt",
+    )
+    if result.cancelled:
+        return None
+    probs = predict_proba(result.model, data, test_idx)
+    metrics = {
+        "test": scores(data.labels[test_idx], probs.argmax(1), len(dataset.venue_ids), data.class_names),
+        "best_val_macro_f1": result.best_val_macro_f1,
+        "best_epoch": result.best_epoch,
+        "history": result.history,
+        "test_predicted": probs.argmax(1).tolist(),
+    }
+    meta = {
+        **_meta(dataset), "metrics": {"best_val_macro_f1": result.best_val_macro_f1},
+        "history": result.history, "train_config": train_cfg.__dict__ | {"device": str(train_cfg.device)},
+    }
+    checkpoint = run_dir / "model.pt"
+    save_checkpoint(ctx.settings.home / checkpoint, result.model, model_cfg, meta)
+    (ctx.settings.home / run_dir / "resume.pt").unlink(missing_ok=True)
+    return metrics, {"model": model_cfg.to_dict()}, checkpoint
+
+
+def _fit_shallow(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows: Rows, run_dir: Path, *,
+                 progress: ProgressFn | None, should_stop: Callable[[], bool] | None) -> Fitted | None:
     """Fit a shallow baseline on mean-pooled features (same splits as a deep run with this seed: hyperparameters
-    chosen on the validation slice), store it as models/<run>/model.pkl and register a version with its metrics.
-    epochs / batch_size / lr of the request do not apply. The fit itself cannot be interrupted; a stop
-    request is honoured before it starts and before anything is stored."""
+    chosen on the validation slice), stored as models/<run>/model.pkl. epochs / batch_size / lr of the request
+    do not apply. The fit itself cannot be interrupted; a stop request is honoured before it starts and before
+    anything is stored."""
     from core.baselines import build_baseline, pool_sequences, save_baseline
 
-    if request.activate:
-        raise TrainingError(
-            f"{request.architecture} is a shallow baseline: it is stored and listed by `python -m app models`, but "
-            "cannot be activated (predictions, explanations and the dashboard need a deep model); drop --activate"
-        )
-    dataset = load_dataset(ctx)
     data = dataset.data
-    fit_idx, val_idx, test_idx = _stable_rows(dataset, seed=request.seed)
+    fit_idx, val_idx, test_idx = rows
     pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
     X = {m: pooled[m] for m in request.modalities}
 
@@ -235,10 +251,7 @@ def _train_shallow(ctx: AppContext, request: TrainRequest, *, should_stop: Calla
         "best_params": _plain_params(model.best_params_),
         "val_scores": [{"params": _plain_params(p), "score": float(v)} for p, v in model.val_scores_],
         "fit_seconds": fit_seconds,
-        "n_train": int(len(fit_idx)), "n_val": int(len(val_idx)), "n_test": int(len(test_idx)),
-        "test_video_ids": dataset.video_ids[test_idx].tolist(),
         "test_predicted": np.asarray(predicted).tolist(),
-        "test_labels": data.labels[test_idx].tolist(),
     }
     if hasattr(model, "codes"):  # DMDL / TMDL: fraction of exactly-zero joint-sparse codes on the test split
         from core.evaluate import atom_sparsity
@@ -247,27 +260,12 @@ def _train_shallow(ctx: AppContext, request: TrainRequest, *, should_stop: Calla
     params = {k: v for k, v in vars(model).items()
               if not k.endswith("_") and k not in ("groups", "group_weights", "tree_source")}
     params["tree"] = getattr(model, "tree_source", None)
-    run_dir = Path("models") / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     checkpoint = run_dir / "model.pkl"
     save_baseline(ctx.settings.home / checkpoint, model, {
-        "class_names": data.class_names, "venue_ids": dataset.venue_ids, "feature_version": dataset.feature_version,
-        "text_embedder_state": dataset.embedder.to_state(), "modalities": list(request.modalities),
+        **_meta(dataset), "modalities": list(request.modalities),
         "metrics": {k: metrics[k] for k in ("best_val_macro_f1", "best_params")},
     })
-    config = {
-        **request.to_dict(), "epochs": None, "batch_size": None, "lr": None, "params": _plain_params(params),
-        "feature_version": dataset.feature_version, "venue_ids": dataset.venue_ids, "class_names": data.class_names,
-        "split": {"train": dataset.video_ids[fit_idx].tolist(), "val": dataset.video_ids[val_idx].tolist(),
-                  "test": dataset.video_ids[test_idx].tolist(), "kind": "stable"},
-        "label_snapshot": dataset.snapshot(),
-    }
-    mods = "+".join(m[0].upper() for m in request.modalities)
-    name = request.name or f"{request.architecture} {mods} seed {request.seed}"
-    with session_scope(ctx.engine) as session:
-        return repo.create_model_version(
-            session, name=name, architecture=request.architecture, config=config,
-            checkpoint_path=checkpoint.as_posix(), metrics=metrics,
-        )
+    return metrics, {"epochs": None, "batch_size": None, "lr": None, "params": _plain_params(params)}, checkpoint
 
 
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -305,7 +303,7 @@ def load_model(ctx: AppContext, model_id: int):  # noqa: ANN201 - returns (nn.Mo
         row = repo.get_model_version(session, model_id=model_id)
     if row is None:
         raise TrainingError(f"no model version {model_id}")
-    if row.architecture in SHALLOW_ARCHS:
+    if is_shallow(row.architecture):
         raise TrainingError(
             f"model version {model_id} is the shallow baseline {row.architecture}: it is kept for comparison "
             "(`python -m app models`) and cannot be activated, predict or explain; use a deep model"

@@ -17,8 +17,7 @@ from core.baselines.tmdl import TMDL
 from core.baselines.tmdl_cs import ClassTMDL
 from core.baselines.tree import flat_tree, load_tree
 from core.baselines.trumann import TRUMANN
-
-BASELINES: dict[str, type[ShallowBaseline]] = {"tmdl": TMDL, "tmdl_cs": ClassTMDL, "dmdl": DMDL, "trumann": TRUMANN}
+from core.models import registry
 
 
 def build_baseline(arch: str, class_names: Sequence[str], *, seed: int = 0, **params: Any) -> ShallowBaseline:
@@ -27,8 +26,8 @@ def build_baseline(arch: str, class_names: Sequence[str], *, seed: int = 0, **pa
     The tree falls back to a flat one (leaves under one root) when a class is not a VENUE-188 venue;
     ``model.tree_source`` says which ('venue188', 'flat' or 'given' when ``groups`` is passed).
     """
-    if arch not in BASELINES:
-        raise ValueError(f"unknown shallow baseline {arch!r}; known: {sorted(BASELINES)}")
+    if not registry.is_registered(arch, "shallow"):
+        raise ValueError(f"unknown shallow baseline {arch!r}; known: {sorted(registry.names('shallow'))}")
     tree = None
     if arch == "trumann":
         tree = "given"
@@ -40,10 +39,10 @@ def build_baseline(arch: str, class_names: Sequence[str], *, seed: int = 0, **pa
                 groups, weights = load_tree(VENUE188_PATH, list(class_names))
             params.update(groups=groups, group_weights=weights)
             tree = "flat" if caught else "venue188"
-    model = BASELINES[arch](n_classes=len(class_names), seed=seed, **params)
+    model = registry.create_baseline(arch, n_classes=len(class_names), seed=seed, **params)
     model.tree_source = tree
     return model
 
 
-__all__ = ["BASELINES", "DMDL", "TMDL", "TRUMANN", "ClassTMDL", "ShallowBaseline", "build_baseline", "flat_tree",
+__all__ = ["DMDL", "TMDL", "TRUMANN", "ClassTMDL", "ShallowBaseline", "build_baseline", "flat_tree",
            "load_baseline", "load_tree", "pool_sequences", "save_baseline"]

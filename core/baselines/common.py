@@ -14,7 +14,6 @@ validation slice is kept (``best_params_``, ``val_scores_``); without it the con
 from __future__ import annotations
 
 import itertools
-import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,7 +22,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
-MODALITIES = ("visual", "acoustic", "textual")
+from core.fileio import atomic_write
+from core.modalities import MODALITIES
+
 BASELINE_FORMAT = "eastern-shallow-baseline"
 BASELINE_VERSION = 1
 
@@ -202,14 +203,9 @@ def save_baseline(path: str | Path, model: ShallowBaseline, meta: Mapping[str, A
     The file describes itself: ``load_baseline`` needs nothing else. Pickles run code when loaded, so
     only load files this application wrote (model folders under EASTERN_HOME).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": BASELINE_FORMAT, "version": BASELINE_VERSION, "arch": type(model).__name__.lower(),
                "model": model, "meta": dict(meta)}
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL), private=False)
 
 
 def load_baseline(path: str | Path) -> tuple[ShallowBaseline, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""EASTERN and its deep baselines; `build_model(ModelConfig(...))` makes any of them.
+"""EASTERN and its deep baselines; `build_model(ModelConfig(...))` makes any registered deep model
+(core.models.registry: one spec per architecture).
 
 Every model is called as `model(visual, acoustic, text, text_lengths, return_intermediates=False)`.
 """
@@ -6,18 +7,17 @@ from __future__ import annotations
 
 from torch import nn
 
+from core.models import registry
 from core.models.baselines import LSTMDL, Conv, LSTMs
 from core.models.config import ARCHITECTURES, MODALITIES, ModelConfig
 from core.models.eastern import EASTERN
-
-MODEL_CLASSES: dict[str, type[nn.Module]] = {"eastern": EASTERN, "lstms": LSTMs, "lstm_dl": LSTMDL, "conv": Conv}
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:
     """A freshly initialised model of `cfg.arch` (PyTorch's default initialisation)."""
     if not isinstance(cfg, ModelConfig):
         raise TypeError(f"build_model expects a ModelConfig, got {type(cfg).__name__}")
-    return MODEL_CLASSES[cfg.arch](cfg)
+    return registry.create_model(cfg)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -26,4 +26,4 @@ def count_parameters(model: nn.Module) -> int:
 
 
 __all__ = ["ARCHITECTURES", "MODALITIES", "EASTERN", "LSTMs", "LSTMDL", "Conv", "ModelConfig", "build_model",
-           "count_parameters", "MODEL_CLASSES"]
+           "count_parameters", "registry"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-MODALITIES = ("visual", "acoustic", "textual")
-ARCHITECTURES = ("eastern", "lstms", "lstm_dl", "conv")
+from core.modalities import MODALITIES
+from core.models import registry
+
+ARCHITECTURES = registry.names("deep")  # the built-in deep architectures (tests parametrize over them)
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,8 @@ class ModelConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {self.arch!r}: choose one of {', '.join(ARCHITECTURES)}")
+        if not registry.is_registered(self.arch, "deep"):
+            raise ValueError(f"unknown architecture {self.arch!r}: choose one of {', '.join(registry.names('deep'))}")
         chosen = (self.modalities,) if isinstance(self.modalities, str) else tuple(self.modalities)
         unknown = [m for m in chosen if m not in MODALITIES]
         if unknown:

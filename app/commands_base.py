@@ -1,0 +1,76 @@
+"""The command registry of `python -m app`: each command is declared once, with its parser beside its handler.
+
+    def _arguments(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--epochs", type=int, default=15)
+
+    @command("train", "train a model on the current labels", _arguments)
+    def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int: ...
+
+Command modules (app.cli, app.commands_*) import this module, never app.cli, so there is no import circle;
+app.cli imports them all and builds the parser from COMMANDS in registration order. Handlers call services;
+a user-facing error raised by a service becomes one line through app.errors.user_message in app.cli.main.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.context import AppContext
+
+Handler = Callable[[AppContext, argparse.Namespace], int]
+Arguments = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    handler: Handler
+    arguments: Arguments | None = None
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, arguments: Arguments | None = None) -> Callable[[Handler], Handler]:  # noqa: A002
+    """Register a handler under `name` with its help line and the function that adds its arguments."""
+    def register(fn: Handler) -> Handler:
+        if name in COMMANDS:
+            raise ValueError(f"command {name!r} is registered twice")
+        COMMANDS[name] = Command(name, help, fn, arguments)
+        return fn
+
+    return register
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    for cmd in COMMANDS.values():
+        sp = sub.add_parser(cmd.name, help=cmd.help)
+        if cmd.arguments is not None:
+            cmd.arguments(sp)
+
+
+def bar(desc: str, unit: str = "video"):  # noqa: ANN201 - returns a progress callback
+    """A tqdm bar driven by (done, total) callbacks."""
+    from tqdm import tqdm
+
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        progress = state.get("bar")
+        if progress is None:
+            progress = state["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+        progress.total = total
+        progress.n = done
+        progress.refresh()
+        if done >= total:
+            progress.close()
+            state.pop("bar")
+
+    return update
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
