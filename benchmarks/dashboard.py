@@ -317,7 +317,7 @@ def _search_word(n: int) -> str:
 def bench_pages(ws: Home, n: int, repeats: int) -> list[Row]:
     """Each dashboard page in one session (set up first, untimed), `repeats` runs from empty caches, plus
     Browse's first page again cached."""
-    from app.ui.components import PAGE_FILES
+    from app.ui.navigation import PAGE_FILES
 
     word = _search_word(n)
     with _env(ws):
@@ -361,7 +361,7 @@ def bench_pages(ws: Home, n: int, repeats: int) -> list[Row]:
 def bench_video(ws: Home, repeats: int) -> list[Row]:
     """In one session: open a video, press "Why this venue?", run the page again; each round a different
     video from empty caches, after one untimed round that imports torch and captum."""
-    from app.ui.components import PAGE_FILES
+    from app.ui.navigation import PAGE_FILES
 
     if not ws.video_ids:
         raise RuntimeError(f"no video with features in {ws.home}")

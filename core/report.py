@@ -282,14 +282,9 @@ def figure6(result: ProtocolResult, paper: dict[str, Any]) -> Section:
                             f"{c[-1]['epoch']} (range {100 * (max(vals) - min(vals)):.2f} points).")
     fig = None
     try:
-        import plotly.graph_objects as go
+        from core.figures import epoch_curves_figure
 
-        fig = go.Figure()
-        for name, c in curves.items():
-            fig.add_trace(go.Scatter(x=[p["epoch"] for p in c], y=[100 * p["micro_f1"] for p in c],
-                                     mode="lines+markers", name=name))
-        fig.update_layout(title="Figure 6: test Micro-F per epoch (first split)", xaxis_title="epoch",
-                          yaxis_title="Micro-F (%)", template="plotly_white", height=420)
+        fig = epoch_curves_figure(curves, template="plotly_white", height=420)
     except ImportError:  # plotly is a dependency; the markdown table still carries the numbers
         pass
     return Section("Figure 6: Micro-F per epoch", intro, Table(["epoch", *names], rows), findings, fig)

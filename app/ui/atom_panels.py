@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.ui import cache, components
+from app.ui import cache, components, navigation
 
 
 def acoustic_clips(atom: int, model_id: int, active: list[dict[str, Any]], rows_by_id: dict[int, Any]) -> None:
@@ -32,7 +32,7 @@ def acoustic_clips(atom: int, model_id: int, active: list[dict[str, Any]], rows_
                 st.audio(view.audio[ev.clip * sr:(ev.clip + 1) * sr], sample_rate=sr)
             else:
                 st.caption("no audio track: the atom fires on the acoustic features of silence")
-            components.video_link(ev.video_id, "Open")
+            navigation.video_link(ev.video_id, "Open")
 
 
 def textual_words(atom: int, model_id: int, active: list[dict[str, Any]], rows_by_id: dict[int, Any],
@@ -54,4 +54,4 @@ def textual_words(atom: int, model_id: int, active: list[dict[str, Any]], rows_b
     event = st.dataframe(table, hide_index=True, key=key, on_select="rerun", selection_mode="single-row",
                          column_config={"code": st.column_config.NumberColumn("code", format="%.3f")})
     if event.selection.rows:
-        components.open_video(int(table.iloc[event.selection.rows[0]]["video"]))
+        navigation.open_video(int(table.iloc[event.selection.rows[0]]["video"]))

@@ -8,12 +8,12 @@ from typing import Any
 import streamlit as st
 
 from app.services import bulk
-from app.ui import cache, components
+from app.ui import cache, components, navigation, session
 
 
 def video_table(rows: Sequence[Any], *, key: str) -> None:
-    table = components.browse_table(rows)
-    who = components.annotator()
+    table = navigation.browse_table(rows)
+    who = session.annotator()
     shown_key = f"{key}_shown_versions"
     shown: dict[int, int] = st.session_state.get(shown_key, {})  # what the previous run put on screen
     conflicts = st.session_state.pop(f"{key}_conflicts", [])
@@ -31,9 +31,9 @@ def video_table(rows: Sequence[Any], *, key: str) -> None:
     if not ids:
         return
     if not who:
-        components.open_video(ids[0])
+        navigation.open_video(ids[0])
     if len(ids) == 1 and st.button(f"Open video #{ids[0]}", key=f"{key}_open", icon=":material/movie:"):
-        components.open_video(ids[0])
+        navigation.open_video(ids[0])
     with st.form(f"{key}_bulk", border=True):
         st.markdown(f"**Relabel {len(ids)} selected video{'s' if len(ids) > 1 else ''}**")
         c1, c2 = st.columns([2, 3])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.ui import cache, components
+from app.ui import cache, components, figures, navigation
 
 
 def compare_section(versions: list[dict], labels: dict[int, str]) -> None:
@@ -37,7 +37,7 @@ def compare_section(versions: list[dict], labels: dict[int, str]) -> None:
     ]), hide_index=True, key="models_compare_metrics")
     if diff.classes:
         deltas = [{"venue": d.venue, "f1_a": d.f1_a, "f1_b": d.f1_b, "delta": d.delta} for d in diff.classes]
-        st.plotly_chart(components.delta_figure(deltas, labels[a], labels[b]), key="models_delta")
+        st.plotly_chart(figures.delta_figure(deltas, labels[a], labels[b]), key="models_delta")
     st.subheader(f"Videos whose prediction flipped ({len(diff.flips)})")
     if diff.flips:
         flips = pd.DataFrame([{"id": f.video_id, "name": f.file_name, "label": f.label, "A says": f.a,
@@ -45,7 +45,7 @@ def compare_section(versions: list[dict], labels: dict[int, str]) -> None:
         event = st.dataframe(flips, hide_index=True, key="models_flips", on_select="rerun",
                              selection_mode="single-row", height=260)
         if event.selection.rows:
-            components.open_video(int(flips.iloc[event.selection.rows[0]]["id"]))
+            navigation.open_video(int(flips.iloc[event.selection.rows[0]]["id"]))
     else:
         st.caption("No test video changed its prediction.")
     st.subheader(f"Test videos relabelled since A was trained ({len(diff.relabelled)})")

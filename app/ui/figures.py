@@ -1,22 +1,167 @@
-"""Pure Plotly builders that need more than a few lines of layout: the confusion matrix (readable at 22 and at
-188 venues) and its venue orders. No Streamlit here, so each builder is unit-tested on its figure."""
+"""Pure Plotly builders of the dashboard's charts: top venues, the modality ablation, atom activations and pushes,
+per-class F1 and its change, training curves, an atom's venue support, the atom overview and the confusion matrix
+(readable at 22 and at 188 venues) with its venue orders. No Streamlit here, so each builder is unit-tested on its
+figure; the frames, audio and caption drawn with their attributions are in app/ui/media_figures.py."""
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
 from core.venues import VENUE188_PATH
 
+MODALITY_LABELS = {"visual": "visual (frames)", "acoustic": "acoustic (sound)", "textual": "textual (caption)"}
+POSITIVE, NEGATIVE, NEUTRAL = "#d62728", "#1f77b4", "#9aa0a6"
+CHART_HEIGHT = 320
 CELL_PX = 22  # one confusion cell, in screen pixels (the figure has a fixed size, so this is exact; >= 18)
 MATRIX_WINDOW = 30  # venues drawn at once; a larger matrix is shown as windows of this many (in the chosen order)
 TICK_CHARS = 24  # venue names longer than this are cut on the axes (the hover shows the full name)
 TICK_FONT = 11
 ORDERS = {"frequency": "by frequency", "tree": "Foursquare tree"}
 DIAGONAL = "#111111"
+
+
+# ---------------------------------------------------------------- charts
+
+
+def fit_layout(fig: go.Figure, height: int = CHART_HEIGHT, **kw: Any) -> go.Figure:
+    """The dashboard's compact layout: a fixed height and thin margins."""
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, **kw)
+    return fig
+
+
+def top_venues_figure(top: Sequence[tuple[str, float]], *, label: str | None = None,
+                      title: str = "Top-5 venues") -> go.Figure:
+    venues = [v for v, _ in top][::-1]
+    probs = [p for _, p in top][::-1]
+    colors = ["#2ca02c" if v == label else "#1f6feb" for v in venues]
+    fig = go.Figure(go.Bar(x=probs, y=venues, orientation="h", marker_color=colors,
+                           text=[f"{p:.0%}" for p in probs], textposition="auto",
+                           hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
+    fig.update_xaxes(range=[0, min(1.0, max([0.2, *probs]) * 1.15)], tickformat=".0%")
+    return fit_layout(fig, height=60 + 36 * len(top), title=title)
+
+
+def ablation_figure(rows: Sequence[dict[str, Any]], *, full_prediction: str | None) -> go.Figure:
+    """One bar per modality subset: its predicted venue and probability; green where it agrees with the
+    full model, grey elsewhere."""
+    names = [r["subset"] for r in rows][::-1]
+    probs = [r["probability"] for r in rows][::-1]
+    venues = [r["venue"] for r in rows][::-1]
+    colors = ["#2ca02c" if v == full_prediction else NEUTRAL for v in venues]
+    fig = go.Figure(go.Bar(x=probs, y=names, orientation="h", marker_color=colors,
+                           text=[f"{v} ({p:.0%})" for v, p in zip(venues, probs, strict=True)],
+                           textposition="auto", hovertemplate="%{y}: %{text}<extra></extra>"))
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    return fit_layout(fig, height=60 + 30 * len(rows), title="Prediction from each modality and pair")
+
+
+def atom_heatmap(activations: np.ndarray, modalities: Sequence[str]) -> go.Figure:
+    fig = go.Figure(go.Heatmap(
+        z=activations, y=[MODALITY_LABELS.get(m, m) for m in modalities], x=list(range(activations.shape[1])),
+        colorscale="Blues", colorbar={"title": "code"},
+        hovertemplate="atom %{x}, %{y}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(title="dictionary atom")
+    fig.update_yaxes(autorange="reversed")  # visual, acoustic, textual from the top, as in the paper
+    return fit_layout(fig, height=80 + 55 * len(modalities), title="Atom activations (sparse codes)")
+
+
+def contribution_figure(contributions: np.ndarray, modalities: Sequence[str], *, venue: str,
+                        top: int = 12) -> go.Figure:
+    """The atoms that pushed the venue's score up (red) or down (blue) most."""
+    flat = [(float(contributions[m, k]), f"{modalities[m][0].upper()} atom {k}")
+            for m in range(contributions.shape[0]) for k in range(contributions.shape[1])
+            if contributions[m, k] != 0]
+    flat.sort(key=lambda t: abs(t[0]), reverse=True)
+    chosen = sorted(flat[:top], key=lambda t: t[0])
+    fig = go.Figure(go.Bar(
+        x=[v for v, _ in chosen], y=[n for _, n in chosen], orientation="h",
+        marker_color=[POSITIVE if v > 0 else NEGATIVE for v, _ in chosen],
+        hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(title=f"contribution to the score of {venue}")
+    return fit_layout(fig, height=80 + 22 * max(len(chosen), 1), title=f"Atoms that pushed {venue} up (red) or down")
+
+
+def per_class_figure(per_class: Sequence[dict[str, Any]]) -> go.Figure:
+    """F1 of each venue that has test videos (a venue without any has no F1 to show)."""
+    rows = sorted((r for r in per_class if r["support"]), key=lambda r: (r["f1"] or 0.0))
+    fig = go.Figure(go.Bar(
+        x=[r["f1"] or 0.0 for r in rows], y=[r["venue"] for r in rows], orientation="h", marker_color="#1f6feb",
+        customdata=[r["support"] for r in rows],
+        hovertemplate="%{y}: F1 %{x:.2f} (%{customdata} test videos)<extra></extra>",
+    ))
+    fig.update_xaxes(range=[0, 1], title="F1 on the held-out test split")
+    left_out = len(per_class) - len(rows)
+    title = "Per-class F1" + (f" ({left_out} venues without test videos left out)" if left_out else "")
+    return fit_layout(fig, height=max(300, 20 * len(rows) + 80), title=title)
+
+
+def delta_figure(deltas: Sequence[dict[str, Any]], a: str, b: str) -> go.Figure:
+    rows = sorted(deltas, key=lambda r: r["delta"])
+    fig = go.Figure(go.Bar(
+        x=[r["delta"] for r in rows], y=[r["venue"] for r in rows], orientation="h",
+        marker_color=["#2ca02c" if r["delta"] > 0 else POSITIVE for r in rows],
+        hovertemplate="%{y}: %{x:+.2f}<extra></extra>",
+    ))
+    fig.update_xaxes(title=f"F1 of {b} minus F1 of {a}")
+    return fit_layout(fig, height=max(300, 20 * len(rows) + 80), title="Per-class F1 change")
+
+
+def curve_figure(history: Sequence[dict[str, Any]], *, title: str = "Training") -> go.Figure:
+    """Training loss and validation Macro-F per epoch."""
+    epochs = [h.get("epoch") for h in history]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=epochs, y=[h.get("train_loss") for h in history], name="training loss",
+                             mode="lines+markers", yaxis="y"))
+    fig.add_trace(go.Scatter(x=epochs, y=[h.get("val_macro_f1") for h in history], name="validation Macro-F",
+                             mode="lines+markers", yaxis="y2"))
+    fig.update_layout(yaxis={"title": "loss"}, yaxis2={"title": "Macro-F", "overlaying": "y", "side": "right",
+                                                       "range": [0, 1]},
+                      legend={"orientation": "h", "y": -0.25})
+    fig.update_xaxes(title="epoch", dtick=1)
+    return fit_layout(fig, height=300, title=title)
+
+
+def support_figure(support: Sequence[tuple[str, float]], *, title: str) -> go.Figure:
+    rows = list(support)[::-1]
+    fig = go.Figure(go.Bar(
+        x=[v for _, v in rows], y=[n for n, _ in rows], orientation="h",
+        marker_color=[POSITIVE if v > 0 else NEGATIVE for _, v in rows],
+        hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+    ))
+    return fit_layout(fig, height=max(260, 22 * len(rows) + 80), title=title)
+
+
+def atom_overview_figure(share: np.ndarray, mean: np.ndarray, modalities: Sequence[str],
+                         selected: int | None = None) -> go.Figure:
+    """Every atom per modality as a square coloured by how many videos use it (a scatter, so a click
+    returns the atom: Plotly heatmaps return no selection in Streamlit)."""
+    n_mod, n_atoms = share.shape
+    xs = [k for _ in range(n_mod) for k in range(n_atoms)]
+    ys = [MODALITY_LABELS.get(m, m) for m in modalities for _ in range(n_atoms)]
+    fig = go.Figure(go.Scatter(
+        x=xs, y=ys, mode="markers",
+        marker={"symbol": "square", "size": max(8, min(22, int(900 / max(n_atoms, 1)))),
+                "color": share.ravel(), "colorscale": "Blues", "cmin": 0, "cmax": 1,
+                "line": {"width": [2 if k == selected else 0.5 for k in xs],
+                         "color": ["#d62728" if k == selected else "#888" for k in xs]},
+                "colorbar": {"title": "videos using it"}},
+        customdata=np.stack([np.asarray(xs), mean.ravel()], axis=1),
+        hovertemplate="atom %{x}, %{y}<br>used by %{marker.color:.0%} of videos<br>"
+                      "mean code %{customdata[1]:.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(title="dictionary atom (click one)")
+    fig.update_yaxes(categoryorder="array", categoryarray=[MODALITY_LABELS.get(m, m) for m in modalities][::-1])
+    return fit_layout(fig, height=120 + 45 * n_mod, title="All atoms")
+
+
+# ---------------------------------------------------------------- the confusion matrix
 
 
 @lru_cache(maxsize=1)

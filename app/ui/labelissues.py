@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.services import annotate, export
-from app.ui import cache, components
+from app.ui import cache, components, session
 
 ACTIVE = ("queued", "running")
 
@@ -66,7 +66,7 @@ def _progress() -> None:
 def _start_button(source: annotate.QueueSource, *, key: str) -> None:
     if _running():
         return
-    if not components.is_admin():
+    if not session.is_admin():
         if source.kind != "crossval":
             st.caption("An admin can compute out-of-sample label issues for every video (a cross-validation), "
                        "or run `python -m app crossval`.")
@@ -74,7 +74,7 @@ def _start_button(source: annotate.QueueSource, *, key: str) -> None:
     label = "Re-run cross-validation" if source.kind == "crossval" else "Compute out-of-sample label issues"
     if st.button(label, key=f"{key}_crossval", icon=":material/model_training:",
                  help="5 fold models trained in the background; every video scored by the one that never saw it"):
-        job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=components.annotator() or "admin")
+        job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=session.annotator() or "admin")
         if job_id is not None:
             st.session_state["labelissues_watching"] = job_id
             cache.clear_after_label_change()
@@ -83,7 +83,7 @@ def _start_button(source: annotate.QueueSource, *, key: str) -> None:
 
 def download(kind: str, *, key: str, label: str, model_id: int | None = None) -> None:
     """A download button that runs the export when clicked (streamed to a temporary file, then served)."""
-    actor = components.account_name() or "visitor"
+    actor = session.account_name() or "visitor"
 
     def produce() -> bytes:
         with tempfile.TemporaryDirectory() as tmp:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.services import papercases
-from app.ui import cache, components
+from app.ui import cache, components, figures, media_figures, navigation
 
 
 def paper_cases_section(model: dict[str, Any]) -> None:
@@ -34,7 +34,7 @@ def paper_cases_section(model: dict[str, Any]) -> None:
                     st.caption("Nothing to explain.")
                     continue
                 _explain(case, model)
-            components.video_link(case.video_id, f"Open video #{case.video_id} (player and time line)")
+            navigation.video_link(case.video_id, f"Open video #{case.video_id} (player and time line)")
 
 
 def _explain(case: papercases.PaperCase, model: dict[str, Any]) -> None:
@@ -48,7 +48,7 @@ def _explain(case: papercases.PaperCase, model: dict[str, Any]) -> None:
                f"{target['venue']} up, blue down.")
     atoms = result["atoms"]
     if atoms is not None:
-        st.plotly_chart(components.contribution_figure(np.asarray(atoms["layer_ig"]), result["modalities"],
+        st.plotly_chart(figures.contribution_figure(np.asarray(atoms["layer_ig"]), result["modalities"],
                                                        venue=target["venue"], top=8),
                         key=f"paper_atoms_{case.case}")
     inputs = result["inputs"]
@@ -56,9 +56,9 @@ def _explain(case: papercases.PaperCase, model: dict[str, Any]) -> None:
     if detail is not None and inputs["visual"] is not None:
         view = components.attempt(cache.media_view, detail.video.sha256, detail.video.path)
         if view is not None:
-            st.image(components.frame_strip(view.frames, inputs["visual"]), width="stretch",
+            st.image(media_figures.frame_strip(view.frames, inputs["visual"]), width="stretch",
                      caption=f"Frames pushing toward {target['venue']} (red) or away (blue)")
     if inputs["acoustic"] is not None:
         st.caption("Audio clips: " + ", ".join(f"{i}-{i + 1} s {v:+.2f}" for i, v in enumerate(inputs["acoustic"])))
     if inputs["caption_words"]:
-        st.markdown(components.caption_html([(w, s) for w, s in inputs["caption_words"]]), unsafe_allow_html=True)
+        st.markdown(media_figures.caption_html([(w, s) for w, s in inputs["caption_words"]]), unsafe_allow_html=True)

@@ -147,18 +147,40 @@ def test_models_page_shows_the_latest_report(ws_env: Workspace) -> None:
                                              '{"epoch": 2, "micro_f1": 0.5}]}}')
         at = open_page("models")
         assert "Table 1: Micro-F and Macro-F" in texts(at)
+        assert "models_figure6" in chart_keys(at)  # Figure 6 from the report's curves (core.figures)
     finally:
         for name in ("report.md", "results.json"):
             (folder / name).unlink(missing_ok=True)
 
 
 def test_casestudy_defaults_to_the_papers_failure_venues(ws_env: Workspace) -> None:
+    from app.services.annotate import queue_source
+    from db import queries
+
+    ctx = ctx_of(ws_env)
     at = open_page("casestudy")
+    # Each paper case under its own header, and why it has no video here: the fixture corpus has one video of each
+    # label and its cross-validation scored neither, so the out-of-sample predictions have none to search.
+    markdown = [str(m.value) for m in at.markdown]
+    assert "**v3** · College Basketball Court → General Entertainment" in markdown
+    assert "**v4** · Speakeasy → Garden" in markdown
+    infos = [str(i.value) for i in at.info]
+    assert "No College Basketball Court video has a prediction to search." in infos
+    assert "No Speakeasy video has a prediction to search." in infos
+    # Without a paper case the page preselects the two most confident out-of-sample mistakes, and shows each
+    # by id, file name and current label.
     picked = at.multiselect(key="case_videos")
     assert picked.value, "no default videos"
-    shown = texts(at)
-    assert "College Basketball Court" in shown or "Speakeasy" in shown
+    with session_scope(ctx.engine) as s:
+        mistakes = queries.oos_mistakes(s, set_id=queue_source(ctx).set_id, limit=2)
+        stored = {m.id: repo.get_video(s, video_id=m.id) for m in mistakes}
+    assert sorted(picked.value) == sorted(stored) and len(stored) == 2
+    lines = [str(t.value) for t in at.text]
     table = next(d.value for d in at.dataframe if "label" in d.value.index)
+    for video_id, video in stored.items():
+        assert f"#{video_id} {video.original_name} · label {video.current_venue}" in lines
+        assert table.loc["name", f"video #{video_id}"] == video.original_name
+        assert table.loc["label", f"video #{video_id}"] == video.current_venue
     assert "label" in table.index and any("CONV (fixture)" in str(i) for i in table.index)
 
 

@@ -6,15 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from app.services import accounts, audit
-from app.ui import cache, components
+from app.ui import cache, components, session
 
 st.title("Accounts & audit log")
 components.show_flash()
-if not components.can("accounts"):
+if not session.can("accounts"):
     st.info("Managing accounts needs an admin account.", icon=":material/lock:")
     st.stop()
 ctx = cache.ctx()
-me = components.account_name() or "?"
+me = session.account_name() or "?"
 
 
 def _when(value) -> str:  # noqa: ANN001 - datetime | None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import annotate, triage
-from app.ui import cache, components, labelissues, player
+from app.ui import cache, components, label_editor, labelissues, media_figures, player, session
 
 st.title("Annotate")
 components.show_flash()
@@ -19,7 +19,7 @@ labelissues.download("issues", key="annotate_download", label="Download the queu
 if source.kind == "none":
     st.stop()
 
-who = components.annotator()
+who = session.annotator()
 if not who:
     st.info("Sign in as an annotator (sidebar) to correct labels: every change is stamped with your account.",
             icon=":material/person:")
@@ -29,7 +29,7 @@ done: list[int] = st.session_state.setdefault("annotate_done", [])
 queue = [q for q in cache.issue_queue(50 + len(done), 0) if q.id not in done]
 remaining = max(source.n_scored - len(done), len(queue))
 st.caption(f"{len(done)} reviewed in this session · {remaining} left in the queue")
-components.undo_button(key="annotate_undo")
+label_editor.undo_button(key="annotate_undo")
 if not queue:
     st.success("Nothing left to review in this batch.", icon=":material/task_alt:")
     if done and st.button("Start over", key="annotate_restart"):
@@ -56,7 +56,7 @@ with left:
         st.warning("The stored file of this video is missing.")
     view = components.attempt(cache.media_view, video.sha256, video.path)
     if view is not None:
-        st.image(components.frame_strip(view.frames), caption="the 12 frames the model reads (one per 0.5 s)")
+        st.image(media_figures.frame_strip(view.frames), caption="the 12 frames the model reads (one per 0.5 s)")
 with right:
     with st.container(border=True):
         st.markdown("**Why it is in the queue**")
@@ -82,7 +82,7 @@ def _saved(_version: int) -> None:
     done.append(video.id)
 
 
-components.label_editor(
+label_editor.label_editor(
     video, cache.venue_choices(), key=f"annotate_{video.id}", picks=cache.suggestions(video.id), on_saved=_saved,
     save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw)["version"],
 )

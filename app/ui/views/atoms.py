@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app.ui import atom_panels, cache, components
+from app.ui import atom_panels, cache, components, figures, navigation
 
 PER_MODALITY = 8
 SUPPORT_TOP = 8
@@ -28,7 +28,7 @@ if linked is not None and linked != st.session_state.get("atoms_link"):  # a new
     st.session_state["atoms_pick"] = min(max(int(linked), 0), n_atoms - 1) if linked.isdigit() else 0
 st.session_state.setdefault("atoms_pick", 0)
 event = st.plotly_chart(
-    components.atom_overview_figure(np.asarray(overview["active_share"]), np.asarray(overview["mean"]), mods,
+    figures.atom_overview_figure(np.asarray(overview["active_share"]), np.asarray(overview["mean"]), mods,
                                     selected=st.session_state["atoms_pick"]),
     key="atoms_overview", on_select="rerun", selection_mode="points")
 points = event.selection.get("points", []) if event else []
@@ -48,10 +48,10 @@ rows_by_id = {r.id: r for r in cache.videos_by_id(ids)}
 thumbs = cache.thumbnails(tuple(rows_by_id.values())) if rows_by_id else {}
 
 for modality in mods:
-    st.subheader(f"Atom {atom} · {components.MODALITY_LABELS.get(modality, modality)}")
+    st.subheader(f"Atom {atom} · {figures.MODALITY_LABELS.get(modality, modality)}")
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(components.support_figure(support[modality][:SUPPORT_TOP],
+        st.plotly_chart(figures.support_figure(support[modality][:SUPPORT_TOP],
                                                   title=f"Venues it votes for ({modality} row)"),
                         key=f"atoms_support_{modality}")
     with right:
@@ -67,5 +67,5 @@ for modality in mods:
             continue
         activation = {v["video_id"]: v["activation"] for v in active}
         cards = [rows_by_id[v["video_id"]] for v in active if v["video_id"] in rows_by_id]
-        components.video_cards(cards, thumbs, subtitle=lambda r, a=activation: (
+        navigation.video_cards(cards, thumbs, subtitle=lambda r, a=activation: (
             f"code {a[r.id]:.3f} · label {r.label or 'none'}"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import triage
-from app.ui import bulk_panel, cache, components, labelissues
+from app.ui import bulk_panel, cache, components, labelissues, navigation
 from db.queries import VideoFilter
 
 SORT_LABELS = {
@@ -16,8 +16,8 @@ TRISTATE = {"any": None, "yes": True, "no": False}
 KEEP = {"persist_state": "session"}  # filters survive a visit to a video and back
 VIEWS = {"Grid": 4, "Dense": 6, "Table": 0}  # cards per row (0: the table)
 
-if (deep := components.requested_video()) is not None:  # ?video=ID on Browse opens that video
-    components.open_video(deep)
+if (deep := navigation.requested_video()) is not None:  # ?video=ID on Browse opens that video
+    navigation.open_video(deep)
 
 st.title("Browse videos")
 components.show_flash()
@@ -95,6 +95,6 @@ top[2].number_input("Page", min_value=1, max_value=result.pages, step=1, key="br
                     label_visibility="collapsed", **KEEP)
 
 if view != "Table":
-    components.video_cards(result.rows, cache.thumbnails(tuple(result.rows)), columns=VIEWS[view])
+    navigation.video_cards(result.rows, cache.thumbnails(tuple(result.rows)), columns=VIEWS[view])
 else:
     bulk_panel.video_table(result.rows, key="browse_table")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.services import casestudy
-from app.ui import cache, components, papercase_panel
+from app.ui import cache, components, figures, navigation, papercase_panel
 
 st.title("Case study")
 model = components.need_model(cache.status())
@@ -73,14 +73,14 @@ for video in videos:
         with right:
             atoms = predicted["atoms"]
             if atoms is not None:
-                st.plotly_chart(components.contribution_figure(
+                st.plotly_chart(figures.contribution_figure(
                     np.asarray(atoms["layer_ig"]), predicted["modalities"], venue=predicted["predicted"]["venue"],
                     top=8), key=f"case_atoms_pred_{video.id}")
                 if for_label is not None:
-                    st.plotly_chart(components.contribution_figure(
+                    st.plotly_chart(figures.contribution_figure(
                         np.asarray(for_label["atoms"]["layer_ig"]), for_label["modalities"],
                         venue=for_label["target"]["venue"], top=8), key=f"case_atoms_label_{video.id}")
             else:
                 st.caption("This version has no dictionary atoms; the modality pushes on the left are its "
                            "Integrated Gradients.")
-        components.video_link(video.id, "Open the video (frames, audio and caption attributions)")
+        navigation.video_link(video.id, "Open the video (frames, audio and caption attributions)")

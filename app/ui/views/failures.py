@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.ui import cache, components
+from app.ui import cache, components, navigation
 
 st.title("Failure cases")
 model = components.need_model(cache.status())
@@ -25,7 +25,7 @@ if not gallery["mistakes"]:
     st.success("The active model gets every labelled video right.")
 else:
     mistakes = gallery["mistakes"]
-    components.video_cards(mistakes, cache.thumbnails(tuple(mistakes)),
+    navigation.video_cards(mistakes, cache.thumbnails(tuple(mistakes)),
                            subtitle=lambda r: f"label {r.label} · taken for {r.predicted} ({r.confidence:.0%})")
 
 st.subheader("Most confused venue pairs")
@@ -41,4 +41,4 @@ else:
         pair = pairs.iloc[event.selection.rows[0]]
         rows = cache.pair_videos(model["id"], int(pair["true_id"]), int(pair["pred_id"]), 12)
         st.markdown(f"**{pair['label']}** taken for **{pair['predicted as']}**")  # venue names: system data
-        components.video_cards(rows, cache.thumbnails(tuple(rows)))
+        navigation.video_cards(rows, cache.thumbnails(tuple(rows)))

@@ -4,11 +4,11 @@ report."""
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from app.services import dashboard, models, training
-from app.ui import cache, compare_panel, components, confusion_panel, labelissues
+from app.ui import cache, compare_panel, components, confusion_panel, figures, labelissues, navigation, session
+from core.figures import epoch_curves_figure
 
 st.title("Models and evaluation")
 components.show_flash()
@@ -35,12 +35,12 @@ else:
     if by_id[chosen]["architecture"] in training.SHALLOW_ARCHS:
         st.caption("A shallow baseline of Table 1: kept for comparison, it cannot be promoted.")
     elif not by_id[chosen]["active"]:
-        if not components.is_admin():
+        if not session.is_admin():
             st.caption("An admin can promote this version to active.")
         elif st.button(f"Promote #{chosen} to active", key="models_promote", icon=":material/rocket_launch:"):
             with st.spinner("Recomputing every video's prediction with this version…"):
                 count = components.attempt(training.promote, cache.ctx(), chosen,
-                                           actor=components.account_name() or "?")
+                                           actor=session.account_name() or "?")
             if count is not None:
                 cache.clear_after_model_change()
                 components.flash("success", f"Version #{chosen} is now active; {count} predictions recomputed.")
@@ -48,7 +48,7 @@ else:
     view = components.attempt(cache.model_view, chosen)
     if view is not None:
         names = view["class_names"]
-        st.plotly_chart(components.per_class_figure(view["per_class"]), key="models_f1")
+        st.plotly_chart(figures.per_class_figure(view["per_class"]), key="models_f1")
         cell = None
         if view["confusion"]:
             cell = confusion_panel.confusion_section(view["confusion"], names, key="models_confusion")
@@ -67,9 +67,9 @@ else:
         if cell is not None:
             ids = models.test_videos_in_cell(view["row"], *cell)
             st.markdown(f"**Test videos labelled {names[cell[0]]}, predicted {names[cell[1]]}** ({len(ids)})")
-            components.selectable_videos(cache.videos_by_id(tuple(ids)), key="models_cell_videos")
+            navigation.selectable_videos(cache.videos_by_id(tuple(ids)), key="models_cell_videos")
         if view["history"]:
-            st.plotly_chart(components.curve_figure(view["history"], title="Training of this version"),
+            st.plotly_chart(figures.curve_figure(view["history"], title="Training of this version"),
                             key="models_curve")
 
     compare_panel.compare_section(versions, labels)
@@ -87,11 +87,8 @@ if report is None:
 else:
     st.caption(f"From {report['folder']} · {pd.Timestamp(report['modified'], unit='s'):%Y-%m-%d %H:%M}")
     if report["curves"]:
-        fig = go.Figure([go.Scatter(x=[p["epoch"] for p in c], y=[100 * p["micro_f1"] for p in c],
-                                    mode="lines+markers", name=name) for name, c in report["curves"].items() if c])
-        fig.update_layout(title="Figure 6: test Micro-F per epoch (first split)", xaxis_title="epoch",
-                          yaxis_title="Micro-F (%)", height=360, margin={"t": 40, "b": 10})
-        st.plotly_chart(fig, key="models_figure6")
+        st.plotly_chart(epoch_curves_figure(report["curves"], height=360, margin={"t": 40, "b": 10}),
+                        key="models_figure6")
     st.markdown(report["markdown"])
     if report["html"]:
         with open(report["html"], "rb") as fh:

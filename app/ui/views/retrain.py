@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.services import audit, dashboard, jobs, training
-from app.ui import cache, components
+from app.ui import cache, components, figures, session
 
 ARCHITECTURES = {
     "eastern": "EASTERN: three LSTMs + shared sparse dictionary",
@@ -19,7 +19,7 @@ ACTIVE_STATES = ("queued", "running")
 
 st.title("Retrain")
 components.show_flash()
-admin = components.can("retrain")
+admin = session.can("retrain")
 ctx = cache.ctx()
 
 if not admin:
@@ -40,7 +40,7 @@ else:
         else:
             request = training.TrainRequest(architecture=arch, modalities=training.parse_modalities(",".join(mods)),
                                             epochs=int(epochs), seed=int(seed))
-            who = components.account_name() or "?"
+            who = session.account_name() or "?"
             job_id = jobs.start_job(ctx, request, who=who)
             audit.record(ctx, actor=who, action="retrain", target=f"job {job_id}",
                          detail={"architecture": arch, "modalities": list(mods), "epochs": int(epochs),
@@ -56,7 +56,7 @@ def _job_panel(job) -> None:  # noqa: ANN001 - a repo.JobRow
                 f"· {epochs} epochs · started by {components.plain(job.created_by or '?')} · **{job.status}**")
     st.progress(min(max(job.progress, 0.0), 1.0), text=job.message or job.status)
     if job.history:
-        st.plotly_chart(components.curve_figure(job.history, title=f"Job {job.id}: loss and validation Macro-F"),
+        st.plotly_chart(figures.curve_figure(job.history, title=f"Job {job.id}: loss and validation Macro-F"),
                         key=f"retrain_curve_{job.id}")
     if admin and not job.cancel_requested and st.button("Cancel this job", key=f"retrain_cancel_{job.id}",
                                                         icon=":material/stop:"):
@@ -119,7 +119,7 @@ if finished and finished.model_version_id in versions:
         if st.button(f"Promote #{new['id']} to active", type="primary", key="retrain_promote",
                      icon=":material/rocket_launch:"):
             with st.spinner("Recomputing every video's prediction with the new model…"):
-                count = components.attempt(training.promote, ctx, new["id"], actor=components.account_name() or "?")
+                count = components.attempt(training.promote, ctx, new["id"], actor=session.account_name() or "?")
             if count is not None:
                 cache.clear_after_model_change()
                 components.flash("success", f"Version #{new['id']} is now active; {count} predictions recomputed.")

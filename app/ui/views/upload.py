@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.services import dashboard
 from app.services.ingest import VIDEO_EXTENSIONS
-from app.ui import cache, components
+from app.ui import cache, components, figures, navigation, session
 
 st.title("Upload a video")
 components.show_flash()
@@ -14,7 +14,7 @@ limit = cache.ctx().settings.upload_max_mb
 st.caption(f"mp4, mov, webm or mkv, up to {limit} MB. The model reads the first 6 seconds: 12 frames, 6 one-second "
            "audio clips and the caption.")
 
-if not components.can("upload"):  # the navigation hides this page too; a stale tab still lands here
+if not session.can("upload"):  # the navigation hides this page too; a stale tab still lands here
     st.info("Uploading needs an annotator or admin account: sign in in the sidebar.", icon=":material/lock:")
     st.stop()
 
@@ -34,7 +34,7 @@ if submitted:
     with st.status(f"Ingesting {components.plain(file.name)}…", expanded=True) as progress:
         st.write("Checking and storing the file, extracting features (the first upload loads the frame encoder)…")
         result = components.attempt(dashboard.ingest_upload, cache.ctx(), filename=file.name, data=file.getvalue(),
-                                    caption=caption, venue=venue, who=components.annotator() or "upload")
+                                    caption=caption, venue=venue, who=session.annotator() or "upload")
         ok = result is not None and not result.errors
         progress.update(label="Done" if ok else "Not ingested", state="complete" if ok else "error")
     if result is None:
@@ -44,15 +44,15 @@ if submitted:
     for line in result.notes:
         st.info(components.plain(line))
     if result.existing_id:
-        components.video_link(result.existing_id, f"Open the stored copy (video {result.existing_id})")
+        navigation.video_link(result.existing_id, f"Open the stored copy (video {result.existing_id})")
     if result.video_id:
         cache.clear_after_upload()
         st.success(f"Stored as video {result.video_id}.")
-        components.video_link(result.video_id, f"Open video {result.video_id}")
+        navigation.video_link(result.video_id, f"Open video {result.video_id}")
     if result.prediction:
         model = result.prediction["model"]
         top = [(t["venue"], t["probability"]) for t in result.prediction["top"]]
-        st.plotly_chart(components.top_venues_figure(top, label=venue, title=f"Predicted by #{model['id']} "
+        st.plotly_chart(figures.top_venues_figure(top, label=venue, title=f"Predicted by #{model['id']} "
                                                      f"{model['name']}"), key="upload_top")
     elif result.prediction_error:
         st.info(result.prediction_error)

@@ -4,25 +4,24 @@ label with its history and a corrector, the active model's top-5, the live modal
 per-word Integrated Gradients, for the prediction or any other venue ("why not X?")."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from app.services import annotate
-from app.ui import cache, components, player
+from app.ui import cache, components, figures, label_editor, media_figures, navigation, player, why_panel
 
 components.show_flash()
-video_id = components.requested_video()
+video_id = navigation.requested_video()
 if video_id is None:
     st.title("Video detail")
     st.info("Open a video from Browse, Annotate or Failure cases, or type its id.", icon=":material/movie:")
     typed = st.number_input("Video id", min_value=1, step=1, value=None, key="video_pick")
     if typed is not None:
-        components.open_video(int(typed))
+        navigation.open_video(int(typed))
     st.stop()
 
 detail = components.attempt(cache.video_detail, video_id)
 if detail is None:
-    st.page_link(components.PAGE_FILES["browse"], label="Back to Browse", icon=":material/grid_view:")
+    st.page_link(navigation.PAGE_FILES["browse"], label="Back to Browse", icon=":material/grid_view:")
     st.stop()
 video = detail.video
 model = detail.model
@@ -44,31 +43,31 @@ with left:
     st.text(video.caption or "(none)")
     st.caption(f"{video.duration:.1f} s · {video.width}×{video.height} · "
                f"{'with' if video.has_audio else 'no'} audio · source {video.source}")
-    components.triage_badges(cache.triage_flags((video.id,)).get(video.id, ()))
+    navigation.triage_badges(cache.triage_flags((video.id,)).get(video.id, ()))
 with right:
     st.caption("Current label")
     st.text(video.current_venue or "(none)")
-    components.undo_button(video_id=video.id, key="video_undo")
-    components.label_editor(
+    label_editor.undo_button(video_id=video.id, key="video_undo")
+    label_editor.label_editor(
         video, cache.venue_choices(), key=f"video_{video.id}",
         save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw)["version"],
     )
     with st.expander(f"Label history ({len(detail.history)})", expanded=bool(detail.history)):
         if detail.history:
-            st.dataframe(components.history_frame(detail.history), hide_index=True, key="video_history")
+            st.dataframe(label_editor.history_frame(detail.history), hide_index=True, key="video_history")
         else:
             st.caption("No label yet.")
 
 view = components.attempt(cache.media_view, video.sha256, video.path)
 if view is not None:
-    st.image(components.frame_strip(view.frames), caption="The 12 frames the model reads (one every 0.5 s)",
+    st.image(media_figures.frame_strip(view.frames), caption="The 12 frames the model reads (one every 0.5 s)",
              width="stretch")
     if view.has_audio:
         kind = st.segmented_control("Audio", ["Waveform", "Spectrogram"], default="Waveform", required=True,
                                     key="video_audio_view")
         audio = cache.audio_views(video.sha256, video.path)
-        figure = (components.waveform_figure(audio["waveform"]) if kind == "Waveform"
-                  else components.spectrogram_figure(audio["spectrogram"]))
+        figure = (media_figures.waveform_figure(audio["waveform"]) if kind == "Waveform"
+                  else media_figures.spectrogram_figure(audio["spectrogram"]))
         st.plotly_chart(figure, key="video_audio")
     else:
         st.caption("This video has no audio track (the acoustic features are silence).")
@@ -82,13 +81,13 @@ st.header(f"Model #{model['id']} {components.plain(model['name'])}")
 c1, c2 = st.columns(2)
 with c1:
     if detail.top:
-        st.plotly_chart(components.top_venues_figure(detail.top, label=video.current_venue), key="video_top5")
+        st.plotly_chart(figures.top_venues_figure(detail.top, label=video.current_venue), key="video_top5")
     else:
         st.info("No stored prediction for this video (it may lack features); the views below compute one.")
 with c2:
     ablation = components.attempt(cache.ablation, video.id, model["id"])
     if ablation is not None:
-        st.plotly_chart(components.ablation_figure(ablation["rows"], full_prediction=ablation["full_prediction"]),
+        st.plotly_chart(figures.ablation_figure(ablation["rows"], full_prediction=ablation["full_prediction"]),
                         key="video_ablation")
         st.caption(f"Each bar: the venue predicted from those modalities alone ({ablation['note']}).")
 
@@ -119,36 +118,7 @@ st.caption(f"**{venue}** ({verb}, probability {result['target']['probability']:.
            "blue pushed it down. Integrated Gradients against an all-zero video "
            f"(convergence delta {result['inputs']['delta']:.3f}).")
 
-atoms = result["atoms"]
-if atoms is None:
-    st.info(f"{result['model']['architecture']} has no dictionary atoms; the per-step attributions below still apply.")
-else:
-    activations = np.asarray(atoms["activations"])
-    mods = result["modalities"]
-    a1, a2 = st.columns(2)
-    a1.plotly_chart(components.atom_heatmap(activations, mods), key="why_atoms")
-    a2.plotly_chart(components.contribution_figure(np.asarray(atoms["layer_ig"]), mods, venue=venue),
-                    key="why_atom_push")
-    zero = " · ".join(f"{m}: {share:.0%} of atoms silent" for m, share in atoms["zero_fraction"].items())
-    st.caption(f"Sparsity: {zero}. Atom pushes are Layer Integrated Gradients on the dictionary layer.")
-    if atoms["top"]:
-        strongest = atoms["top"][0]
-        st.page_link(components.PAGE_FILES["atoms"], label=f"Explore atom {strongest['atom']} (strongest push)",
-                     icon=":material/scatter_plot:", query_params={"atom": str(strongest["atom"])})
-
-inputs = result["inputs"]
-st.subheader("Which moments and words")
-if view is not None and inputs["visual"] is not None:
-    st.image(components.frame_strip(view.frames, inputs["visual"]), width="stretch",
-             caption="Frames: bar length is the attribution of each frame (red up, blue down)")
-if inputs["acoustic"] is not None:
-    if view is not None and view.has_audio:
-        wave = cache.audio_views(video.sha256, video.path)["waveform"]
-        st.plotly_chart(components.waveform_figure(wave, inputs["acoustic"]), key="why_audio")
-    else:
-        st.caption("Audio clips: " + ", ".join(f"{i}-{i + 1} s {v:+.2f}" for i, v in enumerate(inputs["acoustic"])))
-if inputs["caption_words"] is not None:
-    st.caption("The player's time line (top) shows these frames, clips and the caption's words in one row each; "
-               "grey words were not read by the model." if inputs["caption_words"] else "No caption to attribute.")
+why_panel.atoms_section(result, venue)
+why_panel.moments_section(result, view, video)
 with st.expander("Timings"):
     st.json(result["timings"] | {"from cache": result.get("cached", False)})
