@@ -7,10 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.services import annotate, export
+from app.services import annotate, export, jobs
 from app.ui import cache, components, session
 
-ACTIVE = ("queued", "running")
+ACTIVE = jobs.ACTIVE_STATES
 
 
 def source_panel(*, key: str) -> annotate.QueueSource:
@@ -57,7 +57,7 @@ def _progress() -> None:
         st.session_state.pop("labelissues_watching")
         cache.clear_after_label_change()
         st.rerun(scope="app")
-    elif job.status == "failed":
+    elif job.status == jobs.JobStatus.FAILED:
         st.caption(f":material/error: The last cross-validation (job {job.id}) failed; its finished folds are kept "
                    "and `python -m app crossval --resume SET` continues it.")
         st.text(job.error or "")

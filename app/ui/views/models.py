@@ -9,6 +9,7 @@ import streamlit as st
 from app.services import dashboard, models, training
 from app.ui import cache, compare_panel, components, confusion_panel, figures, labelissues, navigation, session
 from core.figures import epoch_curves_figure
+from core.modalities import letters
 
 st.title("Models and evaluation")
 components.show_flash()
@@ -20,7 +21,7 @@ if not versions:
 else:
     table = pd.DataFrame([{
         "id": v["id"], "name": v["name"], "architecture": v["architecture"], "active": "★" if v["active"] else "",
-        "modalities": "+".join(m[0].upper() for m in (v["modalities"] or [])), "epochs": v["epochs"],
+        "modalities": letters(v["modalities"] or []), "epochs": v["epochs"],
         "test Micro-F": v["micro_f1"], "test Macro-F": v["macro_f1"], "best val Macro-F": v["best_val_macro_f1"],
         "test videos": v["n_test"], "trained": v["created_at"].replace("T", " "),
     } for v in versions])
@@ -32,7 +33,7 @@ else:
     default = next((i for i, v in enumerate(versions) if v["active"]), 0)
     chosen = st.selectbox("Model version", list(labels), index=default, format_func=labels.get, key="models_pick")
     by_id = {v["id"]: v for v in versions}
-    if by_id[chosen]["architecture"] in training.SHALLOW_ARCHS:
+    if training.is_shallow(by_id[chosen]["architecture"]):
         st.caption("A shallow baseline of Table 1: kept for comparison, it cannot be promoted.")
     elif not by_id[chosen]["active"]:
         if not session.is_admin():

@@ -7,15 +7,11 @@ import streamlit as st
 
 from app.services import audit, dashboard, jobs, training
 from app.ui import cache, components, figures, session
+from core.modalities import MODALITIES, letters
+from core.models import registry
 
-ARCHITECTURES = {
-    "eastern": "EASTERN: three LSTMs + shared sparse dictionary",
-    "lstms": "LSTMs: three LSTMs + softmax (no dictionary)",
-    "lstm_dl": "LSTM+DL: one shared LSTM + dictionary",
-    "conv": "CONV: EASTERN without the LSTMs",
-}
-MODALITIES = {"visual": "visual", "acoustic": "acoustic", "textual": "textual"}
-ACTIVE_STATES = ("queued", "running")
+ARCHITECTURES = {s.name: f"{s.display}: {s.description}" for s in registry.specs("deep")}
+ACTIVE_STATES = jobs.ACTIVE_STATES
 
 st.title("Retrain")
 components.show_flash()
@@ -52,7 +48,7 @@ else:
 def _job_panel(job) -> None:  # noqa: ANN001 - a repo.JobRow
     epochs = job.params.get("epochs", 0)
     arch = job.params.get("architecture", "?")
-    st.markdown(f"**Job {job.id}** · {arch} · {'+'.join(m[0].upper() for m in job.params.get('modalities', []))} "
+    st.markdown(f"**Job {job.id}** · {arch} · {letters(job.params.get('modalities', []))} "
                 f"· {epochs} epochs · started by {components.plain(job.created_by or '?')} · **{job.status}**")
     st.progress(min(max(job.progress, 0.0), 1.0), text=job.message or job.status)
     if job.history:
@@ -97,12 +93,12 @@ else:
         "finished": j.finished_at.strftime("%Y-%m-%d %H:%M:%S") if j.finished_at else "",
         "error": j.error or "",
     } for j in recent]), hide_index=True)
-    if recent[0].status == "failed":  # the newest job; older failures stay in the table
+    if recent[0].status == jobs.JobStatus.FAILED:  # the newest job; older failures stay in the table
         st.error(f"Job {recent[0].id} failed. The active model is unchanged; the job log is "
                  f"jobs/job-{recent[0].id}.log under EASTERN_HOME. The reason:", icon=":material/error:")
         st.code(recent[0].error or "(none recorded)", language=None, wrap_lines=True)
 
-finished = next((j for j in recent if j.status == "done" and j.model_version_id), None)
+finished = next((j for j in recent if j.status == jobs.JobStatus.DONE and j.model_version_id), None)
 versions = {v["id"]: v for v in cache.model_list()}
 if finished and finished.model_version_id in versions:
     new = versions[finished.model_version_id]
