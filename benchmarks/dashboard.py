@@ -445,11 +445,11 @@ def _run(args: argparse.Namespace, db_url: str | None) -> int:
         if row.note:
             print(f"\n{row.scenario}: the page said \"{row.note}\"")
     if args.json:
-        from core.fileio import atomic_write
+        from core.fileio import atomic_write_json
 
         figures = {"videos": n, "backend": args.backend, "repeats": repeats, "load_average": os.getloadavg()[0],
                    "cpus": os.cpu_count(), "pages": pages}
-        atomic_write(args.json, lambda fh: fh.write(json.dumps(figures, indent=2).encode()))
+        atomic_write_json(args.json, figures, indent=2)
         print(f"figures written to {args.json}")
     return 0
 

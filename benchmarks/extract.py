@@ -17,7 +17,6 @@ On a shared machine the absolute numbers move with the load; the ratios, measure
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -269,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"one-off: generate videos {t_make:.1f} s, load encoders {t_load:.2f} s, warm-up {t_warm:.2f} s; "
           f"peak RSS {peak_mb:.0f} MB" + (f", peak GPU memory {gpu_mib:.0f} MiB (max allocated)" if gpu_mib else ""))
     if args.json:
-        from core.fileio import atomic_write
+        from core.fileio import atomic_write_json
 
-        atomic_write(args.json, lambda fh: fh.write(json.dumps(figures, indent=2).encode()))
+        atomic_write_json(args.json, figures, indent=2)
         print(f"figures written to {args.json}")
     return 0
 

@@ -170,8 +170,10 @@ def main() -> int:
     summary.update({v: float(np.mean([r[v]["recall"] for r in results])) for v in columns})
     print("mean recall@k: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.items()))
     if args.json:
-        Path(args.json).write_text(json.dumps({"videos": args.videos, "noise": args.noise, "epochs": args.epochs,
-                                               "seeds": results, "mean_recall_at_k": summary}, indent=2))
+        from core.fileio import atomic_write_json
+
+        atomic_write_json(args.json, {"videos": args.videos, "noise": args.noise, "epochs": args.epochs,
+                                      "seeds": results, "mean_recall_at_k": summary}, indent=2, private=False)
     return 0
 
 

@@ -196,10 +196,10 @@ def main(argv: list[str] | None = None) -> int:
                               for b in ("sqlite", "sqlite-indexed", "postgresql")) if d]
     gpu = {"extract": load(args.gpu_results / "extract.json"), "train": load(args.gpu_results / "train-1280.json")}
     gpu = {k: v for k, v in gpu.items() if v and v.get("device", "").startswith("cuda")}
-    from core.fileio import atomic_write
+    from core.fileio import atomic_write_text
 
     text = write(extract, load(args.results / "train.json"), dashboards, gpu)
-    atomic_write(args.out, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write_text(args.out, text)
     print(f"wrote {args.out}")
     return 0
 

@@ -15,7 +15,6 @@ table: on a shared machine the absolute numbers move, the ratios much less.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -170,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nan epoch of the paper's training set ({PAPER_TRAIN_VIDEOS:,} videos) at this speed: "
           f"{PAPER_TRAIN_VIDEOS / ours_train:.1f} s (ours), {PAPER_TRAIN_VIDEOS / bare_train:.1f} s (bare)")
     if args.json:
-        from core.fileio import atomic_write
+        from core.fileio import atomic_write_json
 
         figures = {
             "samples": n, "visual_dim": args.visual_dim, "device": str(device), "amp": amp,
@@ -180,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             "predict_b1_ms": ours_b1 * 1e3, "predict_b256_videos_per_s": ours_b256,
             "peak_memory_mib": peak_mib, "peak_memory_kind": "gpu_max_allocated" if device.type == "cuda" else "rss",
         }
-        atomic_write(args.json, lambda fh: fh.write(json.dumps(figures, indent=2).encode()))
+        atomic_write_json(args.json, figures, indent=2)
         print(f"figures written to {args.json}")
     return 0
 

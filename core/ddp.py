@@ -21,7 +21,8 @@ import torch.distributed as dist
 
 from core.data import FeatureSet
 from core.models import ModelConfig
-from core.train import TrainConfig, save_checkpoint, split_train_val, train
+from core.splits import split_train_val
+from core.train import TrainConfig, save_checkpoint, train
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

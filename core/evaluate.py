@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-PAPER_TEST_SIZE = 2093 / 20093  # 2,093 test videos of 20,093 (18,000 train)
+# The random splits live in core.splits (every split of the project in one place); importable from here too.
+from core.splits import PAPER_TEST_SIZE, random_splits, stratified_take  # noqa: F401
 
 
 def scores(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, n_classes: int,
@@ -69,60 +70,6 @@ def atom_sparsity(atom_codes: np.ndarray) -> dict:
     zeros = codes == 0
     return {"overall": float(zeros.mean()) if codes.size else 0.0,
             "per_modality": [float(zeros[:, m].mean()) for m in range(codes.shape[1])] if codes.ndim == 3 else []}
-
-
-def _allocate(counts: np.ndarray, total: int) -> np.ndarray:
-    """Split `total` over classes in proportion to `counts` (largest remainder), at most count-1 each
-    (a class keeps at least one member on the other side) when that is possible."""
-    cap = np.maximum(counts - 1, 0)
-    if total > cap.sum():  # not possible while keeping one of each: allow taking whole classes
-        cap = counts.copy()
-    quota = counts * total / max(counts.sum(), 1)
-    take = np.minimum(np.floor(quota).astype(np.int64), cap)
-    remainder = quota - np.floor(quota)
-    for c in np.argsort(-remainder, kind="stable"):
-        if take.sum() >= total:
-            break
-        if take[c] < cap[c]:
-            take[c] += 1
-    while take.sum() < total:  # rounding left some over: give them to classes with room
-        room = np.flatnonzero(take < cap)
-        take[room[np.argmax(cap[room] - take[room])]] += 1
-    return take
-
-
-def stratified_take(labels: np.ndarray, n_take: int, rng: np.random.Generator) -> np.ndarray:
-    """Positions of `n_take` items drawn per class in proportion to class size (sorted)."""
-    labels = np.asarray(labels)
-    if not 0 <= n_take <= len(labels):
-        raise ValueError(f"cannot take {n_take} of {len(labels)} items")
-    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    take = _allocate(counts, n_take)
-    chosen = [rng.permutation(np.flatnonzero(inverse == c))[:k] for c, k in enumerate(take)]
-    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-
-
-def random_splits(n: int, test_size: float | int = PAPER_TEST_SIZE, n_splits: int = 10, seed: int = 0,
-                  stratify: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The paper's protocol: `n_splits` random train/test splits of range(n), test share `test_size`
-    (a fraction, or a count), each a pure function of (n, test_size, seed, split number, stratify),
-    so recording those arguments records the splits. Indices sorted int64."""
-    n_test = int(round(test_size * n)) if isinstance(test_size, float) else int(test_size)
-    if not 0 < n_test < n:
-        raise ValueError(f"test_size {test_size} leaves {n_test} of {n} items for testing")
-    if stratify is not None and len(stratify) != n:
-        raise ValueError(f"stratify has {len(stratify)} labels for {n} items")
-    splits = []
-    for split in range(n_splits):
-        rng = np.random.default_rng([seed, split])
-        if stratify is None:
-            test = np.sort(rng.permutation(n)[:n_test])
-        else:
-            test = stratified_take(np.asarray(stratify), n_test, rng)
-        mask = np.zeros(n, dtype=bool)
-        mask[test] = True
-        splits.append((np.flatnonzero(~mask).astype(np.int64), test.astype(np.int64)))
-    return splits
 
 
 def paired_ttest(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data import FeatureSet
+from core.fileio import swap_dir
 from core.venues import venue188_names
 
 VISUAL_COLS = (0, 4096)
@@ -188,14 +189,7 @@ def save_bundle(imported: ImportedFeatures, root: str | Path, name: str) -> Path
                      "textual": int(data.text.shape[-1])},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        final = root / name
-        if final.exists():
-            old = root / f".{name}.{uuid.uuid4().hex[:8]}.old"
-            final.rename(old)
-            tmp.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(final)
+        final = swap_dir(tmp, root / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

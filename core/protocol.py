@@ -38,9 +38,11 @@ import numpy as np
 
 from core.data import FeatureSet
 from core.evaluate import PAPER_TEST_SIZE
+from core.fileio import atomic_write_json, jsonable
 from core.modalities import MODALITIES as ALL_MODALITIES
 from core.modalities import letters
 from core.models import registry
+from core.splits import random_train_val_test
 
 REFERENCE = "EASTERN"  # the method every p-value compares against
 VAL_FRACTION = 0.1  # of the training part, for early stopping / hyperparameter choice
@@ -244,30 +246,13 @@ class ProtocolResult:
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(_jsonable(self.to_dict()), indent=1, ensure_ascii=False, allow_nan=False),
-                       encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_json(path, jsonable(self.to_dict()), private=False, indent=1, ensure_ascii=False,
+                          allow_nan=False)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> ProtocolResult:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def _jsonable(obj: Any) -> Any:
-    """numpy scalars/arrays to Python; NaN/inf to None (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
 
 
 # ----------------------------------------------------------------- splits
@@ -276,25 +261,13 @@ def _jsonable(obj: Any) -> Any:
 def make_splits(
     labels: np.ndarray, n_splits: int, test_size: float, seed: int, val_fraction: float = VAL_FRACTION
 ) -> list[dict[str, np.ndarray]]:
-    """`n_splits` random train/val/test splits (``core.evaluate.random_splits``, stratified by class),
-    each with a stratified validation slice of ``val_fraction`` carved from its training part."""
-    from core.evaluate import random_splits, stratified_take
-
-    labels = np.asarray(labels)
+    """`n_splits` random train/val/test splits (``core.splits.random_train_val_test``: ``random_splits``
+    stratified by class, each with a stratified validation slice of ``val_fraction`` carved from its training
+    part). ProtocolError when the labels are too few."""
     try:
-        pairs = random_splits(len(labels), test_size, n_splits, seed, stratify=labels)
+        return random_train_val_test(labels, n_splits, test_size, seed, val_fraction)
     except ValueError as exc:
-        raise ProtocolError(f"cannot split {len(labels)} videos: {exc}") from exc
-    splits = []
-    for s, (train, test) in enumerate(pairs):
-        n_val = int(round(val_fraction * len(train)))
-        if n_val < 1 or n_val >= len(train):
-            raise ProtocolError(f"{len(labels)} videos are too few to carve a validation slice from training")
-        pos = stratified_take(labels[train], n_val, np.random.default_rng([seed, s, 1]))
-        mask = np.zeros(len(train), dtype=bool)
-        mask[pos] = True
-        splits.append({"train": train[~mask], "val": train[mask], "test": test})
-    return splits
+        raise ProtocolError(str(exc)) from exc.__cause__  # the cause random_splits gave, if any
 
 
 # ----------------------------------------------------------------- running
@@ -537,7 +510,7 @@ def _run_shallow(
     model = baselines.build_baseline(spec.arch, data.class_names, seed=seed, **params)
     model.fit(part("train"), y[sp["train"]], part("val"), y[sp["val"]])
     pred = np.asarray(model.predict(part("test")), dtype=np.int64)
-    run = {"best_params": _jsonable(getattr(model, "best_params_", {})), "select_metric": model.select_metric,
+    run = {"best_params": jsonable(getattr(model, "best_params_", {})), "select_metric": model.select_metric,
            "sparsity": None}
     if getattr(model, "best_epoch_", None) is not None:
         run["best_epoch"] = int(model.best_epoch_)

@@ -8,14 +8,14 @@ where EASTERN does not win.
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.protocol import MODALITY_SUBSETS, REFERENCE, ProtocolResult, _jsonable, order_only_pairs, subset_name
+from core.fileio import atomic_write_json, atomic_write_text, jsonable
+from core.protocol import MODALITY_SUBSETS, REFERENCE, ProtocolResult, order_only_pairs, subset_name
 
 # The paper's own numbers (Liu et al., "Towards Micro-video Understanding by Joint Sequential-Sparse
 # Modeling", ACM MM 2017). Micro-F and Macro-F in percent, p-value over Macro-F against EASTERN.
@@ -636,23 +636,17 @@ def write_report(result: ProtocolResult, out_dir: str | Path, paper_numbers: dic
     if any(m in result.runs for m in TABLE1_METHODS):
         sections[1].figure = _bar_figure(result, paper_numbers)
     paths = {"md": out / "report.md", "html": out / "report.html", "json": out / "results.json"}
-    _atomic_write(paths["md"], to_markdown(sections))
-    _atomic_write(paths["html"], to_html(sections))
+    atomic_write_text(paths["md"], to_markdown(sections), private=False)
+    atomic_write_text(paths["html"], to_html(sections), private=False)
     payload = {**result.to_dict(), "paper": paper_numbers, "case_study": choose_case_videos(result),
                "comparisons": comparisons(result), "findings": {sec.title: sec.findings for sec in sections}}
-    _atomic_write(paths["json"], json.dumps(_jsonable(payload), indent=1, ensure_ascii=False, allow_nan=False))
+    atomic_write_json(paths["json"], jsonable(payload), private=False, indent=1, ensure_ascii=False, allow_nan=False)
     return paths
 
 
 def summary_markdown(result: ProtocolResult, paper: dict[str, Any] = PAPER) -> str:
     """Table 1, Table 3 and the order probe with their findings, for the terminal."""
     return to_markdown([table1(result, paper), table3(result, paper), order_probe_section(result)], title="Measured")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 __all__ = ["PAPER", "Section", "Table", "build_sections", "choose_case_videos", "summary_markdown", "write_report"]

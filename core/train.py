@@ -14,8 +14,6 @@ validation Macro-F (the best epoch's weights are kept), gradient-norm clipping a
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -29,8 +27,10 @@ from torch import nn
 
 from core.data import FeatureSet, input_stats, make_loader
 from core.device import pick_device, seed_everything
-from core.evaluate import scores, stratified_take
+from core.evaluate import scores
+from core.fileio import atomic_write
 from core.models import ModelConfig, build_model, registry
+from core.splits import split_train_val  # noqa: F401 - lives in core.splits, importable from here as before
 
 CHECKPOINT_FORMAT = "eastern-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -87,20 +87,6 @@ class TrainResult:
     best_val_macro_f1: float | None = None  # None without validation data
     stopped_early: bool = False
     cancelled: bool = False
-
-
-def split_train_val(labels: np.ndarray, idx: np.ndarray, val_fraction: float = 0.1,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Split the rows `idx` into (train, val), stratified by label: each class gives its share to
-    validation while keeping at least one training row where it can. Sorted int64 row indices."""
-    idx = np.asarray(idx, dtype=np.int64)
-    n_val = int(round(len(idx) * val_fraction))
-    if val_fraction > 0 and len(idx) >= 2:
-        n_val = min(max(n_val, 1), len(idx) - 1)
-    picked = stratified_take(np.asarray(labels)[idx], n_val, np.random.default_rng([seed, 1]))
-    mask = np.zeros(len(idx), dtype=bool)
-    mask[picked] = True
-    return np.sort(idx[~mask]), np.sort(idx[mask])
 
 
 # ------------------------------------------------------------------------------ training
@@ -332,16 +318,7 @@ def _plain(obj: Any) -> Any:
 
 
 def _atomic_save(payload: dict, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

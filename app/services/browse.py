@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from app.context import AppContext
+from core.fileio import atomic_path, atomic_write
 from db import queries, repo
 from db.session import session_scope
 
@@ -81,6 +81,10 @@ def _ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+class _NoThumbnail(Exception):
+    """ffmpeg wrote no frame."""
+
+
 def thumbnail(ctx: AppContext, *, sha256: str, rel_path: str) -> Path | None:
     """The first frame as a JPEG (THUMB_WIDTH wide), extracted once; None when the file is missing
     or unreadable (the grid then shows a placeholder)."""
@@ -91,21 +95,16 @@ def thumbnail(ctx: AppContext, *, sha256: str, rel_path: str) -> Path | None:
     if src is None:
         return None
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".part-", suffix=".jpg")
-    os.close(fd)
     try:
-        cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-i", str(src), "-frames:v", "1",
-               "-vf", f"scale={THUMB_WIDTH}:-2", "-q:v", "4", tmp]
-        done = subprocess.run(cmd, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-        if done.returncode != 0 or os.path.getsize(tmp) == 0:
-            return None
-        os.replace(tmp, out)
+        with atomic_path(out, prefix=".part-", suffix=".jpg") as tmp:
+            cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-i", str(src), "-frames:v", "1",
+                   "-vf", f"scale={THUMB_WIDTH}:-2", "-q:v", "4", str(tmp)]
+            done = subprocess.run(cmd, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+            if done.returncode != 0 or os.path.getsize(tmp) == 0:
+                raise _NoThumbnail  # the temporary file is removed, `out` never appears
         return out
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired, _NoThumbnail):
         return None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def thumbnails(ctx: AppContext, rows: list[queries.BrowseRow]) -> dict[int, str | None]:
@@ -155,11 +154,9 @@ def media_view(ctx: AppContext, *, sha256: str, rel_path: str) -> MediaView:
         height = max(2, int(round(STRIP_WIDTH * h / max(w, 1))))
         frames.append(np.asarray(Image.fromarray(frame).resize((STRIP_WIDTH, height), Image.BILINEAR)))
     view = MediaView(np.stack(frames), video.audio.astype(np.float32), int(video.sample_rate), video.has_audio)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".part.npz")
-    np.savez_compressed(tmp, frames=view.frames, audio=(np.clip(view.audio, -1, 1) * 32767).astype(np.int16),
-                        sample_rate=view.sample_rate, has_audio=view.has_audio)
-    os.replace(tmp, out)
+    atomic_write(out, lambda fh: np.savez_compressed(
+        fh, frames=view.frames, audio=(np.clip(view.audio, -1, 1) * 32767).astype(np.int16),
+        sample_rate=view.sample_rate, has_audio=view.has_audio), prefix=".part-", suffix=".npz")
     return view
 
 

@@ -9,7 +9,6 @@ in, cleanlab ranks the labels (`get_label_quality_scores`, low = suspicious) and
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from app.services.training import (
     model_config,
     parse_modalities,
 )
-from core.fileio import atomic_savez, atomic_write
+from core.fileio import atomic_savez, atomic_write_json
 from core.modalities import MODALITIES, letters
 from core.models import registry
 from core.splits import kfold_assignment
@@ -73,10 +72,6 @@ class CrossvalRequest:
 
 def _set_dir(ctx: AppContext, set_id: int) -> Path:
     return ctx.settings.home / "crossval" / f"set-{set_id}"
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, lambda fh: fh.write(json.dumps(obj, indent=1).encode()))
 
 
 def _fold_file(folder: Path, fold: int) -> Path:
@@ -155,9 +150,10 @@ def _new_set(ctx: AppContext, request: CrossvalRequest, dataset: Dataset, job_id
     # The snapshot itself: which videos, which labels (venue ids) and which fold, fixed for every resume.
     atomic_savez(folder / "snapshot.npz", video_ids=dataset.video_ids, label_venue_ids=venue_of_class[data.labels],
                  folds=folds)
-    _write_json(folder / "request.json", {**request.to_dict(), "label_snapshot": dataset.snapshot(),
-                                          "quality": {"method": QUALITY_METHOD,
-                                                      "adjust_pred_probs": ctx.settings.label_quality_adjust}})
+    atomic_write_json(folder / "request.json", {**request.to_dict(), "label_snapshot": dataset.snapshot(),
+                                                "quality": {"method": QUALITY_METHOD,
+                                                            "adjust_pred_probs": ctx.settings.label_quality_adjust}},
+                      indent=1)
     return set_id, folder, dataset.video_ids.copy(), data.labels.copy(), folds
 
 

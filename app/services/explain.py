@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from core.explain import (
     video_inputs,
 )
 from core.features.textual import MAX_TOKENS, TextEmbedder, clean_tokens
+from core.fileio import atomic_write_json
 from db import repo
 from db.session import session_scope
 
@@ -121,7 +120,7 @@ def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = 
     target = None if target_venue_id is None else _class_index(meta, target_venue_id)
     result = explain(model, inputs, target=target)
     out = _explanation_json(result, meta, model_row, video, words)
-    _write_json(path, out)
+    atomic_write_json(path, out)  # a reader never sees half a file
     return {**out, "cached": False}
 
 
@@ -275,16 +274,3 @@ def atom_venue_support(ctx: AppContext, atom: int, *,
 
 def _list(values: np.ndarray | None) -> list[float] | None:
     return None if values is None else [float(v) for v in values]
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Atomic write: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.context import AppContext
-from core.fileio import atomic_write
+from core.fileio import atomic_write, atomic_write_json
 from db import queries, repo
 from db.session import session_scope
 
@@ -116,7 +116,7 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
     atomic_write(out, write)
     meta["rows"] = counter["rows"]
     meta_path = out.with_name(out.name + ".meta.json")
-    atomic_write(meta_path, lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode()))
+    atomic_write_json(meta_path, meta, indent=2, default=str)
     _audit(ctx, actor, kind, out, meta)
     return ExportReport(out, meta_path, counter["rows"], meta, counter["media"])
 

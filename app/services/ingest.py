@@ -8,15 +8,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.context import AppContext
+from core.fileio import atomic_path
 from core.media import MediaError, probe
 from db import repo
 from db.session import session_scope
@@ -134,19 +133,10 @@ def _store_copy(ctx: AppContext, src: Path, sha: str) -> str:
     rel = Path("media") / sha[:2] / f"{sha}{src.suffix.lower()}"
     dest = ctx.settings.home / rel
     if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
         # The partial copy lives outside media/ (same file system, so the rename is atomic): a process killed
         # mid-copy leaves no half file among the media, only a .part- file in tmp/ that `doctor --fix` removes.
-        staging = ctx.settings.home / "tmp"
-        staging.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=staging, prefix=".part-")
-        os.close(fd)
-        try:
+        with atomic_path(dest, prefix=".part-", suffix="", temp_dir=ctx.settings.home / "tmp") as tmp:
             shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     return rel.as_posix()
 
 

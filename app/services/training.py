@@ -17,6 +17,7 @@ from app.services import features as feature_service
 from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
 from core.features.textual import TextEmbedder
+from core.fileio import atomic_write
 from core.modalities import MODALITIES, letters
 from core.modalities import parse as _parse_modalities
 from core.models import ModelConfig, registry
@@ -379,10 +380,8 @@ def atoms_path(ctx: AppContext, model_id: int) -> Path:
 
 
 def save_atom_codes(ctx: AppContext, model_id: int, video_ids: np.ndarray, codes: np.ndarray) -> None:
-    path = atoms_path(ctx, model_id)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, video_ids=video_ids, codes=codes.astype(np.float16))
-    tmp.replace(path)
+    codes = codes.astype(np.float16)
+    atomic_write(atoms_path(ctx, model_id), lambda fh: np.savez(fh, video_ids=video_ids, codes=codes), private=False)
 
 
 def load_atom_codes(ctx: AppContext, model_id: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import itertools
 import json
 import math
 import multiprocessing
-import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
@@ -25,6 +25,7 @@ import numpy as np
 from core.corpus import audio, visual
 from core.corpus.captions import irrelevant_caption, relevant_caption
 from core.corpus.profiles import DEMO_VENUES, PROFILES
+from core.fileio import atomic_path, atomic_write_text
 from core.parallel import bare_main
 
 GENERATOR_VERSION = "eastern-demo-v1"  # bump when a change alters any video of a given seed
@@ -180,7 +181,6 @@ def encode_mp4(path: Path, frames: np.ndarray | Iterable[np.ndarray], samples: n
 
     chunks = iter([frames] if isinstance(frames, np.ndarray) else frames)
     first = next(chunks)
-    part = path.with_name(f".{path.name}.part")
     pcm = path.with_name(f".{path.name}.pcm.part")
     _, h, w, _ = first.shape
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error",
@@ -190,10 +190,13 @@ def encode_mp4(path: Path, frames: np.ndarray | Iterable[np.ndarray], samples: n
         cmd += ["-f", "s16le", "-ar", str(audio.SAMPLE_RATE), "-ac", "1", "-i", str(pcm),
                 "-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "64k", "-flags:a", "+bitexact"]
     cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", "-threads", "1",
-            "-flags:v", "+bitexact", "-fflags", "+bitexact", "-map_metadata", "-1", "-f", "mp4", str(part)]
+            "-flags:v", "+bitexact", "-fflags", "+bitexact", "-map_metadata", "-1", "-f", "mp4"]
     try:
-        with tempfile.TemporaryFile() as errors:  # a file, not a pipe: ffmpeg never blocks on its stderr
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        # ffmpeg writes .<name>.<random>.part beside the mp4 (renamed over it on success, removed on error)
+        with atomic_path(path, suffix=".part", private=False) as part, \
+                tempfile.TemporaryFile() as errors:  # a file, not a pipe: ffmpeg never blocks on its stderr
+            proc = subprocess.Popen([*cmd, str(part)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=errors)
             try:
                 for chunk in itertools.chain([first], chunks):
                     proc.stdin.write(memoryview(np.ascontiguousarray(chunk, dtype=np.uint8)).cast("B"))
@@ -207,9 +210,7 @@ def encode_mp4(path: Path, frames: np.ndarray | Iterable[np.ndarray], samples: n
                 errors.seek(0)
                 reason = errors.read().decode(errors="replace").strip().splitlines()[-1:] or ["unknown error"]
                 raise CorpusError(f"{path.name}: ffmpeg failed to encode ({reason[0]})")
-        os.replace(part, path)
     finally:
-        part.unlink(missing_ok=True)
         pcm.unlink(missing_ok=True)
 
 
@@ -223,12 +224,11 @@ def write_video(out_dir: Path, item: CorpusItem) -> None:
 
 def write_manifest(path: Path, items: list[CorpusItem]) -> None:
     """`filename,caption,venue` as UTF-8 CSV, atomically."""
-    part = path.with_name(f".{path.name}.part")
-    with part.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["filename", "caption", "venue"])
-        writer.writerows([it.filename, it.caption, it.venue] for it in items)
-    os.replace(part, path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["filename", "caption", "venue"])
+    writer.writerows([it.filename, it.caption, it.venue] for it in items)
+    atomic_write_text(path, text.getvalue(), suffix=".part", private=False)
 
 
 def _check_stamp(out_dir: Path, n: int, seed: int, label_noise: float = P_LABEL_NOISE) -> None:

@@ -17,16 +17,17 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from core.features.textual import TextEmbedder
+from core.fileio import atomic_write, atomic_write_json, swap_dir
 
 N_FRAMES = 12
 N_CLIPS = 6
@@ -89,20 +90,12 @@ class FeatureStore:
 
     def put(self, key: str, feats: VideoFeatures) -> None:
         """Store one video's features atomically (temporary file, fsync, rename)."""
-        path = self.path_of(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{key}-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, visual=np.asarray(feats.visual, dtype=np.float16),
-                         acoustic=np.asarray(feats.acoustic, dtype=np.float16),
-                         tokens=np.array(json.dumps(list(feats.tokens))))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        def write(fh: IO[bytes]) -> None:
+            np.savez(fh, visual=np.asarray(feats.visual, dtype=np.float16),
+                     acoustic=np.asarray(feats.acoustic, dtype=np.float16),
+                     tokens=np.array(json.dumps(list(feats.tokens))))
+
+        atomic_write(self.path_of(key), write, fsync=True, prefix=f".tmp-{key}-", suffix=".npz")
 
     def get(self, key: str) -> VideoFeatures:
         """One video's features; KeyError when there are none."""
@@ -248,7 +241,7 @@ class FeatureStore:
         del visual, acoustic
         (tmp_dir / "keys.json").write_text(json.dumps(keys), encoding="utf-8")
         (tmp_dir / "tokens.json").write_text(json.dumps(tokens), encoding="utf-8")
-        os.rename(tmp_dir, self._packs_dir / name)
+        swap_dir(tmp_dir, self._packs_dir / name)
         return name
 
     def _read_manifest(self) -> list[str]:
@@ -301,16 +294,7 @@ class FeatureStore:
 
 
 def _write_json_atomic(path: Path, payload: object) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_json(path, payload, fsync=True, prefix=f".tmp-{path.name}-", suffix="")
 
 
 def stack_features(items: Iterable[VideoFeatures]) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
