@@ -5,9 +5,10 @@ Reads the figures the benchmarks wrote with --json (nothing is typed in by hand)
 
     python benchmarks/extract.py --videos 24 --demo-videos 48 --json benchmarks/results/extract.json
     python benchmarks/train.py --json benchmarks/results/train.json
-    python benchmarks/dashboard.py --videos 200000 --skip-video --json benchmarks/results/dashboard-sqlite.json
-    python benchmarks/dashboard.py --videos 200000 --skip-video --backend postgresql \
-        --json benchmarks/results/dashboard-postgresql.json
+    python benchmarks/generate.py --videos 60 --sequential --json benchmarks/results/generate.json
+    python benchmarks/dashboard.py --videos 200000 --skip-video --repeats 5 --json docs/dashboard-200k-sqlite.json
+    python benchmarks/dashboard.py --videos 200000 --skip-video --repeats 5 --backend postgresql \
+        --json docs/dashboard-200k-postgresql.json
     benchmarks/gpu.sh   # on a GPU machine: benchmarks/gpu-results/{extract,train-1280,train-4096}.json
     python benchmarks/scale.py            # -> docs/scale.md
 
@@ -25,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
+DOCS = ROOT / "docs"  # the 200k dashboard figures live beside this document: dashboard-200k-*.json
 GPU_RESULTS = ROOT / "benchmarks" / "gpu-results"
 SIZES = {"the paper's 20,093 videos": 20_093, "270k micro-videos": 270_000}
 GPU_BOX_CORES = 16  # the GPU box these projections have in mind (one H200-class GPU, 16 cores)
@@ -36,26 +38,32 @@ GPU_FRAMES_PER_S = 3_000  # assumed EfficientNet-Lite0 inference rate of one H20
 TRAIN_GPU_SPEEDUP = 20.0  # assumed training speed-up of that GPU over this machine's CPU (until gpu.sh measures it)
 
 
-PROPOSED_DB_CHANGES = """### What the 200k plans need (added as migration 0005)
+PROPOSED_DB_CHANGES = """### What the 200k plans needed (migrations 0005 and 0006, query shapes)
 
-Indexes (a migration after 0004 and the same `Index(...)` in `db/models.py`), then `ANALYZE` (or
-`PRAGMA optimize`) after bulk imports:
-
-```sql
-CREATE INDEX ix_oos_set_video_label ON oos_predictions (set_id, video_id, label_venue_id, suggested_venue_id, is_issue);
-CREATE INDEX ix_oos_set_suggested_prob ON oos_predictions (set_id, suggested_probability);
-CREATE INDEX ix_videos_id_venue ON videos (id, current_venue_id);
-CREATE INDEX ix_labels_who_video ON labels (who, video_id);
-```
-
-`queries.issue_counts` (every page with a queue source) before: `SEARCH oos_predictions USING INDEX
-ix_oos_set_quality (set_id=?)` + `SEARCH videos USING INTEGER PRIMARY KEY`, reading 200k wide rows of each
-(0.6 s warm); after: both `USING COVERING INDEX` (0.07 s). `oos_mistakes` walks `ix_oos_set_suggested_prob`
-in order and stops after its page. Query shapes: `queries.browse` counts through all four outer joins
-(`SCAN videos` + 3 `SEARCH ... LEFT-JOIN`, 0.22 s) although no filter needs them: count `videos` alone and
-join `predictions` only when a prediction filter is set (1 ms unfiltered); `oos_confused_pairs` groups by
-venue ids and joins the names for its 12 rows (0.19 s; storing the pair counts with the set when it is
-written would make it free)."""
+- **Planner statistics.** SQLite plans without statistics until `ANALYZE` runs: for Browse's label +
+  confidence filter it walked `ix_predictions_model_conf` over every confident prediction and looked each
+  video up (1.0 s) instead of `SEARCH videos USING COVERING INDEX ix_videos_current_venue
+  (current_venue_id=?)` + `SEARCH predictions USING INDEX sqlite_autoindex_predictions_1` (0.1 ms).
+  `repo.refresh_statistics` runs `ANALYZE` after each bulk write (`replace_predictions`,
+  `replace_oos_predictions`; 0.7 s at 200k), migration 0006 once for existing databases.
+- **Out-of-sample sets without the join.** `issue_counts` and `oos_confused_pairs` joined all 200k rows
+  of a set to `videos` to keep labels unchanged since its snapshot (`SEARCH oos_predictions USING
+  COVERING INDEX ix_oos_set_video_label (set_id=?)` + `SEARCH videos ... (id=?)` per row, then two temp
+  B-trees for the names' GROUP BY and ORDER BY: 0.30 s). Labels are append-only, so only videos with a
+  label row newer than the snapshot can have changed: the set is counted alone and those few rows are
+  joined and subtracted. `oos_confused_pairs` groups by venue ids over the new
+  `ix_oos_set_pair (set_id, label_venue_id, suggested_venue_id, is_issue)` (`SEARCH oos_predictions
+  USING COVERING INDEX ix_oos_set_pair (set_id=?)`, no temp B-tree for the GROUP BY) and joins the names
+  to the grouped pairs only (0.03 s). `confused_pairs` (the active model's) groups by ids the same way.
+- **Every page's status line.** `corpus_counts` counted labelled and extracted videos over whole
+  indexes, people's labels with `who NOT IN (...)` (a full scan of `ix_labels_who_video`, 50 ms) and the
+  per-venue counts through a join: now `count(*)` (SQLite counts B-tree cells: 1 ms, `count(id)` steps
+  rows: 17 ms), the complements of the NULL ranges, the system names as index ranges (2 ms) and the
+  per-venue counts only for the CLI. Venues in use: `EXISTS` per venue, not `IN (every video's label)`.
+- **Caption search.** SQLite's LIKE ignores ASCII case as its lower() does, so the search reads
+  `caption LIKE ?` there (half the cost of `lower(caption) LIKE ?`), and counts its matches over the
+  SQLite-only `ix_videos_caption_name (caption, original_name)` instead of the wide rows (0.33 s -> 0.06 s).
+  PostgreSQL keeps `lower() LIKE` and no such index (a B-tree refuses captions over ~2.7 kB)."""
 
 
 def load(path: Path) -> dict | None:
@@ -70,13 +78,13 @@ def hms(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def write(extract: dict, train: dict | None, dashboards: list[dict], gpu: dict) -> str:
+def write(extract: dict, train: dict | None, dashboards: list[dict], gpu: dict, generate: dict | None = None) -> str:
     """The document, from the benchmark figures."""
     cpus = extract["cpus"]
     video_s = extract["videos_per_s"]
     stages = extract["floor_stages_s_per_video"]
     cpu_per_video = stages["decode"] + stages["librosa"]  # the workers' share, on one core
-    demo = extract.get("demo_generation") or {}
+    demo = generate or extract.get("demo_generation") or {}
     gen_rate = demo.get("now_videos_per_s")
     lines = [
         "# Scale: measured throughput and projected wall times",
@@ -102,7 +110,15 @@ def write(extract: dict, train: dict | None, dashboards: list[dict], gpu: dict) 
         "measured |",
         f"| &nbsp; bare librosa | {stages['librosa']:.3f} | {1 / stages['librosa']:.1f} | measured |",
     ]
-    if gen_rate:
+    if gen_rate and generate:
+        seq = generate.get("before_sequential_videos_per_s")
+        seq_part = (f", {gen_rate / seq:.2f}x its 1 process ({seq:.2f} videos/s, the writer `make run` timed at "
+                    "2.5 videos/s)") if seq else ""
+        lines.append(f"| demo generation ({generate['workers']} workers) | {1 / gen_rate:.3f} | {gen_rate:.2f} | "
+                     f"measured, `generate.py`: {generate['speedup']:.2f}x the generator of {generate['baseline']} "
+                     f"with the same workers ({generate['before_videos_per_s']:.2f} videos/s){seq_part}, same run, "
+                     f"{generate['videos']} videos |")
+    elif gen_rate:
         lines.append(f"| demo generation ({extract['workers']} workers) | {1 / gen_rate:.3f} | {gen_rate:.2f} | "
                      f"measured ({demo['speedup']:.2f}x the sequential writer in the same run) |")
     if train:
@@ -178,7 +194,8 @@ def write(extract: dict, train: dict | None, dashboards: list[dict], gpu: dict) 
             lines.append(f"| {page} | " + " | ".join(f"{d['pages'].get(page, float('nan')):.0f} ms" for d in dashboards)
                          + " |")
         lines += ["", "Load average during the runs: " + ", ".join(
-            f"{d['backend']}{' indexed' if d.get('variant') else ''} {d['load_average']:.1f}" for d in dashboards)
+            f"{d['backend']}{' (' + d['variant'].split(':')[0] + ')' if d.get('variant') else ''} "
+            f"{d['load_average']:.1f}" for d in dashboards)
             + f" on {dashboards[0]['cpus']} CPUs.", "", PROPOSED_DB_CHANGES, ""]
     return "\n".join(lines)
 
@@ -187,18 +204,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--gpu-results", type=Path, default=GPU_RESULTS)
+    parser.add_argument("--docs", type=Path, default=DOCS, help="where dashboard-200k-*.json are")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "scale.md")
     args = parser.parse_args(argv)
     extract = load(args.results / "extract.json")
     if extract is None:
         raise SystemExit(f"no {args.results / 'extract.json'}: run benchmarks/extract.py --json first")
-    dashboards = [d for d in (load(args.results / f"dashboard-{b}.json")
-                              for b in ("sqlite", "sqlite-indexed", "postgresql")) if d]
+    dashboards = [d for d in (load(args.docs / f"dashboard-200k-{b}.json")
+                              for b in ("sqlite-before", "sqlite", "postgresql")) if d]
+    if not dashboards:  # the figures of the first round (before migration 0006)
+        dashboards = [d for d in (load(args.results / f"dashboard-{b}.json")
+                                  for b in ("sqlite", "sqlite-indexed", "postgresql")) if d]
     gpu = {"extract": load(args.gpu_results / "extract.json"), "train": load(args.gpu_results / "train-1280.json")}
     gpu = {k: v for k, v in gpu.items() if v and v.get("device", "").startswith("cuda")}
     from core.fileio import atomic_write_text
 
-    text = write(extract, load(args.results / "train.json"), dashboards, gpu)
+    text = write(extract, load(args.results / "train.json"), dashboards, gpu, load(args.results / "generate.json"))
     atomic_write_text(args.out, text)
     print(f"wrote {args.out}")
     return 0

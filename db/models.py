@@ -72,6 +72,9 @@ class Video(Base):
         Index("ix_videos_id_venue", "id", "current_venue_id"),  # covering: the queue's counts at 200k
         Index("ix_videos_created", "created_at"),
         Index("ix_videos_features_version", "features_version"),
+        # SQLite only (0006): a caption search counts its matches over this narrow copy, not the wide rows; a
+        # PostgreSQL B-tree would refuse a caption over ~2.7 kB, and ILIKE '%...%' does not use one there
+        Index("ix_videos_caption_name", "caption", "original_name").ddl_if(dialect="sqlite"),
     )
 
 
@@ -184,6 +187,7 @@ class OosPrediction(Base):
         # covering for issue_counts and the label-issue filter; ordered walk for the failure gallery (docs/scale.md)
         Index("ix_oos_set_video_label", "set_id", "video_id", "label_venue_id", "suggested_venue_id", "is_issue"),
         Index("ix_oos_set_suggested_prob", "set_id", "suggested_probability"),
+        Index("ix_oos_set_pair", "set_id", "label_venue_id", "suggested_venue_id", "is_issue"),  # 0006: pairs
     )
 
 

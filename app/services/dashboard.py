@@ -25,7 +25,7 @@ def status(ctx: AppContext) -> dict[str, Any]:
     with session_scope(ctx.engine) as session:
         if not queries.schema_ready(session):
             raise NotReady(f"No database at {ctx.settings.db_url}: {SETUP_HINT}.")
-        counts = repo.corpus_counts(session)
+        counts = repo.corpus_counts(session, per_venue=False)  # the sidebar shows totals only
         active = queries.active_model_brief(session)
     return {"videos": counts.videos, "labelled": counts.labelled, "with_features": counts.with_features,
             "annotated": counts.annotated, "model": active}

@@ -57,8 +57,7 @@ def extract_pending(ctx: AppContext, *, progress: Callable[[int, int], None] | N
     feature_store = store(settings)
     report = FeatureReport()
     with session_scope(ctx.engine) as session:
-        # with rebuild, every video: no row has the empty string as its version
-        pending = repo.videos_missing_features(session, version="" if rebuild else fx.version)
+        pending = repo.all_videos(session) if rebuild else repo.videos_missing_features(session, version=fx.version)
     by_id = {video.id: video for video in pending}
     jobs = [Job(v.sha256, settings.home / v.path, v.caption, v.id) for v in pending
             if rebuild or not feature_store.has(v.sha256)]

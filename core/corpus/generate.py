@@ -28,7 +28,7 @@ from core.corpus.profiles import DEMO_VENUES, PROFILES
 from core.fileio import atomic_path, atomic_write_text
 from core.parallel import bare_main
 
-GENERATOR_VERSION = "eastern-demo-v1"  # bump when a change alters any video of a given seed
+GENERATOR_VERSION = "eastern-demo-v2"  # bump when a change alters any video of a given seed (v2: X264_ARGS, AAC_ARGS)
 STAMP = ".corpus.json"
 MANIFEST = "manifest.csv"
 
@@ -41,6 +41,14 @@ P_VISUAL_INFORMATIVE = 0.85  # else the shots are random: a selfie, a pet, the c
 P_SHOT_SWAP = 0.2  # each shot of the venue's sequence is replaced by a random one
 P_AUDIO_INFORMATIVE = 0.75  # else random events with a random style
 P_BORROW = 0.4  # a venue of a confusable pair takes its partner's recipe, per modality
+
+
+# Encoder settings. libx264 at CRF 26, preset veryfast without B-frames, with a diamond motion search at sub-pixel
+# level 1 and no partition analysis; AAC with its fast coder. About 0.22 s of ffmpeg CPU per video instead of
+# 0.33 s (eastern-demo-v1: veryfast as is, AAC's two-loop coder) for files about 10% larger (benchmarks/generate.py).
+X264_ARGS = ("-c:v", "libx264", "-preset", "veryfast", "-x264-params", "bframes=0:me=dia:subme=1:partitions=none",
+             "-crf", "26")
+AAC_ARGS = ("-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k")
 
 
 class CorpusError(Exception):
@@ -172,11 +180,13 @@ def render_audio(item: CorpusItem) -> np.ndarray | None:
 # ------------------------------------------------------------------------------------------------ files
 
 
-def encode_mp4(path: Path, frames: np.ndarray | Iterable[np.ndarray], samples: np.ndarray | None) -> None:
+def encode_mp4(path: Path, frames: np.ndarray | Iterable[np.ndarray], samples: np.ndarray | None, *,
+               video_args: tuple[str, ...] = X264_ARGS, audio_args: tuple[str, ...] = AAC_ARGS) -> None:
     """Write frames (T, H, W, 3) uint8 at 12 fps and optional mono 22,050 Hz audio as H.264/AAC mp4, atomically.
 
     `frames` may also be chunks of frames (an iterable of (t, H, W, 3) arrays): ffmpeg then encodes each
-    chunk while the next one is rendered, two cores busy per video. The file is the same either way."""
+    chunk while the next one is rendered, two cores busy per video. The file is the same either way.
+    `video_args`/`audio_args`: the codec settings (the corpus's by default)."""
     import imageio_ffmpeg
 
     chunks = iter([frames] if isinstance(frames, np.ndarray) else frames)
@@ -188,8 +198,8 @@ def encode_mp4(path: Path, frames: np.ndarray | Iterable[np.ndarray], samples: n
     if samples is not None:
         pcm.write_bytes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
         cmd += ["-f", "s16le", "-ar", str(audio.SAMPLE_RATE), "-ac", "1", "-i", str(pcm),
-                "-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "64k", "-flags:a", "+bitexact"]
-    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", "-threads", "1",
+                "-map", "0:v", "-map", "1:a", *audio_args, "-flags:a", "+bitexact"]
+    cmd += [*video_args, "-pix_fmt", "yuv420p", "-threads", "1",
             "-flags:v", "+bitexact", "-fflags", "+bitexact", "-map_metadata", "-1", "-f", "mp4"]
     try:
         # ffmpeg writes .<name>.<random>.part beside the mp4 (renamed over it on success, removed on error)
@@ -216,9 +226,9 @@ def encode_mp4(path: Path, frames: np.ndarray | Iterable[np.ndarray], samples: n
 
 def write_video(out_dir: Path, item: CorpusItem) -> None:
     """Render and encode one item into out_dir (atomic: a killed run leaves no partial mp4); shot by shot,
-    so the encoder works on one shot while the next renders."""
-    bounds = np.cumsum((0, *item.shot_frames))
-    shots = (render_frames(item, np.arange(lo, hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
+    so the encoder works on one shot while the next renders (the frames of render_frames(item), the per-video
+    camera drawn once)."""
+    shots = visual.render_shots(item.shots, item.shot_frames, (item.seed, item.index))
     encode_mp4(Path(out_dir) / item.filename, shots, render_audio(item))
 
 

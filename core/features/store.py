@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import uuid
+import zipfile
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,15 +99,16 @@ class FeatureStore:
         atomic_write(self.path_of(key), write, fsync=True, prefix=f".tmp-{key}-", suffix=".npz")
 
     def get(self, key: str) -> VideoFeatures:
-        """One video's features; KeyError when there are none."""
+        """One video's features; KeyError when there are none, ValueError (naming the file) when it is corrupt."""
         path = self.path_of(key)
         if not path.is_file():
             raise KeyError(f"no features for {key} in {self.dir}")
         try:
             with np.load(path, allow_pickle=False) as data:
                 return VideoFeatures(data["visual"], data["acoustic"], json.loads(str(data["tokens"])))
-        except (ValueError, KeyError, OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: unreadable feature file ({exc})") from exc
+        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            # a truncated or corrupted .npz (a crash outside put, a bad disk, a partial copy)
+            raise ValueError(f"{path}: unreadable feature file ({type(exc).__name__}: {exc})") from exc
 
     def keys(self) -> list[str]:
         """All stored keys, sorted."""

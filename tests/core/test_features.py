@@ -225,6 +225,26 @@ def test_store_round_trip_and_atomic_put(tmp_path, monkeypatch):
         store.get("cc33")
 
 
+@pytest.mark.parametrize("damage", ["truncated", "empty", "bad-crc"])
+def test_store_get_names_a_corrupt_file(tmp_path, damage):
+    """A damaged .npz (cut short by a partial copy, emptied, a flipped block) is a ValueError naming the
+    file, not numpy's BadZipFile / EOFError."""
+    store = FeatureStore(tmp_path, "v1-test-8")
+    store.put("aa11", _feats(1))
+    path = store.path_of("aa11")
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])  # the zip's central directory is gone
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        path.write_bytes(data[:200] + bytes(60) + data[260:])  # inside visual.npy: its CRC fails
+    with pytest.raises(ValueError, match="unreadable feature file") as err:
+        store.get("aa11")
+    assert str(path) in str(err.value)
+    assert store.has("aa11")  # still there: `features --rebuild` (or deleting it) repairs it
+
+
 def test_store_load_packs_incrementally(tmp_path, monkeypatch):
     store = FeatureStore(tmp_path, "v1-test-8")
     keys = [f"k{i:03d}" for i in range(5)]

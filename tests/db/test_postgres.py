@@ -76,3 +76,16 @@ def test_migrations_and_conflicts_on_postgres(pg_url: str) -> None:
     dispose_engines()
     downgrade(pg_url, "base")
     assert current(pg_url) is None
+
+
+def test_dashboard_aggregates_on_postgres(pg_url: str) -> None:
+    """The 200k-shaped aggregates (corpus counts, label-issue counts, confused pairs, caption search) equal a
+    Python count on PostgreSQL too (its NOT IN and lower() LIKE branches, its collation)."""
+    from tests.db.test_dashboard_queries import check_against_python
+
+    upgrade(pg_url)
+    try:
+        check_against_python(make_engine(pg_url))
+    finally:
+        dispose_engines()
+        downgrade(pg_url, "base")
