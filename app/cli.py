@@ -16,9 +16,6 @@ from pathlib import Path
 from app.commands_base import COMMANDS, add_commands, bar, command, say
 from app.context import AppContext, get_context
 
-_bar, _say = bar, say  # the names app.commands_* used before the registry moved
-
-
 # ----------------------------------------------------------------- setup and corpus
 
 
@@ -27,7 +24,7 @@ def cmd_migrate(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.database import prepare_database
 
     prepare_database(ctx)
-    _say(f"database at head: {ctx.settings.db_url}")
+    say(f"database at head: {ctx.settings.db_url}")
     return 0
 
 
@@ -36,7 +33,7 @@ def _stage_bars() -> Callable[[str, int, int], None]:
     bars: dict[str, Callable] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
-        bars.setdefault(stage, _bar(stage))(done, total)
+        bars.setdefault(stage, bar(stage))(done, total)
 
     return progress
 
@@ -75,7 +72,7 @@ def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.ingest import ingest_path
 
     prepare_database(ctx)
-    report = ingest_path(ctx, Path(args.path), who=args.who, progress=_bar("ingest"))
+    report = ingest_path(ctx, Path(args.path), who=args.who, progress=bar("ingest"))
     for line in report.lines():
         print(line)
     if report.added and not args.no_features:
@@ -101,8 +98,8 @@ def _extract(ctx: AppContext, *, workers: int | None = None, ray_address: str | 
     """Features of every video that lacks them (or of all, with rebuild); 1 when any failed."""
     from app.services.features import extract_pending
 
-    _say("extracting features (the first librosa call compiles with numba once per machine)")
-    report = extract_pending(ctx, progress=_bar("features"), workers=workers, ray_address=ray_address,
+    say("extracting features (the first librosa call compiles with numba once per machine)")
+    report = extract_pending(ctx, progress=bar("features"), workers=workers, ray_address=ray_address,
                              rebuild=rebuild)
     for line in report.failed:
         print(f"ERROR {line}")
@@ -127,7 +124,7 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     from db.session import session_scope
 
     s = ctx.settings
-    _say(f"EASTERN_HOME={s.home}")
+    say(f"EASTERN_HOME={s.home}")
     prepare_database(ctx)
     from app.services.accounts import ensure_admin
     if (password := ensure_admin(ctx)) is not None:
@@ -135,7 +132,7 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     with session_scope(ctx.engine) as session:
         empty = repo.count_videos(session) == 0
     if empty:
-        _say(f"empty database: building the demo corpus ({s.demo_videos} videos, seed {s.demo_seed})")
+        say(f"empty database: building the demo corpus ({s.demo_videos} videos, seed {s.demo_seed})")
         from app.services.corpus import build_demo
 
         report = build_demo(ctx, videos=s.demo_videos, seed=s.demo_seed, progress=_stage_bars(),
@@ -146,13 +143,13 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     with session_scope(ctx.engine) as session:
         has_model = repo.active_model(session) is not None
     if not has_model:
-        _say(f"training a first EASTERN model ({s.demo_epochs} epochs)")
-        bar = _bar("train", unit="epoch")
+        say(f"training a first EASTERN model ({s.demo_epochs} epochs)")
+        tick = bar("train", unit="epoch")
         request = TrainRequest(epochs=s.demo_epochs, seed=s.demo_seed, activate=True, name="EASTERN (first run)")
         model_id = train_and_register(
-            ctx, request, progress=lambda e: bar(e["epoch"], s.demo_epochs) if e.get("kind") == "epoch" else None
+            ctx, request, progress=lambda e: tick(e["epoch"], s.demo_epochs) if e.get("kind") == "epoch" else None
         )
-        _say(f"model version {model_id} trained and active")
+        say(f"model version {model_id} trained and active")
         _start_first_crossval(ctx)
     return 0
 
@@ -168,9 +165,9 @@ def _start_first_crossval(ctx: AppContext) -> None:
         job_id = start_crossval_job(ctx, CrossvalRequest(folds=5, epochs=epochs, seed=ctx.settings.demo_seed),
                                     who="bootstrap")
     except Exception as exc:  # the dashboard still works without it; the Annotate page offers to start one
-        _say(f"could not start the first cross-validation: {exc}")
+        say(f"could not start the first cross-validation: {exc}")
         return
-    _say(f"cross-validation job {job_id} started in the background (5 folds, {epochs} epochs): the Annotate "
+    say(f"cross-validation job {job_id} started in the background (5 folds, {epochs} epochs): the Annotate "
          "page shows its progress and ranks labels by out-of-sample label quality when it is done")
 
 
@@ -186,11 +183,11 @@ def cmd_serve(ctx: AppContext, args: argparse.Namespace) -> int:
     entry = Path(__file__).resolve().parent / "ui" / "main.py"
     address, port = args.address or ctx.settings.address, args.port or ctx.settings.port
     if (problem := port_problem(address, port)) is not None:
-        _say(f"error: {problem}")
+        say(f"error: {problem}")
         return 2
     cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.address", address,
            "--server.port", str(port), "--server.headless", "true"]
-    _say(f"dashboard on http://{address}:{port}")
+    say(f"dashboard on http://{address}:{port}")
     return subprocess.call(cmd, env={**os.environ, "EASTERN_HOME": str(ctx.settings.home),
                                      "EASTERN_DB_URL": ctx.settings.db_url})
 
@@ -236,9 +233,9 @@ def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
         architecture=args.model, modalities=parse_modalities(args.modalities), epochs=args.epochs,
         seed=args.seed, activate=args.activate, batch_size=args.batch_size, lr=args.lr,
     )
-    bar = _bar("train", unit="epoch")
+    tick = bar("train", unit="epoch")
     model_id = train_and_register(
-        ctx, request, progress=lambda e: bar(e["epoch"], args.epochs) if e.get("kind") == "epoch" else None
+        ctx, request, progress=lambda e: tick(e["epoch"], args.epochs) if e.get("kind") == "epoch" else None
     )
     from app.services import models as model_service
 
@@ -278,8 +275,8 @@ def _promote_args(sp: argparse.ArgumentParser) -> None:
 def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.training import promote
 
-    n = promote(ctx, args.model_id, progress=_bar("predictions"))
-    _say(f"model version {args.model_id} is active; {n} predictions stored")
+    n = promote(ctx, args.model_id, progress=bar("predictions"))
+    say(f"model version {args.model_id} is active; {n} predictions stored")
     return 0
 
 
@@ -296,7 +293,7 @@ def cmd_worker(ctx: AppContext, args: argparse.Namespace) -> int:
     from db.repo import JobStatus
 
     status = run_worker(ctx, args.job)
-    _say(f"job {args.job}: {status}")
+    say(f"job {args.job}: {status}")
     return 0 if status in (JobStatus.DONE, JobStatus.CANCELLED) else 1
 
 
@@ -405,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command].handler(ctx, args)
     except KeyboardInterrupt:
-        _say("interrupted")
+        say("interrupted")
         return 130
     except Exception as exc:  # one clear line for the user; the traceback only with EASTERN_DEBUG
         from app.errors import user_message
@@ -413,5 +410,5 @@ def main(argv: list[str] | None = None) -> int:
         message = user_message(exc)
         if message is None:
             raise
-        _say(f"error: {message}")
+        say(f"error: {message}")
         return 2

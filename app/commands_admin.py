@@ -7,8 +7,7 @@ import getpass
 import json
 import sys
 
-from app.commands_base import command
-from app.commands_base import say as _say
+from app.commands_base import command, say
 from app.context import AppContext
 
 
@@ -74,7 +73,7 @@ def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
         if result.ok and result.account is not None:
             print(json.dumps({"name": result.account.name, "role": result.account.role}))
             return 0
-        _say(f"error: {result.reason}")
+        say(f"error: {result.reason}")
         return 1
     if action in ("add", "passwd"):
         password = _password_from(args, prompt=f"password for {args.name}: ")
@@ -86,14 +85,14 @@ def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
             accounts.change_password(ctx, name=args.name, password=password, actor=_actor())
         if made:
             print(f"password for {args.name} (shown once): {password}")
-        _say(f"account {args.name}: {'created as ' + args.role if action == 'add' else 'password changed'}")
+        say(f"account {args.name}: {'created as ' + args.role if action == 'add' else 'password changed'}")
         return 0
     if action == "role":
         accounts.set_role(ctx, name=args.name, role=args.role, actor=_actor())
-        _say(f"account {args.name} is now {args.role}")
+        say(f"account {args.name} is now {args.role}")
         return 0
     accounts.set_disabled(ctx, name=args.name, disabled=action == "disable", actor=_actor())
-    _say(f"account {args.name} {action}d")
+    say(f"account {args.name} {action}d")
     return 0
 
 
@@ -111,7 +110,7 @@ def cmd_doctor(ctx: AppContext, args: argparse.Namespace) -> int:
     diagnosis = doctor.diagnose(ctx, checksums=not args.no_checksum)
     if args.fix and diagnosis.problems:
         left = doctor.repair(diagnosis)
-        _say(f"repaired {len(diagnosis.problems) - len(left)} problem(s)")
+        say(f"repaired {len(diagnosis.problems) - len(left)} problem(s)")
         diagnosis = doctor.diagnose(ctx, checksums=not args.no_checksum)
     if args.json:
         print(json.dumps({"ok": diagnosis.ok, "checked": diagnosis.checked,

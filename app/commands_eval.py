@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands_base import command
-from app.commands_base import say as _say
+from app.commands_base import command, say
 from app.context import AppContext
 
 
@@ -95,7 +94,7 @@ def cmd_evaluate(ctx: AppContext, args: argparse.Namespace) -> int:
           "corrected resampled t-test (Nadeau and Bengio), Holm over the rows, plain paired t-test.")
     if args.json:
         result.save(Path(args.json))
-        _say(f"results written to {args.json}")
+        say(f"results written to {args.json}")
     return 0
 
 
@@ -126,7 +125,7 @@ def cmd_reproduce(ctx: AppContext, args: argparse.Namespace) -> int:
     finally:
         progress.close()
     print(outcome.summary)
-    _say(f"report: {outcome.paths['md']} and {outcome.paths['html']} (copied to {outcome.latest})")
+    say(f"report: {outcome.paths['md']} and {outcome.paths['html']} (copied to {outcome.latest})")
     return 0
 
 

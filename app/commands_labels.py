@@ -6,9 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.commands_base import bar as _bar
-from app.commands_base import command
-from app.commands_base import say as _say
+from app.commands_base import bar, command, say
 from app.context import AppContext
 
 
@@ -44,18 +42,18 @@ def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
         audit.record(ctx, actor=args.who, action="crossval", target=f"job {job_id}", detail=request.to_dict())
         print(json.dumps({"job": job_id}))
         return 0
-    bar = _bar("crossval", unit="%")
+    tick = bar("crossval", unit="%")
 
     def progress(event: dict) -> None:
         if event.get("kind") in ("epoch", "done"):
-            bar(int(round(100 * event["fraction"])), 100)
+            tick(int(round(100 * event["fraction"])), 100)
 
     from app.services import audit
 
     audit.record(ctx, actor=args.who, action="crossval", target="foreground", detail=request.to_dict())
     set_id = run_crossval(ctx, request, progress=progress, resume_set_id=args.resume)
     if set_id is None:
-        _say("cancelled (resumable with --resume)")
+        say("cancelled (resumable with --resume)")
         return 1
     from app.services.annotate import queue_source
 
@@ -78,10 +76,10 @@ def cmd_queue(ctx: AppContext, args: argparse.Namespace) -> int:
 
     source, rows = issue_queue(ctx, limit=args.limit, offset=args.offset)
     if source.kind == "none":
-        _say("no label issues yet: train a model, then run `python -m app crossval`")
+        say("no label issues yet: train a model, then run `python -m app crossval`")
         return 1
     if not args.json:
-        _say(source.description + (f" {source.stale_labels} labels changed since." if source.stale_labels else ""))
+        say(source.description + (f" {source.stale_labels} labels changed since." if source.stale_labels else ""))
     for r in rows:
         row = {"video_id": r.id, "file_name": r.original_name, "label": r.label, "suggested": r.suggested,
                "score": round(r.score, 6), "label_probability": round(r.label_probability, 6),
@@ -151,7 +149,7 @@ def cmd_export(ctx: AppContext, args: argparse.Namespace) -> int:
     report = export(ctx, args.kind, fmt=args.format, out=Path(args.out), model_id=args.model,
                     with_media=args.with_media)
     media = f", {report.media_copied} media files beside it" if args.with_media else ""
-    _say(f"{report.rows} rows written to {report.path}{media}; described in {report.meta_path}")
+    say(f"{report.rows} rows written to {report.path}{media}; described in {report.meta_path}")
     return 0
 
 

@@ -4,8 +4,9 @@ Each architecture has one ModelSpec: its name (the `--model` value and the store
 paper's display name, whether it is a deep model (trained by core.train on the sequences, activatable in
 the dashboard) or a shallow baseline (a core.baselines class on mean-pooled features, kept for
 comparison), whether it has the shared dictionary of atoms, and its builder. Builders are named as
-'module:attribute' and imported on first use, so listing the registry imports neither torch nor the
-baselines. Everything that lists, validates or displays architectures reads this module:
+'module:attribute' and imported on first use (a shallow baseline's module is loaded only when it is built;
+importing core.models itself loads torch and the deep models). Everything that lists, validates or
+displays architectures reads this module:
 
     create_model(ModelConfig(arch="eastern"))        # a deep model, freshly initialised
     create_baseline("trumann", n_classes=22, seed=0)  # a shallow baseline's class, instantiated
