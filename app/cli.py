@@ -239,7 +239,7 @@ def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
     )
     from app.services import models as model_service
 
-    print(json.dumps(model_service.summary(ctx, model_id), indent=2))
+    print(json.dumps(model_service.summary(ctx, model_id).to_dict(), indent=2))
     return 0
 
 
@@ -263,7 +263,7 @@ def cmd_models(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import models as model_service
 
     for row in model_service.list_models(ctx):
-        print(json.dumps(row))
+        print(json.dumps(row.to_dict()))
     return 0
 
 

@@ -119,7 +119,7 @@ def cmd_compare(ctx: AppContext, args: argparse.Namespace) -> int:
 
     c = compare(ctx, args.a, args.b)
     payload = {
-        "a": c.a.__dict__, "b": c.b.__dict__, "videos": len(c.video_ids),
+        "a": c.a.to_dict(), "b": c.b.to_dict(), "videos": len(c.video_ids),
         "micro_f1": {"a": c.micro_a, "b": c.micro_b, "delta": c.micro_b - c.micro_a},
         "macro_f1": {"a": c.macro_a, "b": c.macro_b, "delta": c.macro_b - c.macro_a},
         "per_class": [{"venue": d.venue, "support": d.support, "f1_a": d.f1_a, "f1_b": d.f1_b, "delta": d.delta}

@@ -374,12 +374,19 @@ def active_model_id(session: Session) -> int | None:
     return session.scalar(select(ModelVersion.id).where(ModelVersion.is_active.is_(True)))
 
 
-def active_model_brief(session: Session) -> dict[str, object] | None:
+@dataclass(frozen=True)
+class ActiveModel:
+    id: int
+    name: str
+    architecture: str
+
+
+def active_model_brief(session: Session) -> ActiveModel | None:
     """Id, name and architecture of the active model version, None when there is none."""
     row = session.execute(
         select(ModelVersion.id, ModelVersion.name, ModelVersion.architecture).where(ModelVersion.is_active.is_(True))
     ).first()
-    return {"id": row[0], "name": row[1], "architecture": row[2]} if row else None
+    return ActiveModel(id=row[0], name=row[1], architecture=row[2]) if row else None
 
 
 def video_shas(session: Session, *, video_ids: list[int] | tuple[int, ...]) -> dict[int, str]:

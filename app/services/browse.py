@@ -8,7 +8,6 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -107,18 +106,20 @@ def thumbnail(ctx: AppContext, *, sha256: str, rel_path: str) -> Path | None:
         return None
 
 
-def thumbnails(ctx: AppContext, rows: list[queries.BrowseRow]) -> dict[int, str | None]:
-    """Thumbnails of a page of videos (missing ones extracted two at a time), by video id."""
+def thumbnails(ctx: AppContext, items: list[tuple[int, str]]) -> dict[int, str | None]:
+    """Thumbnails of a page of videos given as (video id, stored path), missing ones extracted two at a time,
+    by video id."""
     with session_scope(ctx.engine) as session:
-        shas = queries.video_shas(session, video_ids=[r.id for r in rows])
+        shas = queries.video_shas(session, video_ids=[vid for vid, _ in items])
 
-    def one(row: queries.BrowseRow) -> tuple[int, str | None]:
-        sha = shas.get(row.id)
-        path = thumbnail(ctx, sha256=sha, rel_path=row.path) if sha else None
-        return row.id, str(path) if path else None
+    def one(item: tuple[int, str]) -> tuple[int, str | None]:
+        vid, rel_path = item
+        sha = shas.get(vid)
+        path = thumbnail(ctx, sha256=sha, rel_path=rel_path) if sha else None
+        return vid, str(path) if path else None
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, rows))
+        return dict(pool.map(one, items))
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class VideoDetail:
     video: repo.VideoRow
     media_file: str | None  # absolute path inside EASTERN_HOME, None when missing
     history: list[repo.LabelRow]
-    model: dict[str, Any] | None  # the active model: id, name
+    model: queries.ActiveModel | None
     top: list[tuple[str, float]]  # the active model's top-5 (venue, probability); [] when none stored
     confidence: float | None
 
@@ -225,7 +226,7 @@ def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
         active = queries.active_model_brief(session)
         predictions = repo.predictions_for_video(session, video_id=video_id)
         names = repo.venue_names(session)
-    mine = next((p for p in predictions if active and p.model_version_id == active["id"]), None)
+    mine = next((p for p in predictions if active and p.model_version_id == active.id), None)
     top = [(names.get(int(v), f"venue {v}"), float(p)) for v, p in (mine.topk if mine else [])]
     path = media_path(ctx, video.path)
     return VideoDetail(video=video, media_file=str(path) if path else None, history=history, model=active,

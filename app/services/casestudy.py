@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from app.context import AppContext
+from app.services.models import ModelSummary
 from db import queries, repo
 from db.session import session_scope
 
@@ -132,7 +133,7 @@ def _shallow_predictor(model: Any, meta: dict[str, Any]) -> Callable[[Any, np.nd
 
 
 def case_table(
-    videos: list[queries.BrowseRow], models: list[dict[str, Any]], predictions: dict[int, dict[int, dict[str, Any]]]
+    videos: list[queries.BrowseRow], models: list[ModelSummary], predictions: dict[int, dict[int, dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     """Rows of the Table 5-like view: one per video, its label, then each model version's prediction
     marked right (✓) or wrong (✗). `predictions` maps model id -> video id -> prediction."""
@@ -140,8 +141,8 @@ def case_table(
     for video in videos:
         row: dict[str, Any] = {"video": video.id, "name": video.original_name, "label": video.label or "—"}
         for model in models:
-            pred = predictions.get(model["id"], {}).get(video.id)
-            column = model_column(model)
+            pred = predictions.get(model.id, {}).get(video.id)
+            column = model.title
             if pred is None:
                 row[column] = "— (no features)"
             else:
@@ -151,16 +152,9 @@ def case_table(
     return table
 
 
-def explainable(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def explainable(models: list[ModelSummary]) -> list[ModelSummary]:
     """The versions whose mistakes can be explained: deep models (a shallow baseline has no gradients)."""
-    from app.services.training import is_shallow
-
-    return [m for m in models if not is_shallow(m["architecture"])]
-
-
-def model_column(model: dict[str, Any]) -> str:
-    active = " ★" if model.get("active") else ""
-    return f"#{model['id']} {model['name']}{active}"
+    return [m for m in models if not m.shallow]
 
 
 def venue_id_of(ctx: AppContext, name: str) -> int:

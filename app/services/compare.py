@@ -12,18 +12,10 @@ import numpy as np
 
 from app.context import AppContext
 from app.services import training
+from app.services.models import ModelSummary
 from core.evaluate import scores
 from db import queries, repo
 from db.session import session_scope
-
-
-@dataclass(frozen=True)
-class ModelBrief:
-    id: int
-    name: str
-    architecture: str
-    created_at: str
-    label_snapshot_id: int | None  # None for a version trained before snapshots were recorded
 
 
 @dataclass(frozen=True)
@@ -67,8 +59,8 @@ class RelabelRow:
 
 @dataclass(frozen=True)
 class Comparison:
-    a: ModelBrief
-    b: ModelBrief
+    a: ModelSummary
+    b: ModelSummary
     video_ids: list[int]  # the test videos both were scored on, with today's labels
     labels: list[str]
     micro_a: float
@@ -80,12 +72,6 @@ class Comparison:
     relabelled: list[RelabelRow]
     warnings: list[str] = field(default_factory=list)
     computed_predictions: list[int] = field(default_factory=list)  # versions whose predictions were computed now
-
-
-def _brief(row: repo.ModelRow) -> ModelBrief:
-    snap = row.config.get("label_snapshot") or {}
-    return ModelBrief(row.id, row.name, row.architecture, row.created_at.strftime("%Y-%m-%d %H:%M"),
-                      snap.get("label_id"))
 
 
 def compare(ctx: AppContext, model_a: int, model_b: int) -> Comparison:
@@ -138,7 +124,7 @@ def compare(ctx: AppContext, model_a: int, model_b: int) -> Comparison:
                   for i in ids if i in changed]
     warnings = _warnings(a_row, b_row, ids, len(relabelled))
     return Comparison(
-        a=_brief(a_row), b=_brief(b_row), video_ids=ids, labels=[names[truth[i]] for i in ids],
+        a=ModelSummary.of(a_row), b=ModelSummary.of(b_row), video_ids=ids, labels=[names[truth[i]] for i in ids],
         micro_a=float(sa["micro_f1"]), macro_a=float(sa["macro_f1"]), micro_b=float(sb["micro_f1"]),
         macro_b=float(sb["macro_f1"]), classes=classes, flips=flips, relabelled=relabelled, warnings=warnings,
         computed_predictions=missing,

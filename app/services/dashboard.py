@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.context import AppContext
+from app.services import models
 from db import queries, repo
 from db.session import session_scope
 
@@ -20,49 +21,75 @@ class NotReady(Exception):
     """The workspace has no database yet; the message says what to run."""
 
 
-def status(ctx: AppContext) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Status:
+    """Corpus totals and the active model, as the sidebar and every page's guard read them."""
+
+    videos: int
+    labelled: int
+    with_features: int
+    annotated: int
+    model: queries.ActiveModel | None
+
+
+def status(ctx: AppContext) -> Status:
     """Corpus totals and the active model for the sidebar; NotReady when the database is not set up."""
     with session_scope(ctx.engine) as session:
         if not queries.schema_ready(session):
             raise NotReady(f"No database at {ctx.settings.db_url}: {SETUP_HINT}.")
         counts = repo.corpus_counts(session, per_venue=False)  # the sidebar shows totals only
         active = queries.active_model_brief(session)
-    return {"videos": counts.videos, "labelled": counts.labelled, "with_features": counts.with_features,
-            "annotated": counts.annotated, "model": active}
+    return Status(videos=counts.videos, labelled=counts.labelled, with_features=counts.with_features,
+                  annotated=counts.annotated, model=active)
 
 
 # ---------------------------------------------------------------- models
 
 
-def model_view(ctx: AppContext, model_id: int) -> dict[str, Any]:
-    """A model version as the Models page draws it: summary, per-class scores, confusion matrix,
-    training curve. Raises repo.RepoError for an unknown id."""
-    from app.services import models
+@dataclass(frozen=True)
+class ClassScore:
+    """One venue's scores on a version's held-out test split."""
 
+    venue: str
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    support: int
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """A model version as the Models page draws it."""
+
+    summary: models.ModelSummary
+    class_names: list[str]
+    per_class: list[ClassScore]
+    confusion: list[list[int]]  # [label][predicted] counts on the test split; [] for a shallow baseline
+    history: list[dict[str, Any]]  # one dict per epoch (core.train's history)
+    row: repo.ModelRow
+
+
+def model_view(ctx: AppContext, model_id: int) -> ModelView:
+    """Summary, per-class scores, confusion matrix and training curve of a version. Raises repo.RepoError for
+    an unknown id."""
     row = models.get(ctx, model_id)
     if row is None:
         raise repo.RepoError(f"no model version {model_id}")
-    test = row.metrics.get("test", {})
-    return {
-        "brief": models.summary(ctx, model_id),
-        "class_names": list(row.config.get("class_names", [])),
-        "per_class": per_class(row),
-        "confusion": test.get("confusion", []),
-        "history": row.metrics.get("history", []),
-        "row": row,
-    }
+    return ModelView(summary=models.ModelSummary.of(row), class_names=list(row.config.get("class_names", [])),
+                     per_class=per_class(row), confusion=row.metrics.get("test", {}).get("confusion", []),
+                     history=row.metrics.get("history", []), row=row)
 
 
-def per_class(row: repo.ModelRow) -> list[dict[str, Any]]:
-    """Per-class precision/recall/F1/support on the version's held-out test split, one dict per class
-    ({venue, precision, recall, f1, support}), from core.evaluate.scores' list of per-class dicts."""
+def per_class(row: repo.ModelRow) -> list[ClassScore]:
+    """Per-class precision/recall/F1/support on the version's held-out test split, from core.evaluate.scores'
+    list of per-class dicts (or the older layout of columns)."""
     names = list(row.config.get("class_names", []))
     stored = row.metrics.get("test", {}).get("per_class", [])
     if isinstance(stored, dict):  # columns (older layout): {"f1": [...], ...}
         stored = [{k: stored.get(k, [None] * len(names))[i] for k in ("precision", "recall", "f1", "support")}
                   for i in range(len(names))]
-    return [{"venue": names[i] if i < len(names) else pc.get("name", str(i)), "precision": pc.get("precision"),
-             "recall": pc.get("recall"), "f1": pc.get("f1"), "support": pc.get("support") or 0}
+    return [ClassScore(venue=names[i] if i < len(names) else pc.get("name", str(i)), precision=pc.get("precision"),
+                       recall=pc.get("recall"), f1=pc.get("f1"), support=int(pc.get("support") or 0))
             for i, pc in enumerate(stored)]
 
 

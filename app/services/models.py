@@ -1,35 +1,75 @@
-"""Model versions as the CLI and the Models page show them."""
+"""Model versions as the CLI and the pages show them: one typed summary per version."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from app.context import AppContext
+from core.models import registry
 from db import repo
 from db.session import session_scope
 
 
-def _brief(row: repo.ModelRow) -> dict[str, Any]:
-    test = row.metrics.get("test", {})
-    return {
-        "id": row.id, "name": row.name, "architecture": row.architecture, "active": row.is_active,
-        "modalities": row.config.get("modalities"), "epochs": row.config.get("epochs"),
-        "micro_f1": test.get("micro_f1"), "macro_f1": test.get("macro_f1"),
-        "best_val_macro_f1": row.metrics.get("best_val_macro_f1"), "n_test": row.metrics.get("n_test"),
-        "created_at": row.created_at.isoformat(timespec="seconds"),
-    }
+@dataclass(frozen=True)
+class ModelSummary:
+    """One model version: what it is, how it scored on its held-out test split, what it was trained on."""
+
+    id: int
+    name: str
+    architecture: str
+    active: bool
+    modalities: tuple[str, ...]
+    epochs: int | None
+    micro_f1: float | None  # test split
+    macro_f1: float | None
+    best_val_macro_f1: float | None
+    n_test: int | None
+    created_at: datetime
+    label_snapshot_id: int | None  # newest label id it was trained on; None before snapshots were recorded
+
+    @classmethod
+    def of(cls, row: repo.ModelRow) -> ModelSummary:
+        test = row.metrics.get("test", {})
+        return cls(
+            id=row.id, name=row.name, architecture=row.architecture, active=row.is_active,
+            modalities=tuple(row.config.get("modalities") or ()), epochs=row.config.get("epochs"),
+            micro_f1=test.get("micro_f1"), macro_f1=test.get("macro_f1"),
+            best_val_macro_f1=row.metrics.get("best_val_macro_f1"), n_test=row.metrics.get("n_test"),
+            created_at=row.created_at, label_snapshot_id=(row.config.get("label_snapshot") or {}).get("label_id"),
+        )
+
+    @property
+    def title(self) -> str:
+        """`#id name`, with a star for the active version: how pages name a version."""
+        return f"#{self.id} {self.name}" + (" ★" if self.active else "")
+
+    @property
+    def shallow(self) -> bool:
+        """A registered shallow baseline: stored and compared, never activated or explained."""
+        return registry.is_registered(self.architecture, "shallow")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON the CLI prints (`models`, `train`, `compare`)."""
+        return {
+            "id": self.id, "name": self.name, "architecture": self.architecture, "active": self.active,
+            "modalities": list(self.modalities), "epochs": self.epochs, "micro_f1": self.micro_f1,
+            "macro_f1": self.macro_f1, "best_val_macro_f1": self.best_val_macro_f1, "n_test": self.n_test,
+            "created_at": self.created_at.isoformat(timespec="seconds"), "label_snapshot_id": self.label_snapshot_id,
+        }
 
 
-def list_models(ctx: AppContext) -> list[dict[str, Any]]:
+def list_models(ctx: AppContext) -> list[ModelSummary]:
     with session_scope(ctx.engine) as session:
-        return [_brief(r) for r in repo.list_model_versions(session)]
+        return [ModelSummary.of(r) for r in repo.list_model_versions(session)]
 
 
-def summary(ctx: AppContext, model_id: int) -> dict[str, Any]:
+def summary(ctx: AppContext, model_id: int) -> ModelSummary:
     with session_scope(ctx.engine) as session:
         row = repo.get_model_version(session, model_id=model_id)
     if row is None:
         raise repo.RepoError(f"no model version {model_id}")
-    return _brief(row)
+    return ModelSummary.of(row)
 
 
 def get(ctx: AppContext, model_id: int) -> repo.ModelRow | None:

@@ -46,7 +46,7 @@ def _model_loader(context: AppContext, model_id: int) -> Any:
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
-def status() -> dict[str, Any]:
+def status() -> dashboard.Status:
     return dashboard.status(ctx())
 
 
@@ -55,9 +55,15 @@ def browse_page(filters: queries.VideoFilter, sort: str, page: int, page_size: i
     return browse.browse_page(ctx(), filters=filters, sort=sort, page=page, page_size=page_size)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def thumbnails(rows: tuple[queries.BrowseRow, ...]) -> dict[int, str | None]:
-    return browse.thumbnails(ctx(), list(rows))
+    """Thumbnails of a page of cards, cached by (id, file) only: hashing whole rows (captions and all) for the
+    cache key cost 20-40 ms a page at 200k videos (docs/scale.md)."""
+    return _thumbnails(tuple((r.id, r.path) for r in rows))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _thumbnails(items: tuple[tuple[int, str], ...]) -> dict[int, str | None]:
+    return browse.thumbnails(ctx(), list(items))
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
@@ -164,12 +170,12 @@ def suggestions(video_id: int) -> list[tuple[str, float]]:
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
-def model_list() -> list[dict[str, Any]]:
+def model_list() -> list[models.ModelSummary]:
     return models.list_models(ctx())
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
-def model_view(model_id: int) -> dict[str, Any]:
+def model_view(model_id: int) -> dashboard.ModelView:
     return dashboard.model_view(ctx(), model_id)
 
 

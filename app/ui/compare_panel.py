@@ -5,17 +5,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.services.models import ModelSummary
 from app.ui import cache, components, figures, navigation
 
 
-def compare_section(versions: list[dict], labels: dict[int, str]) -> None:
+def compare_section(versions: list[ModelSummary], labels: dict[int, str]) -> None:
     st.header("Compare two versions")
-    deep = [v for v in versions if v["architecture"] not in ("tmdl", "dmdl", "trumann")]
+    deep = [v for v in versions if not v.shallow]
     if len(deep) < 2:
         st.info("Only one deep model version so far: train another on the Retrain page to compare.")
         return
-    ids = [v["id"] for v in deep]
-    b_default = next((i for i, v in enumerate(deep) if v["active"]), 0)  # the active version after ...
+    ids = [v.id for v in deep]
+    b_default = next((i for i, v in enumerate(deep) if v.active), 0)  # the active version after ...
     a_default = next(i for i in range(len(ids)) if i != b_default)  # ... the newest other one before it
     c1, c2 = st.columns(2)
     a = c1.selectbox("Before (A)", ids, index=a_default, format_func=labels.get, key="models_a")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from app.errors import user_message
+
+if TYPE_CHECKING:
+    from app.services.dashboard import Status
+    from db.queries import ActiveModel
 
 
 @contextmanager
@@ -46,9 +50,9 @@ def show_flash() -> None:
         {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(message)
 
 
-def need_model(status: dict[str, Any]) -> dict[str, Any] | None:
+def need_model(status: Status) -> ActiveModel | None:
     """The active model, or an info box saying how to get one (and None)."""
-    model = status.get("model")
+    model = status.model
     if model is None:
         st.info("No trained model yet: run `python -m app train --activate` (or start one on the Retrain page, "
                 "then promote it).", icon=":material/model_training:")

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
 
 from core.venues import VENUE188_PATH
+
+if TYPE_CHECKING:
+    from app.services.dashboard import ClassScore
 
 MODALITY_LABELS = {"visual": "visual (frames)", "acoustic": "acoustic (sound)", "textual": "textual (caption)"}
 POSITIVE, NEGATIVE, NEUTRAL = "#d62728", "#1f77b4", "#9aa0a6"
@@ -88,12 +91,12 @@ def contribution_figure(contributions: np.ndarray, modalities: Sequence[str], *,
     return fit_layout(fig, height=80 + 22 * max(len(chosen), 1), title=f"Atoms that pushed {venue} up (red) or down")
 
 
-def per_class_figure(per_class: Sequence[dict[str, Any]]) -> go.Figure:
+def per_class_figure(per_class: Sequence[ClassScore]) -> go.Figure:
     """F1 of each venue that has test videos (a venue without any has no F1 to show)."""
-    rows = sorted((r for r in per_class if r["support"]), key=lambda r: (r["f1"] or 0.0))
+    rows = sorted((r for r in per_class if r.support), key=lambda r: (r.f1 or 0.0))
     fig = go.Figure(go.Bar(
-        x=[r["f1"] or 0.0 for r in rows], y=[r["venue"] for r in rows], orientation="h", marker_color="#1f6feb",
-        customdata=[r["support"] for r in rows],
+        x=[r.f1 or 0.0 for r in rows], y=[r.venue for r in rows], orientation="h", marker_color="#1f6feb",
+        customdata=[r.support for r in rows],
         hovertemplate="%{y}: F1 %{x:.2f} (%{customdata} test videos)<extra></extra>",
     ))
     fig.update_xaxes(range=[0, 1], title="F1 on the held-out test split")

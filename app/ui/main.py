@@ -49,10 +49,10 @@ if session.can("accounts"):
 
 page = st.navigation(PAGES)
 st.sidebar.title("EASTERN workbench")
-model = status["model"]
+model = status.model
 st.sidebar.caption(
-    f"{status['videos']:,} videos · {status['labelled']:,} labelled · {status['annotated']:,} corrected by people  \n"
-    + (f"active model: **#{model['id']} {components.plain(model['name'])}**" if model else "no active model yet")
+    f"{status.videos:,} videos · {status.labelled:,} labelled · {status.annotated:,} corrected by people  \n"
+    + (f"active model: **#{model.id} {components.plain(model.name)}**" if model else "no active model yet")
 )
 session.sidebar_identity()
 page.run()

@@ -2,18 +2,17 @@
 the paper's Table 5 row beside it, and the attributions that explain the pull toward the confused venue."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app.services import papercases
 from app.ui import cache, components, figures, media_figures, navigation
+from db.queries import ActiveModel
 
 
-def paper_cases_section(model: dict[str, Any]) -> None:
-    cases = cache.paper_cases(model["id"])
+def paper_cases_section(model: ActiveModel) -> None:
+    cases = cache.paper_cases(model.id)
     st.subheader("The paper's failure cases, searched for")
     if cases:
         st.caption(f"Searched: {cases[0].source}.")
@@ -37,13 +36,13 @@ def paper_cases_section(model: dict[str, Any]) -> None:
             navigation.video_link(case.video_id, f"Open video #{case.video_id} (player and time line)")
 
 
-def _explain(case: papercases.PaperCase, model: dict[str, Any]) -> None:
+def _explain(case: papercases.PaperCase, model: ActiveModel) -> None:
     """Why the model leans toward the confused venue: atom pushes, frames and words for that venue."""
-    result = components.attempt(cache.explanation, case.video_id, case.confused_venue_id, model["id"])
+    result = components.attempt(cache.explanation, case.video_id, case.confused_venue_id, model.id)
     if result is None:
         return
     target = result["target"]
-    st.caption(f"Active model #{model['id']}: P({target['venue']}) = {target['probability']:.1%}; it predicts "
+    st.caption(f"Active model #{model.id}: P({target['venue']}) = {target['probability']:.1%}; it predicts "
                f"{result['predicted']['venue']} ({result['predicted']['probability']:.0%}). Red pushed "
                f"{target['venue']} up, blue down.")
     atoms = result["atoms"]

@@ -55,8 +55,10 @@ def test_contributions_keep_the_strongest_nonzero_atoms_by_sign() -> None:
 
 
 def test_per_class_f1_leaves_out_venues_without_test_videos() -> None:
-    per_class = [{"venue": "Garden", "f1": 0.8, "support": 5}, {"venue": "Beach", "f1": None, "support": 2},
-                 {"venue": "Speakeasy", "f1": None, "support": 0}]
+    from app.services.dashboard import ClassScore
+
+    per_class = [ClassScore("Garden", 0.9, 0.7, 0.8, 5), ClassScore("Beach", None, None, None, 2),
+                 ClassScore("Speakeasy", None, None, None, 0)]
     fig = figures.per_class_figure(per_class)
     (bar,) = fig.data
     assert list(bar.y) == ["Beach", "Garden"] and list(bar.x) == [0.0, 0.8]

@@ -49,7 +49,7 @@ with left:
     if detail.media_file:
         colour = st.toggle("Colour the time line: what supports the current label", key="annotate_timeline",
                            help="Integrated Gradients of the active model toward the current label (a few seconds)")
-        why = (components.attempt(cache.explanation, video.id, video.current_venue_id, status["model"]["id"])
+        why = (components.attempt(cache.explanation, video.id, video.current_venue_id, status.model.id)
                if colour and video.current_venue_id is not None else None)
         player.player(detail.media_file, fps=video.fps, key="annotate_player", timeline=player.timeline_of(why))
     else:

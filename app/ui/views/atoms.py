@@ -15,11 +15,11 @@ st.title("Atom explorer")
 model = components.need_model(cache.status())
 if model is None:
     st.stop()
-overview = components.attempt(cache.atom_overview, model["id"])
+overview = components.attempt(cache.atom_overview, model.id)
 if overview is None:
     st.stop()
 n_atoms, mods = overview["atoms"], overview["modalities"]
-st.caption(f"Model **#{model['id']} {components.plain(model['name'])}**: {n_atoms} atoms shared by {len(mods)} "
+st.caption(f"Model **#{model.id} {components.plain(model.name)}**: {n_atoms} atoms shared by {len(mods)} "
            f"modalities, codes of {overview['videos']:,} videos saved at promotion.")
 
 linked = st.query_params.get("atom")
@@ -39,8 +39,8 @@ if clicked is not None and clicked != st.session_state.get("atoms_clicked"):
 atom = int(st.number_input("Atom", min_value=0, max_value=n_atoms - 1, step=1, key="atoms_pick"))
 st.query_params["atom"] = st.session_state["atoms_link"] = str(atom)
 
-support = components.attempt(cache.atom_venue_support, atom, model["id"])
-tops = components.attempt(cache.atom_top_videos, atom, model["id"], PER_MODALITY)
+support = components.attempt(cache.atom_venue_support, atom, model.id)
+tops = components.attempt(cache.atom_top_videos, atom, model.id, PER_MODALITY)
 if support is None or tops is None:
     st.stop()
 ids = tuple(sorted({v["video_id"] for rows in tops.values() for v in rows}))
@@ -60,10 +60,10 @@ for modality in mods:
             st.caption("No video activates this atom in this modality.")
             continue
         if modality == "acoustic":  # to hear: the 1-second clips that fire it
-            atom_panels.acoustic_clips(atom, model["id"], active, rows_by_id)
+            atom_panels.acoustic_clips(atom, model.id, active, rows_by_id)
             continue
         if modality == "textual":  # to read: the captions and the words that fire it
-            atom_panels.textual_words(atom, model["id"], active, rows_by_id, key=f"atoms_words_{atom}")
+            atom_panels.textual_words(atom, model.id, active, rows_by_id, key=f"atoms_words_{atom}")
             continue
         activation = {v["video_id"]: v["activation"] for v in active}
         cards = [rows_by_id[v["video_id"]] for v in active if v["video_id"] in rows_by_id]

@@ -80,7 +80,7 @@ result = cache.browse_page(filters, sort, requested - 1, page_size)
 st.session_state["browse_page"] = result.page + 1  # filters may have left fewer pages
 
 if result.total == 0:
-    if cache.status()["videos"] == 0:
+    if cache.status().videos == 0:
         st.info("No videos yet: run `python -m app demo` or `python -m app ingest PATH`, or use the Upload page.")
     else:
         st.info("No video matches these filters.", icon=":material/filter_alt_off:")

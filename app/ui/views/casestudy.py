@@ -20,7 +20,7 @@ st.caption("Like Table 5 of the paper: every trained version's prediction for a 
 papercase_panel.paper_cases_section(model)
 
 st.subheader("What each model version predicts")
-candidates = cache.case_candidates(model["id"])
+candidates = cache.case_candidates(model.id)
 if not candidates["options"]:
     st.success("The active model makes no mistakes to study.")
     st.stop()
@@ -35,7 +35,7 @@ if not chosen:
 videos = cache.videos_by_id(tuple(sorted(chosen)))
 versions = cache.model_list()
 with st.spinner("Predicting with every model version…"):
-    predictions = {v["id"]: components.attempt(cache.model_predictions, v["id"], tuple(sorted(chosen))) or {}
+    predictions = {v.id: components.attempt(cache.model_predictions, v.id, tuple(sorted(chosen))) or {}
                    for v in versions}
 table = pd.DataFrame(casestudy.case_table(videos, versions, predictions)).set_index("video").T
 table.columns = [f"video #{c}" for c in table.columns]
@@ -44,9 +44,9 @@ st.caption("✓ right, ✗ wrong against the current label; ★ the active versi
 
 st.subheader("Why the mistake")
 deep = casestudy.explainable(versions)
-labels = {v["id"]: casestudy.model_column(v) for v in deep}
+labels = {v.id: v.title for v in deep}
 explain_with = st.selectbox("Explain with", list(labels), format_func=labels.get, key="case_model",
-                            index=next((i for i, v in enumerate(deep) if v["active"]), 0))
+                            index=next((i for i, v in enumerate(deep) if v.active), 0))
 for video in videos:
     with st.container(border=True):
         st.text(f"#{video.id} {video.original_name} · label {video.label or 'none'}"  # a file name: plain text

@@ -11,14 +11,14 @@ st.title("Failure cases")
 model = components.need_model(cache.status())
 if model is None:
     st.stop()
-gallery = cache.failure_gallery(model["id"], 12)
+gallery = cache.failure_gallery(model.id, 12)
 source = gallery["source"]
 if source.kind == "crossval":
     st.caption(f"Mistakes of out-of-fold predictions ({source.name}): every video was scored by a fold model that "
                "never trained on it; labels changed since its snapshot are left out. Open one to see why the active "
                "model decides as it does.")
 else:
-    st.caption(f"Mistakes of the active model #{model['id']} on its test split only (videos it never trained on). "
+    st.caption(f"Mistakes of the active model #{model.id} on its test split only (videos it never trained on). "
                "A cross-validation (Annotate or Models page) extends this to every video.")
 st.subheader("Most confident mistakes")
 if not gallery["mistakes"]:
@@ -39,6 +39,6 @@ else:
                          column_order=("label", "predicted as", "videos"))
     if event.selection.rows:
         pair = pairs.iloc[event.selection.rows[0]]
-        rows = cache.pair_videos(model["id"], int(pair["true_id"]), int(pair["pred_id"]), 12)
+        rows = cache.pair_videos(model.id, int(pair["true_id"]), int(pair["pred_id"]), 12)
         st.markdown(f"**{pair['label']}** taken for **{pair['predicted as']}**")  # venue names: system data
         navigation.video_cards(rows, cache.thumbnails(tuple(rows)))

@@ -20,22 +20,22 @@ if not versions:
             icon=":material/model_training:")
 else:
     table = pd.DataFrame([{
-        "id": v["id"], "name": v["name"], "architecture": v["architecture"], "active": "★" if v["active"] else "",
-        "modalities": letters(v["modalities"] or []), "epochs": v["epochs"],
-        "test Micro-F": v["micro_f1"], "test Macro-F": v["macro_f1"], "best val Macro-F": v["best_val_macro_f1"],
-        "test videos": v["n_test"], "trained": v["created_at"].replace("T", " "),
+        "id": v.id, "name": v.name, "architecture": v.architecture, "active": "★" if v.active else "",
+        "modalities": letters(v.modalities), "epochs": v.epochs,
+        "test Micro-F": v.micro_f1, "test Macro-F": v.macro_f1, "best val Macro-F": v.best_val_macro_f1,
+        "test videos": v.n_test, "trained": v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
     } for v in versions])
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(c, format="%.3f") for c in ("test Micro-F", "test Macro-F",
                                                                      "best val Macro-F")})
 
-    labels = {v["id"]: f"#{v['id']} {v['name']}" + (" (active)" if v["active"] else "") for v in versions}
-    default = next((i for i, v in enumerate(versions) if v["active"]), 0)
+    labels = {v.id: f"#{v.id} {v.name}" + (" (active)" if v.active else "") for v in versions}
+    default = next((i for i, v in enumerate(versions) if v.active), 0)
     chosen = st.selectbox("Model version", list(labels), index=default, format_func=labels.get, key="models_pick")
-    by_id = {v["id"]: v for v in versions}
-    if training.is_shallow(by_id[chosen]["architecture"]):
+    by_id = {v.id: v for v in versions}
+    if by_id[chosen].shallow:
         st.caption("A shallow baseline of Table 1: kept for comparison, it cannot be promoted.")
-    elif not by_id[chosen]["active"]:
+    elif not by_id[chosen].active:
         if not session.is_admin():
             st.caption("An admin can promote this version to active.")
         elif st.button(f"Promote #{chosen} to active", key="models_promote", icon=":material/rocket_launch:"):
@@ -48,12 +48,12 @@ else:
                 st.rerun()
     view = components.attempt(cache.model_view, chosen)
     if view is not None:
-        names = view["class_names"]
-        st.plotly_chart(figures.per_class_figure(view["per_class"]), key="models_f1")
+        names = view.class_names
+        st.plotly_chart(figures.per_class_figure(view.per_class), key="models_f1")
         cell = None
-        if view["confusion"]:
-            cell = confusion_panel.confusion_section(view["confusion"], names, key="models_confusion")
-            cells = pd.DataFrame(dashboard.mistake_cells(view["confusion"], names),
+        if view.confusion:
+            cell = confusion_panel.confusion_section(view.confusion, names, key="models_confusion")
+            cells = pd.DataFrame(dashboard.mistake_cells(view.confusion, names),
                                  columns=["label", "predicted", "videos", "i", "j"])
             if not cells.empty:
                 st.caption("Mistakes by cell — click a square above or select a row here to list its test videos.")
@@ -66,11 +66,11 @@ else:
         else:
             st.info("This version stored no confusion matrix.")
         if cell is not None:
-            ids = models.test_videos_in_cell(view["row"], *cell)
+            ids = models.test_videos_in_cell(view.row, *cell)
             st.markdown(f"**Test videos labelled {names[cell[0]]}, predicted {names[cell[1]]}** ({len(ids)})")
             navigation.selectable_videos(cache.videos_by_id(tuple(ids)), key="models_cell_videos")
-        if view["history"]:
-            st.plotly_chart(figures.curve_figure(view["history"], title="Training of this version"),
+        if view.history:
+            st.plotly_chart(figures.curve_figure(view.history, title="Training of this version"),
                             key="models_curve")
 
     compare_panel.compare_section(versions, labels)

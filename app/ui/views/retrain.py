@@ -99,26 +99,26 @@ else:
         st.code(recent[0].error or "(none recorded)", language=None, wrap_lines=True)
 
 finished = next((j for j in recent if j.status == jobs.JobStatus.DONE and j.model_version_id), None)
-versions = {v["id"]: v for v in cache.model_list()}
+versions = {v.id: v for v in cache.model_list()}
 if finished and finished.model_version_id in versions:
     new = versions[finished.model_version_id]
-    active = next((v for v in versions.values() if v["active"]), None)
+    active = next((v for v in versions.values() if v.active), None)
     st.subheader("Latest result")
-    columns = [("new", new)] + ([("active", active)] if active and active["id"] != new["id"] else [])
+    columns = [("new", new)] + ([("active", active)] if active and active.id != new.id else [])
     st.dataframe(pd.DataFrame([{
-        "": label, "version": f"#{v['id']} {v['name']}", "test Micro-F": v["micro_f1"], "test Macro-F": v["macro_f1"],
-        "best val Macro-F": v["best_val_macro_f1"], "test videos": v["n_test"],
+        "": label, "version": f"#{v.id} {v.name}", "test Micro-F": v.micro_f1, "test Macro-F": v.macro_f1,
+        "best val Macro-F": v.best_val_macro_f1, "test videos": v.n_test,
     } for label, v in columns]), hide_index=True)
-    if new["active"]:
-        st.success(f"Version #{new['id']} is the active model.")
+    if new.active:
+        st.success(f"Version #{new.id} is the active model.")
     elif admin:
-        if st.button(f"Promote #{new['id']} to active", type="primary", key="retrain_promote",
+        if st.button(f"Promote #{new.id} to active", type="primary", key="retrain_promote",
                      icon=":material/rocket_launch:"):
             with st.spinner("Recomputing every video's prediction with the new model…"):
-                count = components.attempt(training.promote, ctx, new["id"], actor=session.account_name() or "?")
+                count = components.attempt(training.promote, ctx, new.id, actor=session.account_name() or "?")
             if count is not None:
                 cache.clear_after_model_change()
-                components.flash("success", f"Version #{new['id']} is now active; {count} predictions recomputed.")
+                components.flash("success", f"Version #{new.id} is now active; {count} predictions recomputed.")
                 st.rerun()
     else:
         st.caption("An admin can promote this version to active.")

@@ -34,7 +34,7 @@ left, right = st.columns([3, 2])
 why_key = f"video_why_open_{video.id}"
 with left:
     if detail.media_file:
-        why = (components.attempt(cache.explanation, video.id, st.session_state.get("video_why_target"), model["id"])
+        why = (components.attempt(cache.explanation, video.id, st.session_state.get("video_why_target"), model.id)
                if model is not None and st.session_state.get(why_key) else None)
         player.player(detail.media_file, fps=video.fps, key="video_player", timeline=player.timeline_of(why))
     else:
@@ -77,7 +77,7 @@ if view is not None:
 if model is None:
     components.need_model({"model": None})
     st.stop()
-st.header(f"Model #{model['id']} {components.plain(model['name'])}")
+st.header(f"Model #{model.id} {components.plain(model.name)}")
 c1, c2 = st.columns(2)
 with c1:
     if detail.top:
@@ -85,7 +85,7 @@ with c1:
     else:
         st.info("No stored prediction for this video (it may lack features); the views below compute one.")
 with c2:
-    ablation = components.attempt(cache.ablation, video.id, model["id"])
+    ablation = components.attempt(cache.ablation, video.id, model.id)
     if ablation is not None:
         st.plotly_chart(figures.ablation_figure(ablation["rows"], full_prediction=ablation["full_prediction"]),
                         key="video_ablation")
@@ -101,7 +101,7 @@ if not st.session_state.get(why_key):
 
 st.header("Why this venue?")
 with st.spinner("Computing the attributions (Integrated Gradients)…"):
-    first = components.attempt(cache.explanation, video.id, None, model["id"])
+    first = components.attempt(cache.explanation, video.id, None, model.id)
 if first is None:
     st.stop()
 options = [None] + [p["venue_id"] for p in first["probabilities"]]
@@ -109,7 +109,7 @@ names = {p["venue_id"]: f"{p['venue']} ({p['probability']:.1%})" for p in first[
 names[None] = f"the prediction: {first['predicted']['venue']} ({first['predicted']['probability']:.1%})"
 target = st.selectbox("Explain the score of", options, format_func=names.get, key="video_why_target",
                       help="Pick another venue to ask: why not this one?")
-result = first if target is None else components.attempt(cache.explanation, video.id, target, model["id"])
+result = first if target is None else components.attempt(cache.explanation, video.id, target, model.id)
 if result is None:
     st.stop()
 venue = result["target"]["venue"]
