@@ -4,12 +4,14 @@ videos beside their label."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.context import AppContext
+from app.services.explain_view import ExplanationView
 from app.services.models import ModelSummary
 from db import queries, repo
 from db.session import session_scope
@@ -162,30 +164,42 @@ def venue_id_of(ctx: AppContext, name: str) -> int:
         return repo.venue_id(session, name=name)
 
 
-def case_story(predicted: dict[str, Any], for_label: dict[str, Any] | None, label: str | None, *,
-               label_known: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CaseStory:
+    """What explains one video's prediction: each modality's summed Integrated Gradients toward the prediction
+    and the label (table rows), what each modality subset alone predicts (table rows), a few plain lines, and
+    whether the model is right."""
+
+    push: list[dict[str, Any]]
+    ablation: list[dict[str, Any]]
+    lines: list[str]
+    right: bool
+
+
+def case_story(predicted: ExplanationView, for_label: ExplanationView | None, label: str | None, *,
+               label_known: bool = True) -> CaseStory:
     """What explains one mistake, from two explanations of the same video and model (explain_video
     for the predicted venue and for the label): each modality's summed Integrated Gradients toward
     either venue, the modality subsets that alone would have been right, and a few plain lines."""
-    inputs_p = predicted["inputs"]
-    inputs_l = for_label["inputs"] if for_label else None
+    inputs_p = predicted.inputs
+    inputs_l = for_label.inputs if for_label else None
     keys = {"visual": "visual", "acoustic": "acoustic", "textual": "text"}
     push = []
-    for modality in predicted["modalities"]:
-        toward_pred = float(np.sum(inputs_p[keys[modality]] or [0.0]))
-        toward_label = float(np.sum(inputs_l[keys[modality]] or [0.0])) if inputs_l else None
+    for modality in predicted.modalities:
+        toward_pred = float(np.sum(getattr(inputs_p, keys[modality]) or [0.0]))
+        toward_label = float(np.sum(getattr(inputs_l, keys[modality]) or [0.0])) if inputs_l else None
         push.append({"modality": modality, "toward prediction": toward_pred, "toward label": toward_label})
-    venue = predicted["predicted"]["venue"]
+    venue = predicted.predicted.venue
     right = label is not None and venue == label
-    ablation = [{"modalities": r["subset"], "predicts": r["venue"], "probability": r["probability"],
-                 "right": label is not None and r["venue"] == label} for r in predicted["ablation"]]
+    ablation = [{"modalities": r.subset, "predicts": r.venue, "probability": r.probability,
+                 "right": label is not None and r.venue == label} for r in predicted.ablation]
     lines = []
     if label is None:
         lines.append(f"Unlabelled; the model says {venue}.")
     elif right:
-        lines.append(f"The model is right: {venue} ({predicted['predicted']['probability']:.0%}).")
+        lines.append(f"The model is right: {venue} ({predicted.predicted.probability:.0%}).")
     else:
-        lines.append(f"Labelled {label}, predicted {venue} ({predicted['predicted']['probability']:.0%}).")
+        lines.append(f"Labelled {label}, predicted {venue} ({predicted.predicted.probability:.0%}).")
         strongest = max(push, key=lambda r: r["toward prediction"])
         lines.append(f"The {strongest['modality']} modality pushed hardest toward {venue} "
                      f"({strongest['toward prediction']:+.2f}).")
@@ -193,9 +207,9 @@ def case_story(predicted: dict[str, Any], for_label: dict[str, Any] | None, labe
             lines.append(f"{label} is not one of this model's classes, so it could never predict it.")
         elif for_label is not None:
             weakest = min(push, key=lambda r: r["toward label"])
-            lines.append(f"Toward {label} ({for_label['target']['probability']:.1%}), the {weakest['modality']} "
+            lines.append(f"Toward {label} ({for_label.target.probability:.1%}), the {weakest['modality']} "
                          f"modality pulled it down most ({weakest['toward label']:+.2f}).")
         rescuers = [r["modalities"] for r in ablation if r["right"]]
         lines.append(f"Alone, {', '.join(rescuers)} would have predicted {label}." if rescuers
                      else "No single modality or pair would have predicted the label.")
-    return {"push": push, "ablation": ablation, "lines": lines, "right": right}
+    return CaseStory(push=push, ablation=ablation, lines=lines, right=right)

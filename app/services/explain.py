@@ -1,6 +1,7 @@
 """Explanations for the dashboard: why a model version picked a venue for a video, what each
-modality alone would say, and what a dictionary atom stands for. Plain JSON-able data with venue
-names; `explain_video` results are cached on disk (ctx.settings.home / "cache" / "explain")."""
+modality alone would say, and what a dictionary atom stands for. `explain_video` returns a typed
+ExplanationView (app.services.explain_view) whose JSON is cached on disk (ctx.settings.home / "cache" /
+"explain")."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +14,7 @@ import numpy as np
 from app.context import AppContext
 from app.services import features as feature_service
 from app.services import training
+from app.services.explain_view import AblationRow, AblationView, ExplanationView, ModelRef
 from core.data import build_feature_set
 from core.explain import (
     MODALITIES,
@@ -100,7 +102,7 @@ def cache_path(ctx: AppContext, model: repo.ModelRow, video: repo.VideoRow, targ
 
 
 def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = None,
-                  model_id: int | None = None) -> dict[str, Any]:
+                  model_id: int | None = None) -> ExplanationView:
     """Why the model (active by default) scores a venue (its prediction by default, or `target_venue_id`:
     "why not Stadium?") for a video: probabilities, atom activations and contributions, per-frame /
     per-clip / per-word attributions (with the words read and the caption words shaded), modality
@@ -112,8 +114,8 @@ def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = 
         try:
             cached = json.loads(path.read_text(encoding="utf-8"))
             if cached.get("format") == CACHE_FORMAT:
-                return {**cached, "cached": True}
-        except (OSError, ValueError):
+                return ExplanationView.from_json(cached, cached=True)
+        except (OSError, ValueError, KeyError, TypeError):
             pass  # unreadable cache: recompute and overwrite it
     model, _cfg, meta = training.load_model(ctx, model_row.id)
     inputs, words = _inputs(ctx, video, meta)
@@ -121,7 +123,7 @@ def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = 
     result = explain(model, inputs, target=target)
     out = _explanation_json(result, meta, model_row, video, words)
     atomic_write_json(path, out)  # a reader never sees half a file
-    return {**out, "cached": False}
+    return ExplanationView.from_json(out, cached=False)
 
 
 def _explanation_json(result: Explanation, meta: dict[str, Any], model_row: repo.ModelRow, video: repo.VideoRow,
@@ -186,7 +188,7 @@ def _ablation_rows(ablation: dict[str, np.ndarray], meta: dict[str, Any]) -> lis
     return rows
 
 
-def modality_ablation_for_video(ctx: AppContext, video_id: int, model_id: int | None = None) -> dict[str, Any]:
+def modality_ablation_for_video(ctx: AppContext, video_id: int, model_id: int | None = None) -> AblationView:
     """What the model (active by default) predicts from each modality, each pair and all three:
     `rows` [{subset "V", "V+A", ..., venue, probability, top: top-3 venues}] and `full_prediction`.
     Absent modalities' atom codes are zeroed before the classifier (a masking ablation of this
@@ -194,10 +196,9 @@ def modality_ablation_for_video(ctx: AppContext, video_id: int, model_id: int | 
     model_row = _model_row(ctx, model_id)
     model, _cfg, meta = training.load_model(ctx, model_row.id)
     inputs, _words = _inputs(ctx, _video(ctx, video_id), meta)
-    rows = _ablation_rows(modality_ablation(model, inputs), meta)
-    return {"model": {"id": model_row.id, "name": model_row.name}, "video_id": int(video_id),
-            "full_prediction": rows[-1]["venue"], "rows": rows,
-            "note": "absent modalities' atom codes are set to zero before the classifier (no retraining)"}
+    rows = [AblationRow.from_json(r) for r in _ablation_rows(modality_ablation(model, inputs), meta)]
+    return AblationView(model=ModelRef(model_row.id, model_row.name), video_id=int(video_id),
+                        full_prediction=rows[-1].venue, rows=rows)
 
 
 # ---------------------------------------------------------------- atoms

@@ -16,6 +16,7 @@ from core.venues import VENUE188_PATH
 
 if TYPE_CHECKING:
     from app.services.dashboard import ClassScore
+    from app.services.explain_view import AblationRow
 
 MODALITY_LABELS = {"visual": "visual (frames)", "acoustic": "acoustic (sound)", "textual": "textual (caption)"}
 POSITIVE, NEGATIVE, NEUTRAL = "#d62728", "#1f77b4", "#9aa0a6"
@@ -49,12 +50,12 @@ def top_venues_figure(top: Sequence[tuple[str, float]], *, label: str | None = N
     return fit_layout(fig, height=60 + 36 * len(top), title=title)
 
 
-def ablation_figure(rows: Sequence[dict[str, Any]], *, full_prediction: str | None) -> go.Figure:
+def ablation_figure(rows: Sequence[AblationRow], *, full_prediction: str | None) -> go.Figure:
     """One bar per modality subset: its predicted venue and probability; green where it agrees with the
     full model, grey elsewhere."""
-    names = [r["subset"] for r in rows][::-1]
-    probs = [r["probability"] for r in rows][::-1]
-    venues = [r["venue"] for r in rows][::-1]
+    names = [r.subset for r in rows][::-1]
+    probs = [r.probability for r in rows][::-1]
+    venues = [r.venue for r in rows][::-1]
     colors = ["#2ca02c" if v == full_prediction else NEUTRAL for v in venues]
     fig = go.Figure(go.Bar(x=probs, y=names, orientation="h", marker_color=colors,
                            text=[f"{v} ({p:.0%})" for v, p in zip(venues, probs, strict=True)],

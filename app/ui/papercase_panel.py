@@ -41,23 +41,23 @@ def _explain(case: papercases.PaperCase, model: ActiveModel) -> None:
     result = components.attempt(cache.explanation, case.video_id, case.confused_venue_id, model.id)
     if result is None:
         return
-    target = result["target"]
-    st.caption(f"Active model #{model.id}: P({target['venue']}) = {target['probability']:.1%}; it predicts "
-               f"{result['predicted']['venue']} ({result['predicted']['probability']:.0%}). Red pushed "
-               f"{target['venue']} up, blue down.")
-    atoms = result["atoms"]
+    target = result.target
+    st.caption(f"Active model #{model.id}: P({components.plain(target.venue)}) = {target.probability:.1%}; it "
+               f"predicts {components.plain(result.predicted.venue)} ({result.predicted.probability:.0%}). Red "
+               f"pushed {components.plain(target.venue)} up, blue down.")
+    atoms = result.atoms
     if atoms is not None:
-        st.plotly_chart(figures.contribution_figure(np.asarray(atoms["layer_ig"]), result["modalities"],
-                                                       venue=target["venue"], top=8),
+        st.plotly_chart(figures.contribution_figure(np.asarray(atoms.layer_ig), result.modalities,
+                                                       venue=target.venue, top=8),
                         key=f"paper_atoms_{case.case}")
-    inputs = result["inputs"]
+    inputs = result.inputs
     detail = components.attempt(cache.video_detail, case.video_id)
-    if detail is not None and inputs["visual"] is not None:
+    if detail is not None and inputs.visual is not None:
         view = components.attempt(cache.media_view, detail.video.sha256, detail.video.path)
         if view is not None:
-            st.image(media_figures.frame_strip(view.frames, inputs["visual"]), width="stretch",
-                     caption=f"Frames pushing toward {target['venue']} (red) or away (blue)")
-    if inputs["acoustic"] is not None:
-        st.caption("Audio clips: " + ", ".join(f"{i}-{i + 1} s {v:+.2f}" for i, v in enumerate(inputs["acoustic"])))
-    if inputs["caption_words"]:
-        st.markdown(media_figures.caption_html([(w, s) for w, s in inputs["caption_words"]]), unsafe_allow_html=True)
+            st.image(media_figures.frame_strip(view.frames, inputs.visual), width="stretch",
+                     caption=f"Frames pushing toward {components.plain(target.venue)} (red) or away (blue)")
+    if inputs.acoustic is not None:
+        st.caption("Audio clips: " + ", ".join(f"{i}-{i + 1} s {v:+.2f}" for i, v in enumerate(inputs.acoustic)))
+    if inputs.caption_words:
+        st.markdown(media_figures.caption_html(inputs.caption_words), unsafe_allow_html=True)

@@ -8,10 +8,11 @@ import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 import streamlit.components.v1 as st_components
+
+from app.services.explain_view import ExplanationView
 
 TEMPLATE = Path(__file__).resolve().parent / "static" / "player.html"
 SPEEDS = (0.25, 0.5, 1, 1.5, 2, 3, 4)
@@ -31,17 +32,17 @@ class Timeline:
     venue: str | None = None
 
 
-def timeline_of(explanation: dict[str, Any] | None) -> Timeline:
+def timeline_of(explanation: ExplanationView | None) -> Timeline:
     """The time line of an app.services.explain.explain_video result (empty without one)."""
-    if not explanation:
+    if explanation is None:
         return Timeline()
-    inputs = explanation["inputs"]
-    words = inputs.get("caption_words")
+    inputs = explanation.inputs
+    words = inputs.caption_words
     return Timeline(
-        frames=[float(x) for x in inputs["visual"]] if inputs.get("visual") is not None else None,
-        clips=[float(x) for x in inputs["acoustic"]] if inputs.get("acoustic") is not None else None,
+        frames=[float(x) for x in inputs.visual] if inputs.visual is not None else None,
+        clips=[float(x) for x in inputs.acoustic] if inputs.acoustic is not None else None,
         words=[(str(w), None if s is None else float(s)) for w, s in words] if words else None,
-        venue=explanation["target"]["venue"],
+        venue=explanation.target.venue,
     )
 
 

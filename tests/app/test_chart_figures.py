@@ -25,9 +25,10 @@ def test_top_venues_puts_the_most_likely_on_top_and_marks_the_label() -> None:
 
 
 def test_ablation_bars_agreeing_with_the_full_model_are_green() -> None:
-    rows = [{"subset": "V", "venue": "Garden", "probability": 0.5},
-            {"subset": "A", "venue": "Beach", "probability": 0.25},
-            {"subset": "V+A", "venue": "Garden", "probability": 0.75}]
+    from app.services.explain_view import AblationRow
+
+    rows = [AblationRow("V", ["visual"], "Garden", 1, 0.5, []), AblationRow("A", ["acoustic"], "Beach", 2, 0.25, []),
+            AblationRow("V+A", ["visual", "acoustic"], "Garden", 1, 0.75, [])]
     (bar,) = figures.ablation_figure(rows, full_prediction="Garden").data
     assert list(bar.y) == ["V+A", "A", "V"]
     assert list(bar.text) == ["Garden (75%)", "Beach (25%)", "Garden (50%)"]

@@ -1,6 +1,7 @@
 """The explanation service: one video under a registered tiny EASTERN, venue names, disk cache, atoms."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from app.services import explain as service
 from app.services import features as feature_service
 from app.services import training
+from app.services.explain_view import ExplanationView
 from core.features.store import VideoFeatures
 from core.features.textual import TextEmbedder, clean_tokens
 from core.models import ModelConfig, build_model
@@ -59,39 +61,41 @@ def world(ctx):
 def test_explain_video_structure_and_cache(ctx, world, monkeypatch: pytest.MonkeyPatch) -> None:
     meta = world["meta"]
     out = service.explain_video(ctx, world["video_id"])
-    json.dumps(out)  # plain data only
-    assert out["cached"] is False and out["model"]["id"] == world["model_id"]
-    assert out["predicted"]["venue"] in meta["class_names"] and out["target"]["venue"] == out["predicted"]["venue"]
-    assert sum(p["probability"] for p in out["probabilities"]) == pytest.approx(1.0, abs=1e-5)
-    atoms = out["atoms"]
-    contributions = np.array(atoms["contributions"])
-    assert np.array(atoms["activations"]).shape == contributions.shape == (3, K)
-    assert contributions.sum() + atoms["bias"] == pytest.approx(out["target"]["logit"], abs=1e-4)
-    inputs = out["inputs"]
-    assert len(inputs["visual"]) == 12 and len(inputs["acoustic"]) == 6
-    assert inputs["tokens"] == ["dunk", "game", "court"] and len(inputs["text"]) == 3  # "great" is not in the vocab
-    words = dict((w, s) for w, s in inputs["caption_words"])
+    as_json = out.to_json()
+    assert json.loads(json.dumps(as_json)) == as_json  # plain data only
+    assert ExplanationView.from_json(as_json, cached=out.cached) == out  # the cache file's layout reads back
+    assert out.cached is False and out.model.id == world["model_id"]
+    assert out.predicted.venue in meta["class_names"] and out.target.venue == out.predicted.venue
+    assert sum(p.probability for p in out.probabilities) == pytest.approx(1.0, abs=1e-5)
+    atoms = out.atoms
+    contributions = np.array(atoms.contributions)
+    assert np.array(atoms.activations).shape == contributions.shape == (3, K)
+    assert contributions.sum() + atoms.bias == pytest.approx(out.target.logit, abs=1e-4)
+    inputs = out.inputs
+    assert len(inputs.visual) == 12 and len(inputs.acoustic) == 6
+    assert inputs.tokens == ["dunk", "game", "court"] and len(inputs.text) == 3  # "great" is not in the vocab
+    words = dict(inputs.caption_words)
     assert words["Great"] is None and words["the"] is None and words["\U0001f3c0"] is None
-    assert words["#DunkGame"] == pytest.approx(inputs["text"][0] + inputs["text"][1])
-    assert words["court"] == pytest.approx(inputs["text"][2])
-    assert [r["subset"] for r in out["ablation"]] == ["V", "A", "T", "V+A", "V+T", "A+T", "V+A+T"]
+    assert words["#DunkGame"] == pytest.approx(inputs.text[0] + inputs.text[1])
+    assert words["court"] == pytest.approx(inputs.text[2])
+    assert [r.subset for r in out.ablation] == ["V", "A", "T", "V+A", "V+T", "A+T", "V+A+T"]
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("a cached explanation must not load the model")
 
     monkeypatch.setattr(training, "load_model", refuse)
     again = service.explain_video(ctx, world["video_id"])
-    assert again["cached"] is True and {**again, "cached": False} == out
+    assert again.cached is True and dataclasses.replace(again, cached=False) == out
     assert len(list((ctx.settings.home / "cache" / "explain").glob("*.json"))) == 1
 
 
 def test_why_not_another_venue(ctx, world) -> None:
     meta = world["meta"]
     first = service.explain_video(ctx, world["video_id"])
-    other = next(i for i in range(3) if i != first["predicted"]["index"])
+    other = next(i for i in range(3) if i != first.predicted.index)
     why_not = service.explain_video(ctx, world["video_id"], target_venue_id=meta["venue_ids"][other])
-    assert why_not["target"]["venue"] == meta["class_names"][other]
-    assert why_not["predicted"] == first["predicted"] and why_not["inputs"]["visual"] != first["inputs"]["visual"]
+    assert why_not.target.venue == meta["class_names"][other] and not why_not.explains_prediction
+    assert why_not.predicted == first.predicted and why_not.inputs.visual != first.inputs.visual
     with pytest.raises(service.ExplainError, match="not one of this model"):
         service.explain_video(ctx, world["video_id"], target_venue_id=max(meta["venue_ids"]) + 1)
     with pytest.raises(service.ExplainError, match="no features"):
@@ -100,9 +104,9 @@ def test_why_not_another_venue(ctx, world) -> None:
 
 def test_ablation_and_atoms(ctx, world) -> None:
     ablation = service.modality_ablation_for_video(ctx, world["video_id"])
-    assert [r["subset"] for r in ablation["rows"]][-1] == "V+A+T" and len(ablation["rows"]) == 7
-    assert all(len(r["top"]) == 3 and r["venue"] == r["top"][0]["venue"] for r in ablation["rows"])
-    assert ablation["full_prediction"] == service.explain_video(ctx, world["video_id"])["predicted"]["venue"]
+    assert [r.subset for r in ablation.rows][-1] == "V+A+T" and len(ablation.rows) == 7
+    assert all(len(r.top) == 3 and r.venue == r.top[0].venue for r in ablation.rows)
+    assert ablation.full_prediction == service.explain_video(ctx, world["video_id"]).predicted.venue
 
     top = service.atom_top_videos(ctx, 1, limit=5)
     assert [v["video_id"] for v in top["visual"]] == [99, world["video_id"]] and top["acoustic"] == []

@@ -113,11 +113,12 @@ def test_video_page_why_this_venue(ws_env: Workspace) -> None:
     predicted = at.selectbox(key="video_why_target")
     assert predicted.value is None  # the prediction first
     from app.services.explain import explain_video
+    from app.ui.components import plain
 
-    runner_up = explain_video(ctx_of(ws_env), 3)["probabilities"][1]  # read from the page's disk cache
-    predicted.set_value(runner_up["venue_id"]).run()  # "why not X?"
+    runner_up = explain_video(ctx_of(ws_env), 3).probabilities[1]  # read from the page's disk cache
+    predicted.set_value(runner_up.venue_id).run()  # "why not X?"
     assert not at.exception, [e.value for e in at.exception]
-    assert f"**{runner_up['venue']}** (not predicted" in texts(at)
+    assert f"**{plain(runner_up.venue)}** (not predicted" in texts(at)
     assert {"why_atoms", "why_atom_push", "why_audio"} <= chart_keys(at)
 
 

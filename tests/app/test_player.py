@@ -42,8 +42,13 @@ def test_user_text_stays_text(tmp_path: Path) -> None:
 
 
 def test_timeline_of_an_explanation() -> None:
-    explanation = {"inputs": {"visual": [0.0] * 12, "acoustic": None, "caption_words": []},
-                   "target": {"venue": "Garden"}}
+    from app.services.explain_view import ExplanationView, InputAttributions, ModelRef, VenueScore
+
+    garden = VenueScore(index=0, venue_id=7, venue="Garden", probability=1.0)
+    explanation = ExplanationView(
+        format=1, model=ModelRef(1, "m"), video_id=1, predicted=garden, target=garden, probabilities=[garden],
+        modalities=["visual"], atoms=None, ablation=[], timings={},
+        inputs=InputAttributions(visual=[0.0] * 12, acoustic=None, text=None, tokens=[], caption_words=[], delta=0.0))
     timeline = player.timeline_of(explanation)
     assert timeline.frames == [0.0] * 12 and timeline.clips is None and timeline.words is None
     assert timeline.venue == "Garden" and player.timeline_of(None) == player.Timeline()

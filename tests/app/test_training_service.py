@@ -155,3 +155,17 @@ def test_a_cancelled_training_registers_nothing(private_ws: Workspace):
                                   should_stop=lambda: len(seen) >= 1)
     assert model_id is None and seen == [1]
     assert state(private_ws) == before
+
+
+def test_a_reader_that_goes_away_stops_the_cli_quietly(ws_env: Workspace) -> None:
+    """`python -m app models | head -1`: a closed pipe ends the command with 141 and no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "app", "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "EASTERN_HOME": str(ws_env.home)}, cwd=Path(__file__).parents[2])
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err

@@ -54,32 +54,32 @@ for video in videos:
         predicted = components.attempt(cache.explanation, video.id, None, explain_with)
         if predicted is None:
             continue
-        classes = {p["venue_id"] for p in predicted["probabilities"]}
+        classes = {p.venue_id for p in predicted.probabilities}
         for_label = None
-        if video.label_venue_id in classes and video.label_venue_id != predicted["predicted"]["venue_id"]:
+        if video.label_venue_id in classes and video.label_venue_id != predicted.predicted.venue_id:
             for_label = components.attempt(cache.explanation, video.id, video.label_venue_id, explain_with)
         story = casestudy.case_story(predicted, for_label, video.label,
                                      label_known=video.label_venue_id in classes)
         left, right = st.columns([2, 3])
         with left:
-            for line in story["lines"]:
+            for line in story.lines:
                 st.text(f"• {line}")
-            st.dataframe(pd.DataFrame(story["push"]), hide_index=True, key=f"case_push_{video.id}",
+            st.dataframe(pd.DataFrame(story.push), hide_index=True, key=f"case_push_{video.id}",
                          column_config={c: st.column_config.NumberColumn(c, format="%+.3f")
                                         for c in ("toward prediction", "toward label")})
-            st.dataframe(pd.DataFrame(story["ablation"]), hide_index=True, key=f"case_ablation_{video.id}",
+            st.dataframe(pd.DataFrame(story.ablation), hide_index=True, key=f"case_ablation_{video.id}",
                          column_config={"probability": st.column_config.ProgressColumn(
                              "probability", min_value=0.0, max_value=1.0, format="percent")})
         with right:
-            atoms = predicted["atoms"]
+            atoms = predicted.atoms
             if atoms is not None:
                 st.plotly_chart(figures.contribution_figure(
-                    np.asarray(atoms["layer_ig"]), predicted["modalities"], venue=predicted["predicted"]["venue"],
+                    np.asarray(atoms.layer_ig), predicted.modalities, venue=predicted.predicted.venue,
                     top=8), key=f"case_atoms_pred_{video.id}")
-                if for_label is not None:
+                if for_label is not None and for_label.atoms is not None:
                     st.plotly_chart(figures.contribution_figure(
-                        np.asarray(for_label["atoms"]["layer_ig"]), for_label["modalities"],
-                        venue=for_label["target"]["venue"], top=8), key=f"case_atoms_label_{video.id}")
+                        np.asarray(for_label.atoms.layer_ig), for_label.modalities,
+                        venue=for_label.target.venue, top=8), key=f"case_atoms_label_{video.id}")
             else:
                 st.caption("This version has no dictionary atoms; the modality pushes on the left are its "
                            "Integrated Gradients.")

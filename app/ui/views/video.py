@@ -87,9 +87,9 @@ with c1:
 with c2:
     ablation = components.attempt(cache.ablation, video.id, model.id)
     if ablation is not None:
-        st.plotly_chart(figures.ablation_figure(ablation["rows"], full_prediction=ablation["full_prediction"]),
+        st.plotly_chart(figures.ablation_figure(ablation.rows, full_prediction=ablation.full_prediction),
                         key="video_ablation")
-        st.caption(f"Each bar: the venue predicted from those modalities alone ({ablation['note']}).")
+        st.caption(f"Each bar: the venue predicted from those modalities alone ({ablation.note}).")
 
 # ---------------------------------------------------------------- why
 
@@ -104,21 +104,21 @@ with st.spinner("Computing the attributions (Integrated Gradients)…"):
     first = components.attempt(cache.explanation, video.id, None, model.id)
 if first is None:
     st.stop()
-options = [None] + [p["venue_id"] for p in first["probabilities"]]
-names = {p["venue_id"]: f"{p['venue']} ({p['probability']:.1%})" for p in first["probabilities"]}
-names[None] = f"the prediction: {first['predicted']['venue']} ({first['predicted']['probability']:.1%})"
+options = [None] + [p.venue_id for p in first.probabilities]
+names = {p.venue_id: f"{p.venue} ({p.probability:.1%})" for p in first.probabilities}
+names[None] = f"the prediction: {first.predicted.venue} ({first.predicted.probability:.1%})"
 target = st.selectbox("Explain the score of", options, format_func=names.get, key="video_why_target",
                       help="Pick another venue to ask: why not this one?")
 result = first if target is None else components.attempt(cache.explanation, video.id, target, model.id)
 if result is None:
     st.stop()
-venue = result["target"]["venue"]
-verb = "predicted" if result["target"]["venue_id"] == result["predicted"]["venue_id"] else "not predicted"
-st.caption(f"**{venue}** ({verb}, probability {result['target']['probability']:.1%}). Red pushed its score up, "
-           "blue pushed it down. Integrated Gradients against an all-zero video "
-           f"(convergence delta {result['inputs']['delta']:.3f}).")
+venue = result.target.venue
+verb = "predicted" if result.explains_prediction else "not predicted"
+st.caption(f"**{components.plain(venue)}** ({verb}, probability {result.target.probability:.1%}). Red pushed its "
+           "score up, blue pushed it down. Integrated Gradients against an all-zero video "
+           f"(convergence delta {result.inputs.delta:.3f}).")
 
 why_panel.atoms_section(result, venue)
 why_panel.moments_section(result, view, video)
 with st.expander("Timings"):
-    st.json(result["timings"] | {"from cache": result.get("cached", False)})
+    st.json(result.timings | {"from cache": result.cached})
