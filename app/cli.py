@@ -6,6 +6,7 @@ corpus, training, job and label commands and `main`, the one place a user-facing
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -369,7 +370,7 @@ def cmd_label(ctx: AppContext, args: argparse.Namespace) -> int:
     else:
         result = annotate.relabel(ctx, video_id=args.video_id, venue=args.venue, who=args.who,
                                   reason=args.reason, expected_version=args.version)
-    print(json.dumps(result, default=str))
+    print(json.dumps(dataclasses.asdict(result), default=str))
     return 0
 
 

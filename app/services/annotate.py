@@ -9,9 +9,18 @@ from db import queries, repo
 from db.session import session_scope
 
 
+@dataclass(frozen=True)
+class LabelSaved:
+    """A label change stored: the video, its venue now and its new version (for the next conflict check)."""
+
+    video_id: int
+    venue: str | None
+    version: int
+
+
 def relabel(
     ctx: AppContext, *, video_id: int, venue: str, who: str, reason: str = "", expected_version: int | None
-) -> dict[str, Any]:
+) -> LabelSaved:
     """Set a video's venue by name, as the account `who` (it must be enabled and allowed to label: PermissionDenied
     otherwise). Raises UnknownVenue for a category that does not exist and LabelConflict when someone else saved
     a label since `expected_version` was read."""
@@ -22,10 +31,10 @@ def relabel(
         venue_id = repo.venue_id(session, name=venue)
         version = repo.set_label(session, video_id=video_id, venue_id=venue_id, who=who, reason=reason.strip(),
                                  expected_version=expected_version)
-    return {"video_id": video_id, "venue": venue, "version": version}
+    return LabelSaved(video_id=video_id, venue=venue, version=version)
 
 
-def undo(ctx: AppContext, *, video_id: int, who: str, expected_version: int | None) -> dict[str, Any]:
+def undo(ctx: AppContext, *, video_id: int, who: str, expected_version: int | None) -> LabelSaved:
     """Return to the label before the newest change (appended, so history keeps both)."""
     from app.services.accounts import require
 
@@ -33,7 +42,7 @@ def undo(ctx: AppContext, *, video_id: int, who: str, expected_version: int | No
     with session_scope(ctx.engine) as session:
         version = repo.undo_last_label(session, video_id=video_id, who=who, expected_version=expected_version)
         current = repo.get_video(session, video_id=video_id).current_venue
-    return {"video_id": video_id, "venue": current, "version": version}
+    return LabelSaved(video_id=video_id, venue=current, version=version)
 
 
 def history(ctx: AppContext, *, video_id: int) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,8 +16,21 @@ from app.services.models import ModelSummary
 from db import queries, repo
 from db.session import session_scope
 
+if TYPE_CHECKING:
+    from app.services.annotate import QueueSource
 
-def failure_gallery(ctx: AppContext, *, model_id: int, limit: int = 24) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class FailureGallery:
+    """Where the mistakes come from (out-of-fold predictions or the active model's test split), the most
+    confident mistakes and the most confused (label, prediction) pairs."""
+
+    source: QueueSource
+    mistakes: list[queries.BrowseRow]
+    pairs: list[queries.ConfusedPair]
+
+
+def failure_gallery(ctx: AppContext, *, model_id: int, limit: int = 24) -> FailureGallery:
     """Mistakes that say something about generalisation: out-of-fold predictions of the newest cross-validation
     (every video scored by a model that never saw it), else the active model on its test split only. Returns the
     source (kind, description), the most confident mistakes and the most confused (label, prediction) pairs."""
@@ -26,12 +39,11 @@ def failure_gallery(ctx: AppContext, *, model_id: int, limit: int = 24) -> dict[
     source = queue_source(ctx)
     with session_scope(ctx.engine) as session:
         if source.kind == "crossval":
-            return {"source": source,
-                    "mistakes": queries.oos_mistakes(session, set_id=source.set_id, limit=limit),
-                    "pairs": queries.oos_confused_pairs(session, set_id=source.set_id, limit=limit)}
-        return {"source": source,
-                "mistakes": queries.confident_mistakes(session, model_version_id=model_id, limit=limit, split="test"),
-                "pairs": queries.confused_pairs(session, model_version_id=model_id, limit=limit, split="test")}
+            return FailureGallery(source, queries.oos_mistakes(session, set_id=source.set_id, limit=limit),
+                                  queries.oos_confused_pairs(session, set_id=source.set_id, limit=limit))
+        return FailureGallery(
+            source, queries.confident_mistakes(session, model_version_id=model_id, limit=limit, split="test"),
+            queries.confused_pairs(session, model_version_id=model_id, limit=limit, split="test"))
 
 
 def pair_videos(
@@ -53,8 +65,17 @@ def pair_videos(
     return rows
 
 
+@dataclass(frozen=True)
+class CaseCandidates:
+    """Videos the case-study page offers (ids), those chosen first, and a note for the paper's cases."""
+
+    preselected: list[int]
+    options: list[int]
+    notes: dict[int, str]
+
+
 def case_candidates(ctx: AppContext, *, model_id: int, paper: list[Any] | None = None,
-                    extra: int = 30) -> dict[str, Any]:
+                    extra: int = 30) -> CaseCandidates:
     """Videos to offer on the case-study page. Preselected: the paper's v3 and v4 as found by
     app.services.papercases (the out-of-sample mistake of the paper's kind, or the stand-in with the highest
     probability of the confused venue), each with a note; then the most confident out-of-sample mistakes."""
@@ -70,11 +91,11 @@ def case_candidates(ctx: AppContext, *, model_id: int, paper: list[Any] | None =
         notes[case.video_id] = (f"like the paper's {case.case}: {case.label} taken for {case.confused}" if case.found
                                 else f"stand-in for the paper's {case.case}: the {case.label} video closest to "
                                      f"{case.confused}")
-    mistakes = failure_gallery(ctx, model_id=model_id, limit=extra)["mistakes"]
+    mistakes = failure_gallery(ctx, model_id=model_id, limit=extra).mistakes
     options = preselected + [m.id for m in mistakes if m.id not in notes]
     if not preselected:
         preselected = options[:2]
-    return {"preselected": preselected, "options": options, "notes": notes}
+    return CaseCandidates(preselected=preselected, options=options, notes=notes)
 
 
 Loader = Callable[[AppContext, int], Any]

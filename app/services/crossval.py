@@ -21,11 +21,11 @@ import numpy as np
 from app.context import AppContext
 from app.services.training import (
     Dataset,
+    JobRequest,
     TrainingError,
     _train_val,
     load_dataset,
     model_config,
-    parse_modalities,
 )
 from core.fileio import atomic_savez, atomic_write_json
 from core.modalities import MODALITIES, letters
@@ -39,7 +39,7 @@ ProgressFn = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
-class CrossvalRequest:
+class CrossvalRequest(JobRequest):
     architecture: str = "eastern"
     modalities: tuple[str, ...] = MODALITIES
     folds: int = 5
@@ -47,18 +47,6 @@ class CrossvalRequest:
     seed: int = 0
     batch_size: int = 64
     lr: float = 1e-3
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "modalities": list(self.modalities)}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> CrossvalRequest:
-        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        if "modalities" in known:
-            known["modalities"] = parse_modalities(",".join(known["modalities"]))
-        request = cls(**known)
-        request.check()
-        return request
 
     def check(self) -> None:
         if not registry.is_registered(self.architecture, "deep"):

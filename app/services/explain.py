@@ -14,7 +14,7 @@ import numpy as np
 from app.context import AppContext
 from app.services import features as feature_service
 from app.services import training
-from app.services.explain_view import AblationRow, AblationView, ExplanationView, ModelRef
+from app.services.explain_view import AblationRow, AblationView, AtomOverview, ExplanationView, ModelRef
 from core.data import build_feature_set
 from core.explain import (
     MODALITIES,
@@ -217,16 +217,14 @@ def _saved_atom_codes(ctx: AppContext, model_id: int) -> tuple[np.ndarray, np.nd
     return loaded
 
 
-def atom_overview(ctx: AppContext, *, model_id: int | None = None) -> dict[str, Any]:
-    """Every atom of a model version at a glance, from the atom codes saved when it was promoted:
-    `mean` activation and `active_share` (fraction of videos with a non-zero code), each (|M|, K)
-    as nested lists, with `modalities`, `atoms` (K) and `videos` (N)."""
+def atom_overview(ctx: AppContext, *, model_id: int | None = None) -> AtomOverview:
+    """Every atom of a model version at a glance, from the atom codes saved when it was promoted."""
     model_row = _model_row(ctx, model_id)
     video_ids, codes = _saved_atom_codes(ctx, model_row.id)  # (N,), (N, |M|, K)
     codes = codes.astype(np.float32)
-    return {"model": {"id": model_row.id, "name": model_row.name}, "modalities": list(_modalities_of(model_row)),
-            "atoms": int(codes.shape[2]), "videos": int(len(video_ids)),
-            "mean": codes.mean(axis=0).tolist(), "active_share": (codes > 0).mean(axis=0).tolist()}
+    return AtomOverview(model=ModelRef(model_row.id, model_row.name), modalities=list(_modalities_of(model_row)),
+                        atoms=int(codes.shape[2]), videos=int(len(video_ids)), mean=codes.mean(axis=0).tolist(),
+                        active_share=(codes > 0).mean(axis=0).tolist())
 
 
 def atom_top_videos(ctx: AppContext, atom: int, *, model_id: int | None = None, modality: str | None = None,

@@ -189,3 +189,16 @@ class AblationView:
     def to_json(self) -> dict[str, Any]:
         return {"model": {"id": self.model.id, "name": self.model.name}, "video_id": self.video_id,
                 "full_prediction": self.full_prediction, "rows": [r.to_json() for r in self.rows], "note": self.note}
+
+
+@dataclass(frozen=True)
+class AtomOverview:
+    """Every atom of a model version at a glance, from the codes saved at promotion: per modality and atom
+    ((|M|, K) nested lists) the mean activation and the share of videos with a non-zero code."""
+
+    model: ModelRef
+    modalities: list[str]
+    atoms: int  # K
+    videos: int  # N
+    mean: list[list[float]]
+    active_share: list[list[float]]

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -100,8 +100,30 @@ def load_dataset(ctx: AppContext, *, min_per_class: int = 2) -> Dataset:
     )
 
 
+class JobRequest:
+    """What a background job (training, cross-validation) is asked to do, as the JSON its job row stores:
+    `to_dict` for the row, `from_dict` back (unknown keys ignored, modalities checked, then `check`)."""
+
+    modalities: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "modalities": list(self.modalities)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Self:
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}  # type: ignore[attr-defined]
+        if "modalities" in known:
+            known["modalities"] = parse_modalities(",".join(known["modalities"]))
+        request = cls(**known)
+        request.check()
+        return request
+
+    def check(self) -> None:
+        """Refuse a request that cannot run (TrainingError); nothing to check by default."""
+
+
 @dataclass(frozen=True)
-class TrainRequest:
+class TrainRequest(JobRequest):
     architecture: str = "eastern"
     modalities: tuple[str, ...] = MODALITIES
     epochs: int = 15
@@ -110,16 +132,6 @@ class TrainRequest:
     lr: float = 1e-3
     activate: bool = False
     name: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "modalities": list(self.modalities)}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> TrainRequest:
-        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        if "modalities" in known:
-            known["modalities"] = parse_modalities(",".join(known["modalities"]))
-        return cls(**known)
 
 
 ProgressFn = Callable[[dict[str, Any]], None]

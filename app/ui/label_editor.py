@@ -103,9 +103,9 @@ def undo_button(*, key: str, video_id: int | None = None) -> None:
     st.session_state.pop("last_change")
     for name in list(st.session_state):
         if str(name).endswith(f"_{last['video_id']}_shown_version"):
-            st.session_state[name] = (result["version"], run_number())
+            st.session_state[name] = (result.version, run_number())
     cache.clear_after_label_change()
-    flash("success", f"Undone: video {last['video_id']} is back to **{result['venue']}**.")
+    flash("success", f"Undone: video {last['video_id']} is back to **{plain(result.venue)}**.")
     st.rerun()
 
 

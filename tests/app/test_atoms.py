@@ -11,7 +11,7 @@ from tests.fixtures import Workspace
 def _strong_atom(ctx, modality: str, model_id: int) -> tuple[int, list[int]]:  # noqa: ANN001
     """The atom with the most active videos in a modality, and those videos."""
     best = (0, [])
-    for atom in range(explain.atom_overview(ctx, model_id=model_id)["atoms"]):
+    for atom in range(explain.atom_overview(ctx, model_id=model_id).atoms):
         ids = [v["video_id"] for v in explain.atom_top_videos(ctx, atom, model_id=model_id, modality=modality,
                                                               limit=8)[modality]]
         if len(ids) > len(best[1]):

@@ -62,7 +62,7 @@ def test_the_papers_mistake_is_found_when_the_corpus_has_it(private_ws: Workspac
     assert v3.predicted == "General Entertainment"
     assert "out-of-fold" in v3.source and v3.note.startswith("Found")
     candidates = casestudy.case_candidates(ctx, model_id=private_ws.active_model)
-    assert target in candidates["preselected"] and "like the paper's v3" in candidates["notes"][target]
+    assert target in candidates.preselected and "like the paper's v3" in candidates.notes[target]
 
 
 def test_no_such_mistake_says_so_and_offers_the_closest_video(private_ws: Workspace) -> None:
@@ -77,7 +77,7 @@ def test_no_such_mistake_says_so_and_offers_the_closest_video(private_ws: Worksp
     assert not v3.found and v3.video_id == videos[0]
     assert v3.p_confused == pytest.approx(0.23) and v3.predicted == "Park"
     assert v3.note.startswith(f"None of the {len(videos)} College Basketball Court videos is taken for General")
-    notes = casestudy.case_candidates(ctx, model_id=private_ws.active_model, paper=[v3])["notes"]
+    notes = casestudy.case_candidates(ctx, model_id=private_ws.active_model, paper=[v3]).notes
     assert "stand-in for the paper's v3" in notes[videos[0]]
     # the fixture's cross-validation scored no Speakeasy video (too few for 3 folds): said, nothing invented
     assert (v4.video_id, v4.found, v4.note) == (None, False, "No Speakeasy video has a prediction to search.")

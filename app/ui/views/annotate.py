@@ -84,7 +84,7 @@ def _saved(_version: int) -> None:
 
 label_editor.label_editor(
     video, cache.venue_choices(), key=f"annotate_{video.id}", picks=cache.suggestions(video.id), on_saved=_saved,
-    save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw)["version"],
+    save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw).version,
 )
 if st.button("Skip (keep the label)", key="annotate_skip", icon=":material/skip_next:", shortcut="S"):
     done.append(video.id)

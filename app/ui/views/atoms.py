@@ -18,9 +18,9 @@ if model is None:
 overview = components.attempt(cache.atom_overview, model.id)
 if overview is None:
     st.stop()
-n_atoms, mods = overview["atoms"], overview["modalities"]
+n_atoms, mods = overview.atoms, overview.modalities
 st.caption(f"Model **#{model.id} {components.plain(model.name)}**: {n_atoms} atoms shared by {len(mods)} "
-           f"modalities, codes of {overview['videos']:,} videos saved at promotion.")
+           f"modalities, codes of {overview.videos:,} videos saved at promotion.")
 
 linked = st.query_params.get("atom")
 if linked is not None and linked != st.session_state.get("atoms_link"):  # a new deep link ?atom=K
@@ -28,7 +28,7 @@ if linked is not None and linked != st.session_state.get("atoms_link"):  # a new
     st.session_state["atoms_pick"] = min(max(int(linked), 0), n_atoms - 1) if linked.isdigit() else 0
 st.session_state.setdefault("atoms_pick", 0)
 event = st.plotly_chart(
-    figures.atom_overview_figure(np.asarray(overview["active_share"]), np.asarray(overview["mean"]), mods,
+    figures.atom_overview_figure(np.asarray(overview.active_share), np.asarray(overview.mean), mods,
                                     selected=st.session_state["atoms_pick"]),
     key="atoms_overview", on_select="rerun", selection_mode="points")
 points = event.selection.get("points", []) if event else []

@@ -21,12 +21,12 @@ papercase_panel.paper_cases_section(model)
 
 st.subheader("What each model version predicts")
 candidates = cache.case_candidates(model.id)
-if not candidates["options"]:
+if not candidates.options:
     st.success("The active model makes no mistakes to study.")
     st.stop()
-notes = candidates["notes"]
+notes = candidates.notes
 chosen = st.multiselect(
-    "Videos", candidates["options"], default=candidates["preselected"], key="case_videos",
+    "Videos", candidates.options, default=candidates.preselected, key="case_videos",
     format_func=lambda v: f"#{v}" + (f" — {notes[v]}" if v in notes else ""), max_selections=8)
 if not chosen:
     st.info("Choose at least one video.")

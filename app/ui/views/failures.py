@@ -12,7 +12,7 @@ model = components.need_model(cache.status())
 if model is None:
     st.stop()
 gallery = cache.failure_gallery(model.id, 12)
-source = gallery["source"]
+source = gallery.source
 if source.kind == "crossval":
     st.caption(f"Mistakes of out-of-fold predictions ({source.name}): every video was scored by a fold model that "
                "never trained on it; labels changed since its snapshot are left out. Open one to see why the active "
@@ -21,24 +21,24 @@ else:
     st.caption(f"Mistakes of the active model #{model.id} on its test split only (videos it never trained on). "
                "A cross-validation (Annotate or Models page) extends this to every video.")
 st.subheader("Most confident mistakes")
-if not gallery["mistakes"]:
+if not gallery.mistakes:
     st.success("The active model gets every labelled video right.")
 else:
-    mistakes = gallery["mistakes"]
+    mistakes = gallery.mistakes
     navigation.video_cards(mistakes, cache.thumbnails(tuple(mistakes)),
                            subtitle=lambda r: f"label {r.label} · taken for {r.predicted} ({r.confidence:.0%})")
 
 st.subheader("Most confused venue pairs")
-if not gallery["pairs"]:
+if not gallery.pairs:
     st.caption("No confused pairs.")
 else:
     pairs = pd.DataFrame([{"label": p.true_venue, "predicted as": p.predicted_venue, "videos": p.count,
-                           "true_id": p.true_venue_id, "pred_id": p.predicted_venue_id} for p in gallery["pairs"]])
+                           "true_id": p.true_venue_id, "pred_id": p.predicted_venue_id} for p in gallery.pairs])
     st.caption("Select a pair to see its videos.")
     event = st.dataframe(pairs, hide_index=True, key="failures_pairs", on_select="rerun", selection_mode="single-row",
                          column_order=("label", "predicted as", "videos"))
     if event.selection.rows:
         pair = pairs.iloc[event.selection.rows[0]]
         rows = cache.pair_videos(model.id, int(pair["true_id"]), int(pair["pred_id"]), 12)
-        st.markdown(f"**{pair['label']}** taken for **{pair['predicted as']}**")  # venue names: system data
+        st.markdown(f"**{components.plain(pair['label'])}** taken for **{components.plain(pair['predicted as'])}**")
         navigation.video_cards(rows, cache.thumbnails(tuple(rows)))

@@ -86,12 +86,12 @@ if report is None:
     st.info("No reproduction report yet. Run `python -m app reproduce` (or `python -m app reproduce --quick` for a "
             "smoke run); the dashboard shows the latest one.", icon=":material/description:")
 else:
-    st.caption(f"From {report['folder']} · {pd.Timestamp(report['modified'], unit='s'):%Y-%m-%d %H:%M}")
-    if report["curves"]:
-        st.plotly_chart(epoch_curves_figure(report["curves"], height=360, margin={"t": 40, "b": 10}),
+    st.caption(f"From {report.folder} · {pd.Timestamp(report.modified, unit='s'):%Y-%m-%d %H:%M}")
+    if report.curves:
+        st.plotly_chart(epoch_curves_figure(report.curves, height=360, margin={"t": 40, "b": 10}),
                         key="models_figure6")
-    st.markdown(report["markdown"])
-    if report["html"]:
-        with open(report["html"], "rb") as fh:
+    st.markdown(report.markdown)
+    if report.html:
+        with open(report.html, "rb") as fh:
             st.download_button("Download the HTML report", fh.read(), file_name="report.html", mime="text/html",
                                key="models_report_html")

@@ -50,7 +50,7 @@ with right:
     label_editor.undo_button(video_id=video.id, key="video_undo")
     label_editor.label_editor(
         video, cache.venue_choices(), key=f"video_{video.id}",
-        save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw)["version"],
+        save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw).version,
     )
     with st.expander(f"Label history ({len(detail.history)})", expanded=bool(detail.history)):
         if detail.history:
