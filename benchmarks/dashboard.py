@@ -22,7 +22,6 @@ each part. The load average is printed with the table: on a shared machine the a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import logging
@@ -416,8 +415,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write {videos, backend, pages: {name: median_ms}}")
     args = parser.parse_args(argv)
     if args.backend == "postgresql":
-        with throwaway_postgres() as url:
-            return _run(args, url)
+        from tests.pg import NoServer, throwaway_postgres
+
+        try:
+            with throwaway_postgres(prefix="eastern-pg-bench-") as url:
+                return _run(args, url)
+        except NoServer as exc:
+            raise SystemExit(str(exc)) from None
     return _run(args, None)
 
 
@@ -452,35 +456,6 @@ def _run(args: argparse.Namespace, db_url: str | None) -> int:
         atomic_write_json(args.json, figures, indent=2)
         print(f"figures written to {args.json}")
     return 0
-
-
-@contextlib.contextmanager
-def throwaway_postgres():
-    """A PostgreSQL cluster in a temporary folder (as tests/db/test_postgres.py starts one), its URL."""
-    import socket
-    import subprocess
-    import tempfile
-
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not (initdb and pg_ctl):
-        raise SystemExit("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # initdb refuses root
-    base = Path(tempfile.mkdtemp(prefix="eastern-pg-bench-"))
-    base.chmod(0o777)
-    data = base / "data"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
-                   capture_output=True, cwd=base)
-    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", opts, "-w", "-l", str(data / "log"), "start"],
-                   check=True, capture_output=True, cwd=base)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, cwd=base)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,58 +1,30 @@
 """The same migrations and label conflict check on a real PostgreSQL server, by changing the URL.
 
-Starts a throwaway cluster with the machine's PostgreSQL binaries (initdb/pg_ctl as the `postgres`
-user); skips where they are not installed.
+Starts a throwaway cluster with the machine's PostgreSQL binaries (tests/pg.py: initdb/pg_ctl on PATH or in
+/usr/lib/postgresql/N/bin, as the `postgres` user under root); skips where they are not installed. `.ci/run`
+installs Debian's postgresql, so CI runs these.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
+import contextlib
 
 import pytest
 
 from db import repo
 from db.migrate import current, downgrade, upgrade
 from db.session import dispose_engines, make_engine, session_scope
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.pg import NoServer, throwaway_postgres
 
 
 @pytest.fixture(scope="module")
 def pg_url():
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    # pytest's temp root is private to root; the server user needs a folder it can reach.
-    base = Path(tempfile.mkdtemp(prefix="eastern-pg-"))
-    base.chmod(0o777)
-    data = base / "data"
-    port = _free_port()
-    made = subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
-                          capture_output=True, text=True, cwd=base)
-    if made.returncode != 0:
-        pytest.fail(f"initdb failed: {made.stderr.strip()[-500:]}")
-    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", opts, "-w", "-l", str(data / "log"), "start"],
-                   check=True, capture_output=True, cwd=base)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        dispose_engines()
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, cwd=base)
-        shutil.rmtree(base, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_postgres())
+        except NoServer as exc:
+            pytest.skip(str(exc))
+        stack.callback(dispose_engines)  # before the server stops
+        yield url
 
 
 def test_migrations_and_conflicts_on_postgres(pg_url: str) -> None:
