@@ -7,8 +7,10 @@ one run measures
   from the first stored batch to the last (the pool's start-up is reported apart, like the model load);
 - moviepy path: FeatureExtractor.extract video by video (moviepy decode, 12-frame forwards);
 - floor: the sum, per video, of a bare ffmpeg decode of the same 12 frames + 6 s of mono audio (2 raw
-  pipes), a bare batched forward of the same network (batch 96, channels_last, inference_mode, no project
-  code) and the same librosa calls on the same audio.
+  pipes), a bare batched forward of the same network (channels_last, inference_mode, no project code) at
+  its fastest batch size of BARE_BATCHES (all timed in this run: on a small CPU cache the forwards of 64-96
+  frames cost up to 2x more per frame than small ones, so the batch >= 64 floor is printed too but is
+  not the one the ratio uses) and the same librosa calls on the same audio.
 On a shared machine the absolute numbers move with the load; the ratios, measured in the same run, less.
 
     python benchmarks/extract.py [--videos 24] [--workers N] [--quick] [--json out.json]
@@ -34,7 +36,7 @@ sys.path.insert(0, str(ROOT))  # run as `python benchmarks/extract.py` from anyw
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 CAPTIONS = ["Game night at the court #BasketballGame 🏀", "sunset walk #beach_day #nofilter",
             "best tacos in town!!! @joe", "late train again... #commute", ""]
-BARE_BATCH = 96
+BARE_BATCHES = (2, 4, 8, 16, 32, 64, 96)
 
 
 def make_videos(folder: Path, count: int, size: int, fps: int) -> list[Path]:
@@ -81,14 +83,19 @@ def bare_network(encoder_name: str, device):  # noqa: ANN201 - a torch module
     return net.eval().to(device, memory_format=torch.channels_last)
 
 
-def bare_forward(net, frames: np.ndarray, device) -> float:  # noqa: ANN001
-    """Seconds for (x - 127) / 128 and the pooled features of every frame, in batches of BARE_BATCH."""
+def bare_forward(net, frames: np.ndarray, device, batch: int) -> float:  # noqa: ANN001
+    """Seconds for (x - 127) / 128 and the pooled features of every frame, `batch` frames a forward."""
     import torch
 
+    with torch.inference_mode():  # one untimed forward at this shape
+        net.extract_features(torch.zeros(batch, 3, *frames.shape[1:3], device=device)
+                             .contiguous(memory_format=torch.channels_last))
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     with torch.inference_mode():
-        for start in range(0, len(frames), BARE_BATCH):
-            x = torch.from_numpy(frames[start:start + BARE_BATCH]).to(device).permute(0, 3, 1, 2).float()
+        for start in range(0, len(frames), batch):
+            x = torch.from_numpy(frames[start:start + batch]).to(device).permute(0, 3, 1, 2).float()
             x = ((x - 127.0) / 128.0).contiguous(memory_format=torch.channels_last)
             net.extract_features(x).mean(dim=(2, 3)).float().cpu()
     return time.perf_counter() - t0
@@ -158,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.features.acoustic import warm_up as warm_up_librosa
     from core.features.extract import FeatureExtractor
-    from core.features.pipeline import BATCH_FRAMES, Job, default_workers, run_local
+    from core.features.pipeline import Job, default_workers, gather_frames, run_local
     from core.features.store import FeatureStore
     from core.features.visual import make_encoder
 
@@ -198,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             assert outcome.error is None, outcome.error
             stamps.append(time.perf_counter())
         t_pipeline_all = stamps[-1] - t0
-        first = BATCH_FRAMES // 12  # videos stored by the first encoder batch
+        first = gather_frames(extractor.encoder) // 12  # videos stored by the first encoder call
         if len(stamps) >= 2 * first:  # steady state: from the first stored batch to the last
             t_steady, steady = stamps[-1] - stamps[first - 1], len(stamps) - first
         else:  # too few batches to leave the first out
@@ -213,7 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         decoded = [bare_decode(p, width, height) for p in paths]
         t_bare_decode = time.perf_counter() - t0
-        t_bare_encoder = bare_forward(net, np.concatenate([f for f, _ in decoded]), device)
+        all_frames = np.concatenate([f for f, _ in decoded])
+        sweep = sorted({*BARE_BATCHES, extractor.encoder.batch_size})  # and the pipeline's own forward size
+        t_by_batch = {b: bare_forward(net, all_frames, device, b) for b in sweep}
+        best_batch = min(t_by_batch, key=t_by_batch.get)
+        t_bare_encoder = t_by_batch[best_batch]
+        big_batch = min((b for b in BARE_BATCHES if b >= 64), key=t_by_batch.get)
         t0 = time.perf_counter()
         for _, audio in decoded:
             bare_librosa(audio)
@@ -224,12 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     gpu_mib = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None
     full = t_steady / steady
     floor = (t_bare_decode + t_bare_encoder + t_bare_librosa) / count
+    floor_big = (t_bare_decode + t_by_batch[big_batch] + t_bare_librosa) / count
     moviepy = t_moviepy / count
     load = os.getloadavg()
     figures = {
         "videos": count, "size": f"{size}x{size}@{fps}", "workers": workers, "device": str(device),
         "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(), "load_average": load[0],
         "full_s_per_video": full, "floor_s_per_video": floor, "ratio_full_to_floor": full / floor,
+        "floor_encoder_batch": best_batch, "encoder_batch": extractor.encoder.batch_size,
+        "floor_batch_ge64_s_per_video": floor_big, "ratio_full_to_floor_batch_ge64": full / floor_big,
+        "bare_encoder_s_per_video_by_batch": {str(b): t / count for b, t in t_by_batch.items()},
         "videos_per_s": 1 / full, "moviepy_path_videos_per_s": 1 / moviepy,
         "speedup_over_moviepy_path": moviepy / full,
         "pipeline_with_startup_s_per_video": t_pipeline_all / count,
@@ -256,10 +272,14 @@ def main(argv: list[str] | None = None) -> int:
         print(row(f"  {name}", timings[name] / count))
     print(row("floor = bare decode + encoder + librosa", floor, "sum of the three rows below"))
     print(row("  bare ffmpeg decode (12 frames + audio)", t_bare_decode / count, "2 raw pipes"))
-    print(row(f"  bare encoder forward (batch {BARE_BATCH})", t_bare_encoder / count, "channels_last, no project code"))
+    print(row(f"  bare encoder forward (batch {best_batch})", t_bare_encoder / count,
+              "fastest of the sweep, channels_last"))
     print(row("  bare librosa (same calls)", t_bare_librosa / count))
-    print(f"\nratios: pipeline / floor = {full / floor:.2f}x; pipeline vs moviepy path = {moviepy / full:.2f}x "
-          f"the throughput")
+    print("bare encoder forward by batch size (s / video): "
+          + ", ".join(f"{b}: {t / count:.3f}" for b, t in t_by_batch.items())
+          + f"; the pipeline's encoder runs {extractor.encoder.batch_size} frames a forward")
+    print(f"\nratios: pipeline / floor = {full / floor:.2f}x (with the batch >= 64 floor, batch {big_batch}: "
+          f"{full / floor_big:.2f}x); pipeline vs moviepy path = {moviepy / full:.2f}x the throughput")
     if demo:
         print(f"demo generation ({args.demo_videos} videos, byte-identical files): before (1 process, whole videos) "
               f"{demo['before_videos_per_s']:.2f} videos/s; now ({workers} workers, shots streamed into the encoder) "

@@ -106,10 +106,16 @@ def write(extract: dict, train: dict | None, dashboards: list[dict], gpu: dict, 
         f"{1 / extract['floor_s_per_video']:.2f} | measured, same run |",
         f"| &nbsp; bare ffmpeg decode (12 frames + audio) | {stages['decode']:.3f} | {1 / stages['decode']:.1f} | "
         "measured |",
-        f"| &nbsp; bare encoder forward (batch 96) | {stages['encoder']:.3f} | {1 / stages['encoder']:.2f} | "
-        "measured |",
+        f"| &nbsp; bare encoder forward (batch {extract.get('floor_encoder_batch', 96)}, the fastest measured) | "
+        f"{stages['encoder']:.3f} | {1 / stages['encoder']:.2f} | measured |",
         f"| &nbsp; bare librosa | {stages['librosa']:.3f} | {1 / stages['librosa']:.1f} | measured |",
     ]
+    by_batch = extract.get("bare_encoder_s_per_video_by_batch")
+    if by_batch:
+        lines.append(f"| floor with a batch >= 64 forward | {extract['floor_batch_ge64_s_per_video']:.3f} | "
+                     f"{1 / extract['floor_batch_ge64_s_per_video']:.2f} | measured, same run: bare encoder s / video "
+                     "by batch " + ", ".join(f"{b}: {t:.3f}" for b, t in by_batch.items())
+                     + f"; the pipeline runs {extract['encoder_batch']} frames a forward |")
     if gen_rate and generate:
         seq = generate.get("before_sequential_videos_per_s")
         seq_part = (f", {gen_rate / seq:.2f}x its 1 process ({seq:.2f} videos/s, the writer `make run` timed at "

@@ -2,7 +2,8 @@
 
 Worker processes decode (core.media.decode_fast: only the 12 frames, already at the encoder's input size,
 and 6 s of mono audio) and compute the librosa descriptor and caption tokens; the parent runs the frame
-encoder on batches of frames gathered across videos (>= 64 frames a forward) and writes each video's
+encoder on batches of frames gathered across videos (>= 64 frames a call, split into forwards of the
+encoder's batch_size: small on the CPU, whose cache favours them, large on a GPU) and writes each video's
 features through FeatureStore.put (atomic). The same `prepare` / `encode_and_store` pair runs as Ray tasks
 and actors in core.features.ray_pipeline. Results are those of FeatureExtractor.extract, video by video.
 """
@@ -27,7 +28,7 @@ from core.parallel import bare_main
 if TYPE_CHECKING:
     from core.features.visual import FrameEncoder
 
-BATCH_FRAMES = 96  # frames per encoder forward: 8 videos; >= 64 keeps the CPU kernels efficient
+BATCH_FRAMES = 96  # frames gathered per encoder call (8 videos); the encoder splits them by its batch_size
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,11 @@ def encode_and_store(encoder: FrameEncoder, store: FeatureStore, batch: list[Pre
     return outcomes
 
 
+def gather_frames(encoder: FrameEncoder) -> int:
+    """Frames gathered across videos per encoder call: BATCH_FRAMES, or one forward's worth on a GPU."""
+    return max(BATCH_FRAMES, encoder.batch_size)
+
+
 def default_workers() -> int:
     """Every core this process may use."""
     try:
@@ -96,10 +102,12 @@ def default_workers() -> int:
 
 
 def run_local(jobs: Iterable[Job], encoder: FrameEncoder, store: FeatureStore, *, workers: int | None = None,
-              batch_frames: int = BATCH_FRAMES, should_stop: Callable[[], bool] | None = None) -> Iterator[Outcome]:
+              batch_frames: int | None = None, should_stop: Callable[[], bool] | None = None) -> Iterator[Outcome]:
     """Extract `jobs` with `workers` decode processes (0: decode in this process) and the encoder here;
-    yields each video's Outcome once its features are stored (in completion order)."""
+    yields each video's Outcome once its features are stored (in completion order). `batch_frames`: frames
+    gathered per encoder call (default: gather_frames(encoder))."""
     workers = default_workers() if workers is None else workers
+    batch_frames = gather_frames(encoder) if batch_frames is None else batch_frames
     size = encoder.input_size
     batch: list[Prepared] = []
     frames_in_batch = 0

