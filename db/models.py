@@ -73,7 +73,9 @@ class Video(Base):
         Index("ix_videos_created", "created_at"),
         Index("ix_videos_features_version", "features_version"),
         # SQLite only (0006): a caption search counts its matches over this narrow copy, not the wide rows; a
-        # PostgreSQL B-tree would refuse a caption over ~2.7 kB, and ILIKE '%...%' does not use one there
+        # PostgreSQL B-tree would refuse a caption over ~2.7 kB, and ILIKE '%...%' does not use one there; there,
+        # 0007 adds GIN trigram indexes on lower(caption) / lower(original_name) where pg_trgm may be created
+        # (not declared here: they exist only where the extension does)
         Index("ix_videos_caption_name", "caption", "original_name").ddl_if(dialect="sqlite"),
     )
 

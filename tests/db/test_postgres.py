@@ -61,3 +61,92 @@ def test_dashboard_aggregates_on_postgres(pg_url: str) -> None:
     finally:
         dispose_engines()
         downgrade(pg_url, "base")
+
+
+def _trigram_indexes(engine) -> set[str]:  # noqa: ANN001
+    with engine.connect() as conn:
+        return set(conn.exec_driver_sql(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'videos' AND right(indexname, 5) = '_trgm'").scalars())
+
+
+def test_caption_search_reads_trigram_indexes_on_postgres(pg_url: str) -> None:
+    """0007 adds GIN trigram indexes on lower(caption) and lower(original_name); the statements Browse sends
+    for a caption search can read them (sequential scans off, so that a small table does not hide it)."""
+    from sqlalchemy import event
+
+    from db import queries
+
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    try:
+        assert _trigram_indexes(engine) == {"ix_videos_caption_trgm", "ix_videos_name_trgm"}
+        with session_scope(engine) as s:
+            repo.ensure_venues(s, venues=[("Gym", 101)])
+            for i, caption in enumerate(["Amigos at the gym", "leg day", "sunset"]):
+                repo.add_video(s, sha256=f"{i:064x}", path=f"media/{i}.mp4", original_name=f"v{i}.mp4",
+                               duration=6.0, fps=12.0, width=320, height=240, size_bytes=1, has_audio=True,
+                               caption=caption, source="test")
+        sent: list[tuple[str, object]] = []
+
+        def keep(_conn, _cursor, statement, parameters, _context, _many):  # noqa: ANN001
+            sent.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            with session_scope(engine) as s:
+                rows, total = queries.browse(s, model_version_id=None, filters=queries.VideoFilter(text="AMIGOS"))
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+        assert total == 1 and [r.caption for r in rows] == ["Amigos at the gym"]
+        searches = [(q, p) for q, p in sent if "lower(videos.caption) LIKE" in q]
+        assert len(searches) == 2  # the count and the page (which may walk the id index: matches come early)
+        (statement, parameters), = [(q, p) for q, p in searches if "count(" in q]
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
+        assert "ix_videos_caption_trgm" in plan and "ix_videos_name_trgm" in plan, plan
+        dispose_engines()
+        downgrade(pg_url, "0006")
+        assert _trigram_indexes(make_engine(pg_url)) == set()
+    finally:
+        dispose_engines()
+        downgrade(pg_url, "base")
+
+
+def test_without_the_right_to_add_pg_trgm_the_upgrade_warns_and_search_still_works(pg_url: str) -> None:
+    """A role without CREATE on its database cannot install pg_trgm: 0007 warns, leaves the indexes out and the
+    upgrade completes; caption search is then a scan with the same answer."""
+    from sqlalchemy.engine import make_url
+
+    from db import queries
+
+    admin = make_engine(pg_url)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("CREATE ROLE limited LOGIN")
+        conn.exec_driver_sql("CREATE DATABASE limited_db OWNER postgres")
+    dispose_engines()
+    root = make_url(pg_url).set(database="limited_db")
+    with make_engine(root.render_as_string(hide_password=False)).connect() as conn:
+        conn.exec_driver_sql("GRANT ALL ON SCHEMA public TO limited")
+        conn.commit()
+    dispose_engines()
+    url = root.set(username="limited").render_as_string(hide_password=False)
+    try:
+        with pytest.warns(UserWarning, match="could not create the pg_trgm extension"):
+            upgrade(url)
+        assert current(url) == "0007"
+        engine = make_engine(url)
+        assert _trigram_indexes(engine) == set()
+        with session_scope(engine) as s:
+            repo.ensure_venues(s, venues=[("Gym", 101)])
+            repo.add_video(s, sha256="a" * 64, path="media/a.mp4", original_name="Amigos.mp4", duration=6.0,
+                           fps=12.0, width=320, height=240, size_bytes=1, has_audio=True, caption="", source="test")
+        with session_scope(engine) as s:
+            _, total = queries.browse(s, model_version_id=None, filters=queries.VideoFilter(text="amigos"))
+        assert total == 1
+    finally:
+        dispose_engines()
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("DROP DATABASE IF EXISTS limited_db WITH (FORCE)")
+            conn.exec_driver_sql("DROP ROLE IF EXISTS limited")
+        dispose_engines()
