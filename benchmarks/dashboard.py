@@ -393,6 +393,61 @@ def bench_video(ws: Home, repeats: int) -> list[Row]:
     ]
 
 
+def explain_browse(ws: Home, n: int) -> dict[str, list[str]]:
+    """The database's plan for every statement Browse sends in its three scenarios (first page, label +
+    confidence, caption search): EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite."""
+    from sqlalchemy import event
+
+    from db import queries
+    from db.models import ModelVersion
+    from db.session import make_engine, session_scope
+
+    engine = make_engine(ws.db_url)
+    postgresql = engine.dialect.name == "postgresql"
+    with session_scope(engine) as s:
+        model_id = s.query(ModelVersion.id).filter(ModelVersion.is_active.is_(True)).scalar()
+        venue_id = s.scalar(select_first_label())
+    scenarios = {
+        "Browse, first page": queries.VideoFilter(),
+        "Browse, two filters": queries.VideoFilter(label_venue_ids=(venue_id,), min_confidence=0.5),
+        "Browse, caption search": queries.VideoFilter(text=_search_word(n)),
+    }
+    plans: dict[str, list[str]] = {}
+    for name, filters in scenarios.items():
+        sent: list[tuple[str, object]] = []
+
+        def keep(_conn, _cursor, statement, parameters, _context, _many, sent=sent):  # noqa: ANN001
+            sent.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            with session_scope(engine) as s:
+                queries.browse(s, model_version_id=model_id, filters=filters)
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+        lines: list[str] = []
+        with engine.connect() as conn:
+            for statement, parameters in sent:
+                if postgresql:
+                    rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters).scalars()
+                    lines += [" ".join(statement.split())[:160] + " ...", *(f"  {r}" for r in rows)]
+                else:
+                    rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+                    lines += [" ".join(statement.split())[:160] + " ...", *(f"  {r[-1]}" for r in rows)]
+        plans[name] = lines
+    engine.dispose()
+    return plans
+
+
+def select_first_label():  # noqa: ANN201 - a Select
+    """The venue of the lowest video id (Browse's label filter picks the first venue in use)."""
+    from sqlalchemy import select
+
+    from db.models import Video
+
+    return select(Video.current_venue_id).order_by(Video.id).limit(1)
+
+
 def table(rows: list[Row]) -> str:
     lines = ["| scenario | runs | median ms | p95 ms | page runs/s | peak RSS MiB |", "|---|---|---|---|---|---|"]
     for row in rows:
@@ -413,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: a throwaway server from the machine's initdb/pg_ctl")
     parser.add_argument("--json", type=Path, default=None, help="write {videos, backend, pages: {name: median_ms}}")
+    parser.add_argument("--explain", action="store_true",
+                        help="also print (and write as 'plans') the query plans of Browse's three scenarios")
     args = parser.parse_args(argv)
     if args.backend == "postgresql":
         from tests.pg import NoServer, throwaway_postgres
@@ -448,11 +505,16 @@ def _run(args: argparse.Namespace, db_url: str | None) -> int:
     for row in rows:
         if row.note:
             print(f"\n{row.scenario}: the page said \"{row.note}\"")
+    plans = explain_browse(synthetic, n) if args.explain else None
+    for name, lines in (plans or {}).items():
+        print(f"\nplan, {name}:\n" + "\n".join(lines))
     if args.json:
         from core.fileio import atomic_write_json
 
         figures = {"videos": n, "backend": args.backend, "repeats": repeats, "load_average": os.getloadavg()[0],
                    "cpus": os.cpu_count(), "pages": pages}
+        if plans:
+            figures["plans"] = plans
         atomic_write_json(args.json, figures, indent=2)
         print(f"figures written to {args.json}")
     return 0

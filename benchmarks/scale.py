@@ -6,8 +6,9 @@ Reads the figures the benchmarks wrote with --json (nothing is typed in by hand)
     python benchmarks/extract.py --videos 24 --demo-videos 48 --json benchmarks/results/extract.json
     python benchmarks/train.py --json benchmarks/results/train.json
     python benchmarks/generate.py --videos 60 --sequential --json benchmarks/results/generate.json
-    python benchmarks/dashboard.py --videos 200000 --skip-video --repeats 5 --json docs/dashboard-200k-sqlite.json
-    python benchmarks/dashboard.py --videos 200000 --skip-video --repeats 5 --backend postgresql \
+    python benchmarks/dashboard.py --videos 200000 --skip-video --repeats 5 --explain \
+        --json docs/dashboard-200k-sqlite.json
+    python benchmarks/dashboard.py --videos 200000 --skip-video --repeats 5 --backend postgresql --explain \
         --json docs/dashboard-200k-postgresql.json
     benchmarks/gpu.sh   # on a GPU machine: benchmarks/gpu-results/{extract,train-1280,train-4096}.json
     python benchmarks/scale.py            # -> docs/scale.md
@@ -66,9 +67,10 @@ PROPOSED_DB_CHANGES = """### What the 200k plans needed (migrations 0005 to 0007
   PostgreSQL keeps `lower() LIKE` (a B-tree refuses captions over ~2.7 kB, and no B-tree serves a leading
   `%`); migration 0007 adds GIN trigram indexes (pg_trgm) on `lower(caption)` and `lower(original_name)`
   where the server lets the role create the extension: counting a search's matches at 200k went from a
-  parallel sequential scan (68 ms) to `BitmapOr` of two `Bitmap Index Scan`s (3.4 ms), EXPLAIN ANALYZE on
-  the throwaway server; the first page walks the id index and stops at 50 matches (4.5 ms). Without the
-  extension the migration warns and the search scans, with the same answers."""
+  parallel sequential scan (68 ms) to `BitmapOr` of two `Bitmap Index Scan`s (3.4-6.4 ms), EXPLAIN ANALYZE
+  on the throwaway server; the first page walks the id index and stops at its matches (4.5 ms).
+  Without the extension the migration warns and the search scans, with the same answers.
+  `benchmarks/dashboard.py --explain` prints Browse's plans; the 200k JSON files beside this one keep them."""
 
 
 def load(path: Path) -> dict | None:

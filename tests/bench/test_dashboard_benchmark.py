@@ -1,0 +1,46 @@
+"""The dashboard benchmark runs at smoke size on SQLite (and PostgreSQL where its binaries are) and records
+each page's median and Browse's query plans."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = {"Browse, first page", "Browse, two filters", "Browse, caption search", "Annotate, queue", "Models",
+         "Failure cases"}
+
+
+def _pg_available() -> bool:
+    from tests.pg import NoServer, server_binaries
+
+    try:
+        server_binaries()
+    except NoServer:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_dashboard_benchmark_writes_pages_and_plans(backend, tmp_path):
+    if backend == "postgresql" and not _pg_available():
+        pytest.skip("no PostgreSQL server binaries")
+    out = tmp_path / "dashboard.json"
+    run = subprocess.run([sys.executable, "benchmarks/dashboard.py", "--home", str(tmp_path / "home"), "--quick",
+                          "--skip-video", "--explain", "--backend", backend, "--json", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["videos"] == 2000 and figures["backend"] == backend
+    assert set(figures["pages"]) == PAGES and all(ms > 0 for ms in figures["pages"].values())
+    plans = figures["plans"]
+    assert set(plans) == {"Browse, first page", "Browse, two filters", "Browse, caption search"}
+    search = "\n".join(plans["Browse, caption search"])
+    assert search.count("SELECT") == 2  # the count and the page, each with its plan
+    if backend == "sqlite":
+        assert "ix_videos_caption_name" in search  # the count reads the narrow index (0006)
+    else:
+        assert "actual time=" in search  # EXPLAIN ANALYZE ran the statements
