@@ -29,6 +29,9 @@ class _Progress:
                                      f"Macro-F {100 * event['macro_f1']:.1f}")
             if event["done"] >= event["total"]:
                 self.bar.close()
+        elif kind == "resume":
+            say(f"resuming: {event['done']} of {event['total']} trainings were done before "
+                f"({event['path']}; --fresh starts again)")
         elif kind == "epoch" and self.bar is not None:
             self.bar.set_postfix_str(f"{event.get('method')} split {event.get('split', 0) + 1} "
                                      f"epoch {event.get('epoch')}")
@@ -36,6 +39,10 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+FRESH_HELP = ("start again: without it, a run interrupted with the same inputs resumes after the trainings it "
+              "finished (kept under EASTERN_HOME/reports/.unfinished)")
 
 
 def _p(p: float | None) -> str:
@@ -66,6 +73,7 @@ def _evaluate_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--subsets", action="store_true", help="also EASTERN on the six modality subsets (Table 3)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--json", help="also write the full results to this JSON file")
+    sp.add_argument("--fresh", action="store_true", help=FRESH_HELP)
 
 
 @command("evaluate", "the paper's protocol: random splits, Micro-F / Macro-F, p-values", _evaluate_args)
@@ -78,7 +86,7 @@ def cmd_evaluate(ctx: AppContext, args: argparse.Namespace) -> int:
         result = service.run_evaluation(
             ctx, models=service.parse_models(args.models), n_splits=args.splits, epochs=args.epochs,
             features=args.features, subsets=args.subsets, seed=args.seed, patience=_patience(args),
-            progress=progress,
+            progress=progress, resume=not args.fresh,
         )
     finally:
         progress.close()
@@ -95,6 +103,7 @@ def cmd_evaluate(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         result.save(Path(args.json))
         say(f"results written to {args.json}")
+    service.finish(result)
     return 0
 
 
@@ -109,6 +118,7 @@ def _reproduce_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--features", help="an imported feature bundle (see import-features) instead of the corpus")
     sp.add_argument("--models", help="comma list (default: every registered architecture of Table 1)")
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--fresh", action="store_true", help=FRESH_HELP)
 
 
 @command("reproduce", "run Tables 1-3, Figure 6, Table 5 and write the report", _reproduce_args)
@@ -121,6 +131,7 @@ def cmd_reproduce(ctx: AppContext, args: argparse.Namespace) -> int:
         outcome = service.reproduce(
             ctx, Path(args.out) if args.out else None, quick=args.quick, n_splits=args.splits, epochs=args.epochs,
             features=args.features, models=models, seed=args.seed, patience=_patience(args), progress=progress,
+            resume=not args.fresh,
         )
     finally:
         progress.close()

@@ -154,6 +154,7 @@ class ProtocolResult:
     curves: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # deep method -> per epoch (split 0)
     predictions: dict[str, Any] = field(default_factory=dict)  # split 0 test: keys, truth, method -> labels
     seconds: float = 0.0
+    checkpoint: Path | None = field(default=None, compare=False)  # run_protocol's checkpoint file (not saved)
 
     # --- summaries computed from runs (never stored twice)
     def method(self, name: str) -> MethodSpec | None:
@@ -322,6 +323,8 @@ def run_protocol(
     should_stop: Callable[[], bool] | None = None,
     tokens: Sequence[Sequence[str]] | None = None,
     text_seed: int = 0,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = True,
 ) -> ProtocolResult:
     """Train and test every method on the same splits; see the module docstring.
 
@@ -332,6 +335,13 @@ def run_protocol(
     refits word2vec (seed ``text_seed``) on each split's training captions. ``progress`` receives
     {'kind': 'run', 'done', 'total', 'method', 'split', ...} after each (method, split) and train's own
     per-epoch events with 'method' and 'split' added.
+
+    ``checkpoint_dir``: after each (method, split) the result so far is written there atomically, in a file
+    named by a digest of everything the runs depend on (data, methods, splits, settings); a later call with
+    the same inputs resumes after the runs that file holds (a 'resume' progress event says how many) and
+    trains only the rest (``resume=False``: start again, overwriting it). Every run is seeded by its own
+    split, so a resumed result equals an uninterrupted one. ``result.checkpoint`` names the file; the caller
+    removes it once the result is safely written.
     """
     methods = list(methods)
     names = [m.name for m in methods]
@@ -371,16 +381,31 @@ def run_protocol(
     test0 = splits[0]["test"]
     result.predictions = {"keys": [str(data.keys[i]) for i in test0], "truth": data.labels[test0].tolist(),
                           "methods": {}}
+    resumed = 0
+    if checkpoint_dir is not None:
+        result.checkpoint = Path(checkpoint_dir) / f"protocol-{_fingerprint(data, tokens, result)[:20]}.json"
+        resumed = _resume(result, len(splits)) if resume else 0
+        if resumed and progress is not None:
+            progress({"kind": "resume", "done": resumed, "total": total, "path": str(result.checkpoint)})
     shuffled_visual = shuffle_frames(data.visual, seed) if any(m.frames == "shuffled" for m in methods) else None
+    previous = float(result.config.get("seconds_so_far", 0.0))  # training time before a resume
     started = time.perf_counter()
     done = 0
     for s, sp in enumerate(splits):
+        if done + len(methods) <= resumed:  # every run of this split is in the checkpoint
+            done += len(methods)
+            continue
         split_data = data
         if tokens is not None:
             split_data, vocab = split_text(data, tokens, sp["train"], seed=text_seed)
-            result.config["word2vec"]["vocab_sizes"].append(vocab)
+            vocab_sizes = result.config["word2vec"]["vocab_sizes"]
+            if len(vocab_sizes) <= s:
+                vocab_sizes.append(vocab)
         pooled: dict[str, dict[str, np.ndarray]] = {}  # frame order -> pooled features of this split
         for spec in methods:
+            if done < resumed:  # in the checkpoint
+                done += 1
+                continue
             if should_stop is not None and should_stop():
                 raise KeyboardInterrupt("stopped")
             t0 = time.perf_counter()
@@ -410,11 +435,68 @@ def run_protocol(
             if s == 0:
                 result.predictions["methods"][spec.name] = pred.tolist()
             done += 1
+            if result.checkpoint is not None:
+                result.config["seconds_so_far"] = round(previous + time.perf_counter() - started, 3)
+                result.save(result.checkpoint)
             if progress is not None:
                 progress({"kind": "run", "done": done, "total": total, "method": spec.name, "split": s,
                           "micro_f1": run["micro_f1"], "macro_f1": run["macro_f1"]})
-    result.seconds = round(time.perf_counter() - started, 3)
+    result.config.pop("seconds_so_far", None)
+    if resumed:
+        result.config["resumed_runs"] = resumed
+    result.seconds = round(previous + time.perf_counter() - started, 3)
     return result
+
+
+def _fingerprint(data: FeatureSet, tokens: Sequence[Sequence[str]] | None, result: ProtocolResult) -> str:
+    """A digest of everything the runs depend on: the features, labels and keys, the captions' tokens, the
+    methods, the splits and the settings (this code's, too: the registry's architectures by name)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for array in (data.visual, data.acoustic, data.text, data.text_lengths, data.labels):
+        h.update(str((array.dtype.str, array.shape)).encode())
+        h.update(np.ascontiguousarray(array).tobytes())
+    settings = {k: v for k, v in result.config.items() if k != "word2vec"}
+    settings["word2vec"] = {k: v for k, v in result.config["word2vec"].items() if k != "vocab_sizes"}
+    h.update(json.dumps({"keys": list(map(str, data.keys)), "classes": list(data.class_names), "tokens": tokens,
+                         "methods": [m.to_dict() for m in result.methods], "splits": result.splits,
+                         "config": settings, "dataset": result.dataset}, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _resume(result: ProtocolResult, n_splits: int) -> int:
+    """Fill `result` with the runs of its checkpoint file, if there is one for these inputs; how many."""
+    path = result.checkpoint
+    if path is None or not path.is_file():
+        return 0
+    try:
+        saved = ProtocolResult.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged file: start again, say so
+        raise ProtocolError(f"{path}: unreadable checkpoint ({exc}); delete it to start again") from exc
+    if [m.name for m in saved.methods] != list(result.runs) or saved.splits != result.splits:
+        return 0  # another run's file under a colliding name: start again (it is overwritten)
+    names = list(result.runs)
+    done = 0  # the runs go split by split, methods in order: the saved ones are a prefix of that order
+    for s in range(n_splits):
+        for name in names:
+            runs = saved.runs.get(name, [])
+            if len(runs) <= s or runs[s].get("split") != s:
+                break
+            done += 1
+        else:
+            continue
+        break
+    whole, part = divmod(done, len(names))  # splits with every method done, methods done in the next one
+    for i, name in enumerate(names):
+        result.runs[name] = list(saved.runs[name][: whole + (i < part)]) if done else []
+    result.curves.update({k: v for k, v in saved.curves.items() if k in result.runs})
+    result.predictions["methods"].update(
+        {k: v for k, v in saved.predictions.get("methods", {}).items() if result.runs.get(k)})
+    if "word2vec" in saved.config and saved.config["word2vec"].get("vocab_sizes"):
+        result.config["word2vec"]["vocab_sizes"] = list(saved.config["word2vec"]["vocab_sizes"])
+    result.config["seconds_so_far"] = float(saved.config.get("seconds_so_far", 0.0))
+    return done
 
 
 def _tagged(progress: ProgressFn | None, method: str, split: int) -> ProgressFn | None:

@@ -168,9 +168,12 @@ def run_evaluation(
     ctx: AppContext, *, models: Sequence[str] = ALL_MODELS, n_splits: int | None = None, epochs: int | None = None,
     features: str | None = None, quick: bool = False, subsets: bool = True, probes: bool = False, seed: int = 0,
     patience: int | None = DEFAULT_PATIENCE, progress: Callable[[dict[str, Any]], None] | None = None,
+    resume: bool = True,
 ) -> ProtocolResult:
     """Run the protocol for these models on the corpus or an imported bundle (``epochs`` at most,
-    early stopping after ``patience`` epochs without a better validation Macro-F)."""
+    early stopping after ``patience`` epochs without a better validation Macro-F). Each finished training is
+    checkpointed under checkpoint_dir(ctx): an interrupted run with the same inputs resumes where it
+    stopped (``resume=False``: start again); call ``finish(result)`` once the result is written."""
     n_splits = n_splits if n_splits is not None else (QUICK_SPLITS if quick else DEFAULT_SPLITS)
     epochs = epochs if epochs is not None else (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
     if n_splits < 1 or epochs < 1:
@@ -186,8 +189,19 @@ def run_evaluation(
         loaded.data, methods, n_splits=n_splits, seed=seed, epochs=epochs, patience=patience, progress=progress,
         given_split=loaded.given_split, model_overrides=QUICK_MODEL if quick else None,
         train_overrides={"batch_size": 16} if quick else None, dataset=dataset, tokens=loaded.tokens,
-        text_seed=ctx.settings.demo_seed,
+        text_seed=ctx.settings.demo_seed, checkpoint_dir=checkpoint_dir(ctx), resume=resume,
     )
+
+
+def checkpoint_dir(ctx: AppContext) -> Path:
+    """Where unfinished evaluations keep their runs so far (one file per set of inputs)."""
+    return ctx.settings.reports_dir / ".unfinished"
+
+
+def finish(result: ProtocolResult) -> None:
+    """The result is written: its checkpoint is no longer needed."""
+    if result.checkpoint is not None:
+        result.checkpoint.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -202,15 +216,18 @@ def reproduce(
     ctx: AppContext, out_dir: Path | None = None, *, quick: bool = False, n_splits: int | None = None,
     epochs: int | None = None, features: str | None = None, models: Sequence[str] = ALL_MODELS, seed: int = 0,
     patience: int | None = DEFAULT_PATIENCE, progress: Callable[[dict[str, Any]], None] | None = None,
+    resume: bool = True,
 ) -> ReproduceOutcome:
     """Everything of the paper's section 5 that we can measure, with the order probe and the sparsity
     ablation: run, write the report into out_dir (default reports_dir/<time>) and copy it to
     reports_dir/latest for the dashboard."""
     result = run_evaluation(ctx, models=models, n_splits=n_splits, epochs=epochs, features=features, quick=quick,
-                            subsets=True, probes=True, seed=seed, patience=patience, progress=progress)
+                            subsets=True, probes=True, seed=seed, patience=patience, progress=progress,
+                            resume=resume)
     out = Path(out_dir) if out_dir else ctx.settings.reports_dir / time.strftime("%Y%m%d-%H%M%S")
     paths = write_report(result, out)
     latest = publish_latest(ctx, paths)
+    finish(result)
     return ReproduceOutcome(result, paths, latest, summary_markdown(result))
 
 

@@ -91,6 +91,7 @@ def assert_measured_with_paper(rows: dict[str, list[str]], label: str, paper: tu
 
 def test_reproduce_writes_markdown_html_and_json_and_publishes_latest(quick, home: Workspace):
     out, stdout, stderr = quick
+    assert not list((home.home / "reports" / ".unfinished").glob("protocol-*.json"))  # finished: no checkpoint
     for name in ("report.md", "report.html", "results.json"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0
         latest = home.home / "reports" / "latest" / name
@@ -237,6 +238,44 @@ def test_evaluate_prints_a_table(home: Workspace, tmp_path: Path):
     assert "2 split(s)" in stdout
     saved = ProtocolResult.load(results)
     assert saved.config["epochs"] == 1 and all(len(runs) == 2 for runs in saved.runs.values())
+
+
+def test_an_interrupted_evaluate_resumes_where_it_stopped(home: Workspace, tmp_path: Path):
+    """Ctrl-C (SIGINT) to a real `evaluate` process after its first training: the next `evaluate` with the
+    same arguments says how many trainings it kept and runs only the others; the checkpoint is then gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    unfinished = home.home / "reports" / ".unfinished"
+    shutil.rmtree(unfinished, ignore_errors=True)
+    argv = ["evaluate", "--splits", "2", "--epochs", "3", "--models", "eastern,lstms,conv"]
+    proc = subprocess.Popen([sys.executable, "-m", "app", *argv], cwd=Path(__file__).resolve().parents[2],
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not list(unfinished.glob("protocol-*.json")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    (checkpoint,) = unfinished.glob("protocol-*.json")
+    kept = sum(len(runs) for runs in ProtocolResult.load(checkpoint).runs.values())
+    assert 1 <= kept < 6
+
+    code, stdout, stderr = run_cli([*argv, "--json", str(tmp_path / "r.json")])
+    assert code == 0, stderr[-3000:]
+    assert f"resuming: {kept} of 6 trainings were done before" in stderr
+    result = ProtocolResult.load(tmp_path / "r.json")
+    assert result.config["resumed_runs"] == kept
+    assert all([r["split"] for r in runs] == [0, 1] for runs in result.runs.values())
+    assert not list(unfinished.glob("protocol-*.json"))  # done: the checkpoint is removed
+
+    code, _stdout, stderr = run_cli([*argv, "--fresh"])  # nothing to resume; --fresh is accepted
+    assert code == 0 and "resuming" not in stderr
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -143,3 +143,54 @@ def test_shallow_baselines_are_selected_on_validation_macro_f():
     result = run_protocol(data, [spec], n_splits=1, test_size=0.25)
     assert result.runs["DMDL"][0]["select_metric"] == "macro_f1"
     assert result.runs["DMDL"][0]["best_params"]["C"] in (0.1, 1.0)
+
+
+def test_an_interrupted_protocol_resumes_from_its_checkpoint_and_equals_an_uninterrupted_run(tmp_path):
+    from core.protocol import ProtocolError
+
+    data, tokens = tiny_data()
+    methods = [deep("eastern"), deep("eastern", ("visual",))]
+    kw = dict(n_splits=2, test_size=0.25, epochs=2, patience=None, model_overrides=TINY,
+              train_overrides={"batch_size": 16, "num_threads": 1}, tokens=tokens)
+    whole = run_protocol(data, methods, **kw)
+
+    trained: list[tuple[str, int]] = []
+    events: list[dict] = []
+
+    def progress(event):
+        events.append(event)
+        if event["kind"] == "run":
+            trained.append((event["method"], event["split"]))
+
+    stop_after = 3  # of the 4 (method, split) trainings
+    with pytest.raises(KeyboardInterrupt):
+        run_protocol(data, methods, **kw, progress=progress, checkpoint_dir=tmp_path,
+                     should_stop=lambda: len(trained) >= stop_after)
+    (checkpoint,) = tmp_path.glob("protocol-*.json")
+    assert trained == [(methods[0].name, 0), (methods[1].name, 0), (methods[0].name, 1)]
+
+    trained.clear()
+    events.clear()
+    resumed = run_protocol(data, methods, **kw, progress=progress, checkpoint_dir=tmp_path)
+    assert trained == [(methods[1].name, 1)]  # only what was left
+    assert events[0] == {"kind": "resume", "done": 3, "total": 4, "path": str(checkpoint)}
+    assert resumed.checkpoint == checkpoint and resumed.config["resumed_runs"] == 3
+    assert resumed.config["word2vec"]["vocab_sizes"] == whole.config["word2vec"]["vocab_sizes"]
+    assert resumed.predictions == whole.predictions and resumed.curves.keys() == whole.curves.keys()
+    for name in whole.runs:
+        assert [r["split"] for r in resumed.runs[name]] == [0, 1]
+        for a, b in zip(resumed.runs[name], whole.runs[name], strict=True):
+            assert a["macro_f1"] == b["macro_f1"] and a["confusion"] == b["confusion"]
+    assert "seconds_so_far" not in resumed.config and resumed.seconds > 0
+
+    # other inputs (one split) do not pick this checkpoint up; resume=False starts again
+    trained.clear()
+    run_protocol(data, methods, **{**kw, "n_splits": 1}, progress=progress, checkpoint_dir=tmp_path)
+    assert len(trained) == 2 and len(list(tmp_path.glob("protocol-*.json"))) == 2
+    trained.clear()
+    run_protocol(data, methods, **kw, progress=progress, checkpoint_dir=tmp_path, resume=False)
+    assert len(trained) == 4
+
+    checkpoint.write_text("{not json")  # a damaged checkpoint is named, not silently ignored
+    with pytest.raises(ProtocolError, match="unreadable checkpoint"):
+        run_protocol(data, methods, **kw, checkpoint_dir=tmp_path)
