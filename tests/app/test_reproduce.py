@@ -243,7 +243,6 @@ def test_evaluate_prints_a_table(home: Workspace, tmp_path: Path):
 def test_an_interrupted_evaluate_resumes_where_it_stopped(home: Workspace, tmp_path: Path):
     """Ctrl-C (SIGINT) to a real `evaluate` process after its first training: the next `evaluate` with the
     same arguments says how many trainings it kept and runs only the others; the checkpoint is then gone."""
-    import os
     import signal
     import subprocess
     import sys
