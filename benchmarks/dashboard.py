@@ -396,17 +396,17 @@ def bench_video(ws: Home, repeats: int) -> list[Row]:
 def explain_browse(ws: Home, n: int) -> dict[str, list[str]]:
     """The database's plan for every statement Browse sends in its three scenarios (first page, label +
     confidence, caption search): EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite."""
-    from sqlalchemy import event
+    from sqlalchemy import event, select
 
     from db import queries
-    from db.models import ModelVersion
+    from db.models import Video
     from db.session import make_engine, session_scope
 
     engine = make_engine(ws.db_url)
     postgresql = engine.dialect.name == "postgresql"
     with session_scope(engine) as s:
-        model_id = s.query(ModelVersion.id).filter(ModelVersion.is_active.is_(True)).scalar()
-        venue_id = s.scalar(select_first_label())
+        model_id = queries.active_model_id(s)
+        venue_id = s.scalar(select(Video.current_venue_id).order_by(Video.id).limit(1))  # the first video's venue
     scenarios = {
         "Browse, first page": queries.VideoFilter(),
         "Browse, two filters": queries.VideoFilter(label_venue_ids=(venue_id,), min_confidence=0.5),
@@ -426,26 +426,14 @@ def explain_browse(ws: Home, n: int) -> dict[str, list[str]]:
         finally:
             event.remove(engine, "before_cursor_execute", keep)
         lines: list[str] = []
+        explain = "EXPLAIN (ANALYZE, COSTS OFF) " if postgresql else "EXPLAIN QUERY PLAN "
         with engine.connect() as conn:
             for statement, parameters in sent:
-                if postgresql:
-                    rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters).scalars()
-                    lines += [" ".join(statement.split())[:160] + " ...", *(f"  {r}" for r in rows)]
-                else:
-                    rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-                    lines += [" ".join(statement.split())[:160] + " ...", *(f"  {r[-1]}" for r in rows)]
+                rows = conn.exec_driver_sql(explain + statement, parameters).all()
+                lines += [" ".join(statement.split())[:160] + " ...", *(f"  {r[-1]}" for r in rows)]
         plans[name] = lines
     engine.dispose()
     return plans
-
-
-def select_first_label():  # noqa: ANN201 - a Select
-    """The venue of the lowest video id (Browse's label filter picks the first venue in use)."""
-    from sqlalchemy import select
-
-    from db.models import Video
-
-    return select(Video.current_venue_id).order_by(Video.id).limit(1)
 
 
 def table(rows: list[Row]) -> str:

@@ -456,7 +456,7 @@ def _fingerprint(data: FeatureSet, tokens: Sequence[Sequence[str]] | None, resul
     h = hashlib.sha256()
     for array in (data.visual, data.acoustic, data.text, data.text_lengths, data.labels):
         h.update(str((array.dtype.str, array.shape)).encode())
-        h.update(np.ascontiguousarray(array).tobytes())
+        h.update(memoryview(np.ascontiguousarray(array)).cast("B"))  # no copy of a contiguous array
     settings = {k: v for k, v in result.config.items() if k != "word2vec"}
     settings["word2vec"] = {k: v for k, v in result.config["word2vec"].items() if k != "vocab_sizes"}
     h.update(json.dumps({"keys": list(map(str, data.keys)), "classes": list(data.class_names), "tokens": tokens,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.features.pipeline import BATCH_FRAMES, Job, Outcome, Prepared, encode_and_store, prepare
+from core.features.pipeline import Job, Outcome, Prepared, encode_and_store, gather_frames, prepare
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: workers import core from here
 FORWARDED_ENV = ("NUMBA_CACHE_DIR", "EASTERN_HOME")
@@ -61,14 +61,18 @@ class _EncoderActor:
     def device(self) -> str:
         return str(self.encoder.device)
 
+    def gather_frames(self) -> int:
+        return gather_frames(self.encoder)
+
     def encode_and_store(self, *batch: Prepared) -> list[Outcome]:
         return encode_and_store(self.encoder, self.store, list(batch))
 
 
 def run_ray(jobs: Iterable[Job], *, encoder: str, alexnet_weights: str | None, store_root: str | Path,
             version: str, input_size: tuple[int, int], actors: int | None = None,
-            batch_frames: int = BATCH_FRAMES, should_stop: Callable[[], bool] | None = None) -> Iterator[Outcome]:
-    """Extract `jobs` on the connected Ray cluster; yields each video's Outcome once its features are stored."""
+            batch_frames: int | None = None, should_stop: Callable[[], bool] | None = None) -> Iterator[Outcome]:
+    """Extract `jobs` on the connected Ray cluster; yields each video's Outcome once its features are stored.
+    `batch_frames`: frames gathered per encoder call (default: what the actors' encoder asks for, as locally)."""
     import ray
 
     from core.features.acoustic import warm_up
@@ -81,6 +85,8 @@ def run_ray(jobs: Iterable[Job], *, encoder: str, alexnet_weights: str | None, s
     actor_cls = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_EncoderActor)
     pool = [actor_cls.remote(encoder, alexnet_weights, str(store_root), version) for _ in range(n_actors)]
     decode = ray.remote(num_cpus=1)(prepare)
+    if batch_frames is None:
+        batch_frames = ray.get(pool[0].gather_frames.remote())
     per_batch = max(1, -(-batch_frames // 12))  # videos per encoder call
     max_ahead = 2 * int(resources.get("CPU", 1)) + 2 * n_actors * per_batch  # bounded object-store use
 

@@ -42,6 +42,7 @@ class FrameEncoder(ABC):
     input_size: tuple[int, int] = (224, 224)  # (width, height) the network reads
     mean: tuple[float, float, float]  # on the 0..255 scale
     std: tuple[float, float, float]
+
     def __init__(self, device: str | torch.device | None = None, batch_size: int | None = None):
         self.device = torch.device(device) if device is not None else default_device()
         if batch_size is not None and batch_size < 1:
