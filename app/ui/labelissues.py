@@ -44,8 +44,8 @@ def _running() -> bool:
 
 
 def _progress() -> None:
-    jobs = annotate.crossval_jobs(cache.ctx(), limit=1)
-    job = jobs[0] if jobs else None
+    recent = annotate.crossval_jobs(cache.ctx(), limit=1)
+    job = recent[0] if recent else None
     was = st.session_state.get("labelissues_watching")
     if job is None:
         return

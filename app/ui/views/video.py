@@ -75,7 +75,7 @@ if view is not None:
 # ---------------------------------------------------------------- what the model says
 
 if model is None:
-    components.need_model({"model": None})
+    components.need_model(cache.status())
     st.stop()
 st.header(f"Model #{model.id} {components.plain(model.name)}")
 c1, c2 = st.columns(2)
