@@ -26,7 +26,17 @@ def cmd_migrate(ctx: AppContext, args: argparse.Namespace) -> int:
 
     prepare_database(ctx)
     say(f"database at head: {ctx.settings.db_url}")
+    _hint_first_account(ctx)
     return 0
+
+
+def _hint_first_account(ctx: AppContext) -> None:
+    """On a home with no account, say how to make the first admin (nobody could sign in otherwise)."""
+    from app.services import accounts
+
+    if not accounts.list_accounts(ctx):
+        say("no account yet: create the first admin with `python -m app users add admin --role admin` "
+            "(it prints a password once), then sign in to the dashboard with it")
 
 
 def _stage_bars() -> Callable[[str, int, int], None]:
@@ -58,6 +68,7 @@ def cmd_demo(ctx: AppContext, args: argparse.Namespace) -> int:
         print(line)
     if not args.no_features:
         _extract(ctx, workers=args.workers)
+    _hint_first_account(ctx)
     return 0 if report.ok else 1
 
 

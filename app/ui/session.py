@@ -75,6 +75,10 @@ def sidebar_identity() -> None:
         return
     if st.session_state.pop("_session_ended", False):
         sb.warning("Your session ended: sign in again.", icon=":material/timer_off:")
+    if not accounts.list_accounts(cache.ctx()):
+        sb.info("No account exists yet. Create the first admin on the command line:\n\n"
+                "`python -m app users add admin --role admin`\n\n(it prints a password once; `make run` makes one "
+                "for you), then sign in here.", icon=":material/person_add:")
     with sb.form("signin_form", border=True):
         st.caption("Sign in to correct labels (annotators) or to retrain and manage accounts (admins).")
         name = st.text_input("Account name", key="signin_name", max_chars=80)
