@@ -375,7 +375,7 @@ def bench_video(ws: Home, repeats: int) -> list[Row]:
             at.query_params["video"] = str(video_id)
             at.switch_page(PAGE_FILES["video"])
             times = [timed_run(at)]
-            if not any(f"Video #{video_id} " in t.value for t in at.title):
+            if not any(t.value.strip() == f"Video #{video_id}" for t in at.title):
                 raise RuntimeError(f"video {video_id}: the detail page did not open")
             at.button(key="video_why").click()
             times.append(timed_run(at))
