@@ -17,7 +17,10 @@ import threading
 import time
 import traceback
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from app.context import AppContext
 from app.services.training import TrainRequest, train_and_register
@@ -156,15 +159,54 @@ def run_worker(ctx: AppContext, job_id: int) -> JobStatus | str:
     return status
 
 
+HOME_GONE_EXIT = 75  # the worker's exit status when its home or database vanished under it
+DB_FAILURES_BEFORE_GIVING_UP = 20  # heartbeats in a row that cannot reach the database: it is gone
+
+
+def home_gone(ctx: AppContext) -> str | None:
+    """Why the job's world is gone (its home folder, or its SQLite file, removed), or None while it is there."""
+    home = ctx.settings.home
+    if not home.is_dir():
+        return f"its home {home} was removed"
+    url = make_url(ctx.settings.db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database).exists():
+            return f"its database {url.database} was removed"
+    return None
+
+
 def _beat(ctx: AppContext, job_id: int, state: dict[str, Any], stop: threading.Event) -> None:
-    """Beat the job's heart until stopped, and pick up a cancel request even between progress events."""
+    """Beat the job's heart until stopped, and pick up a cancel request even between progress events. A worker
+    whose home or database disappears stops at once (nothing left to write to; SQLite would even make a new,
+    empty database file): it says why on stderr, marks its job failed where the database still answers, and
+    exits with HOME_GONE_EXIT."""
+    failures = 0
     while not stop.wait(ctx.settings.job_heartbeat_s):
+        gone = home_gone(ctx)
+        if gone is None and failures >= DB_FAILURES_BEFORE_GIVING_UP:
+            gone = f"its database stopped answering ({failures} heartbeats in a row failed)"
+        if gone is not None:
+            _abandon(ctx, job_id, gone)
         try:
             with session_scope(ctx.engine) as session:
                 if repo.update_job(session, job_id=job_id):
                     state["cancel"] = True
+            failures = 0
         except Exception as exc:  # a busy database now and then: say so in the job log, beat again later
+            failures += 1
             print(f"heartbeat of job {job_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+def _abandon(ctx: AppContext, job_id: int, why: str) -> None:
+    """End this worker process now because its world is gone (called from the heartbeat thread)."""
+    print(f"job {job_id} stops: {why}", file=sys.stderr, flush=True)
+    if not why.startswith("its database"):  # the database may still answer (PostgreSQL, or SQLite elsewhere)
+        try:
+            with session_scope(ctx.engine) as session:
+                repo.finish_job(session, job_id=job_id, status=JobStatus.FAILED, error=f"stopped: {why}")
+        except Exception as exc:  # noqa: BLE001 - nothing more to do: we are leaving
+            print(f"could not mark job {job_id} failed: {exc}", file=sys.stderr, flush=True)
+    os._exit(HOME_GONE_EXIT)
 
 
 def request_cancel(ctx: AppContext, job_id: int) -> None:

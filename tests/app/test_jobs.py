@@ -281,3 +281,18 @@ def test_jobs_command_lists_jobs_as_json(ctx, private_ws: Workspace):
     rows = [json.loads(line) for line in out.splitlines()]
     assert rows[0]["id"] == job_id and rows[0]["status"] == "queued"
     assert job(ctx, job_id).cancel_requested
+
+
+def test_a_worker_whose_home_is_deleted_stops(ctx):
+    """`rm -rf` of a home under a running job: the worker notices at its next heartbeat and exits (it used to
+    keep a core busy for minutes and write into a fresh, empty database file)."""
+    import shutil
+
+    from app.services.jobs import start_job
+
+    job_id = start_job(ctx, TrainRequest(**LONG, activate=True))
+    row = wait_for(f"job {job_id} to run", lambda: (r := job(ctx, job_id)).status == "running" and r.pid and r)
+    pid = row.pid
+    shutil.rmtree(ctx.settings.home)
+    wait_for("the worker to stop", lambda: worker_gone(pid), timeout=60, every=0.1)
+    assert not ctx.settings.home.exists(), "the worker recreated its home"
