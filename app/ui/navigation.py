@@ -9,19 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.ui import cache
-
-PAGE_FILES = {
-    "browse": "views/browse.py",
-    "video": "views/video.py",
-    "atoms": "views/atoms.py",
-    "annotate": "views/annotate.py",
-    "models": "views/models.py",
-    "retrain": "views/retrain.py",
-    "failures": "views/failures.py",
-    "casestudy": "views/casestudy.py",
-    "upload": "views/upload.py",
-    "accounts": "views/accounts.py",
-}
+from app.ui.pages import PAGE_FILES  # noqa: F401 - re-exported: pages link to each other by key
 
 
 def open_video(video_id: int) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.ui import pages
 from tests.fixtures import Workspace, workspace_env, workspace_settings
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py")
@@ -82,7 +83,7 @@ STATES: dict[str, tuple[Callable[[Path], None], ...]] = {
     "training failed, no model": (_no_models, _job("train", "failed")),
 }
 
-PAGES = ["browse", "video", "annotate", "upload", "atoms", "failures", "casestudy", "models", "retrain", "accounts"]
+PAGES = [p.key for p in pages.PAGES]
 ROLES = (None, "viewer", "annotator", "admin")
 
 
@@ -141,7 +142,7 @@ def _run(page: str, role: str | None) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     try:
-        at.switch_page(f"views/{page}.py")
+        at.switch_page(pages.PAGE_FILES[page])
     except ValueError as exc:
         raise NotOffered(page) from exc
     if page == "video":
@@ -196,3 +197,18 @@ def test_labels_without_a_model_point_to_training(in_state: Callable[[str], Work
     in_state("labels without a model")
     for page in ("models", "failures", "atoms"):
         assert "train" in _texts(_run(page, "admin")).lower(), page
+
+
+def test_a_new_page_is_one_file_and_one_line(in_state: Callable[[str], Workspace], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A toy page added to app/ui/pages.py appears in the navigation for the role it names, and only there."""
+    toy = tmp_path / "toy.py"
+    toy.write_text("import streamlit as st\n\nst.title('Toy page')\nst.text('hello from the toy page')\n")
+    in_state("a model with an out-of-sample set")
+    spec = pages.PageSpec("toy", str(toy), "Toy", ":material/toys:", "Videos", action="upload")
+    monkeypatch.setattr(pages, "PAGES", (*pages.PAGES, spec))
+    monkeypatch.setitem(pages.PAGE_FILES, "toy", str(toy))
+    at = _run("toy", "annotator")
+    assert [t.value for t in at.title] == ["Toy page"] and not at.exception
+    with pytest.raises(NotOffered):
+        _run("toy", "viewer")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.ui import pages
 from db import repo
 from db.session import session_scope
 from tests.fixtures import Workspace
@@ -41,7 +42,7 @@ def open_page(page: str | None, *, query: dict[str, str] | None = None, annotato
     at.run()
     assert not at.exception, at.exception
     if page is not None:
-        at.switch_page(f"views/{page}.py")
+        at.switch_page(pages.PAGE_FILES[page])
         at.query_params.update(query or {})
         at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -84,7 +85,7 @@ def other_venue(ws: Workspace, than: str | None) -> str:
 # ---------------------------------------------------------------- every page
 
 
-PAGES = ["browse", "video", "annotate", "upload", "atoms", "failures", "casestudy", "models", "retrain"]
+PAGES = [p.key for p in pages.PAGES if p.key != "accounts"]
 
 
 @pytest.mark.parametrize("page", PAGES)
