@@ -14,7 +14,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from app.commands_base import COMMANDS, add_commands, bar, command, say
+from app.commands_base import (
+    COMMANDS,
+    account_for,
+    add_account_args,
+    add_commands,
+    add_request_args,
+    bar,
+    command,
+    request_from_args,
+    say,
+)
 from app.context import AppContext, get_context
 
 # ----------------------------------------------------------------- setup and corpus
@@ -131,7 +141,7 @@ def _workers(workers: int | None) -> int:
 def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     """First run: database, demo corpus, features and a first EASTERN model, each only if missing."""
     from app.services.database import prepare_database
-    from app.services.training import TrainRequest, train_and_register
+    from app.services.training import TrainRequest
     from db import repo
     from db.session import session_scope
 
@@ -155,27 +165,37 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     with session_scope(ctx.engine) as session:
         has_model = repo.active_model(session) is not None
     if not has_model:
-        say(f"training a first EASTERN model ({s.demo_epochs} epochs)")
+        from app.services import jobs
+
+        admin = _bootstrap_admin(ctx)
+        say(f"training a first EASTERN model ({s.demo_epochs} epochs, as {admin})")
         tick = bar("train", unit="epoch")
         request = TrainRequest(epochs=s.demo_epochs, seed=s.demo_seed, activate=True, name="EASTERN (first run)")
-        model_id = train_and_register(
-            ctx, request, progress=lambda e: tick(e["epoch"], s.demo_epochs) if e.get("kind") == "epoch" else None
-        )
-        say(f"model version {model_id} trained and active")
-        _start_first_crossval(ctx)
+        outcome = jobs.run_inline(ctx, request, who=admin,
+                                  progress=lambda p: None if p.step else tick(p.epoch or 0, s.demo_epochs))
+        say(f"model version {outcome.model_version_id} trained and active")
+        _start_first_crossval(ctx, admin)
     return 0
 
 
-def _start_first_crossval(ctx: AppContext) -> None:
+def _bootstrap_admin(ctx: AppContext) -> str:
+    """The admin account the first run acts as (the one `bootstrap` made, or another enabled admin)."""
+    from app.services import accounts
+
+    admins = [a for a in accounts.list_accounts(ctx) if a.role == "admin" and not a.disabled]
+    named = [a for a in admins if a.name == accounts.ADMIN_NAME]
+    return (named or admins)[0].name
+
+
+def _start_first_crossval(ctx: AppContext, admin: str) -> None:
     """After the first model: out-of-sample label issues in the background, so the dashboard opens at once and
     the Annotate queue fills in (with progress) when the folds are done."""
+    from app.services import jobs
     from app.services.crossval import CrossvalRequest
-    from app.services.jobs import start_crossval_job
 
     epochs = ctx.settings.demo_epochs
     try:
-        job_id = start_crossval_job(ctx, CrossvalRequest(folds=5, epochs=epochs, seed=ctx.settings.demo_seed),
-                                    who="bootstrap")
+        job_id = jobs.submit(ctx, CrossvalRequest(folds=5, epochs=epochs, seed=ctx.settings.demo_seed), who=admin)
     except Exception as exc:  # the dashboard still works without it; the Annotate page offers to start one
         say(f"could not start the first cross-validation: {exc}")
         return
@@ -224,34 +244,33 @@ def cmd_status(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _train_args(sp: argparse.ArgumentParser) -> None:
-    from core.models import registry
+    from app.services.training import TrainRequest
 
-    sp.add_argument("--model", default="eastern", choices=registry.names(),
-                    help="a deep model, or a shallow baseline of Table 1 "
-                         f"({', '.join(registry.names('shallow'))}: not activatable)")
-    sp.add_argument("--modalities", default="v,a,t")
-    sp.add_argument("--epochs", type=int, default=15)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--batch-size", type=int, default=64)
-    sp.add_argument("--lr", type=float, default=1e-3)
-    sp.add_argument("--activate", action="store_true")
+    add_request_args(sp, TrainRequest, aliases={"architecture": "--model"})
+    sp.add_argument("--background", action="store_true",
+                    help="run as a background job (its own process), as the Retrain page does; prints the job id")
+    add_account_args(sp)
 
 
-@command("train", "train a model on the current labels", _train_args)
+@command("train", "train a model on the current labels (--background: as a job)", _train_args)
 def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.training import TrainRequest, parse_modalities, train_and_register
+    from app.services import jobs
+    from app.services.training import TrainRequest
 
-    request = TrainRequest(
-        architecture=args.model, modalities=parse_modalities(args.modalities), epochs=args.epochs,
-        seed=args.seed, activate=args.activate, batch_size=args.batch_size, lr=args.lr,
-    )
+    request = request_from_args(TrainRequest, args)
+    who = account_for(ctx, args, request.permission)
+    if args.background:
+        print(json.dumps({"job": jobs.submit(ctx, request, who=who)}))
+        return 0
     tick = bar("train", unit="epoch")
-    model_id = train_and_register(
-        ctx, request, progress=lambda e: tick(e["epoch"], args.epochs) if e.get("kind") == "epoch" else None
-    )
+    outcome = jobs.run_inline(ctx, request, who=who, progress=lambda p: None if p.step else tick(p.epoch or 0,
+                                                                                                  request.epochs))
+    if outcome.cancelled:
+        say("cancelled")
+        return 1
     from app.services import models as model_service
 
-    print(json.dumps(model_service.summary(ctx, model_id).to_dict(), indent=2))
+    print(json.dumps(model_service.summary(ctx, outcome.model_version_id).to_dict(), indent=2))
     return 0
 
 
@@ -281,13 +300,15 @@ def cmd_models(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def _promote_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("model_id", type=int)
+    add_account_args(sp)
 
 
 @command("promote", "activate a model version and recompute predictions", _promote_args)
 def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.training import promote
 
-    n = promote(ctx, args.model_id, progress=bar("predictions"))
+    who = account_for(ctx, args, "promote")
+    n = promote(ctx, args.model_id, who=who, progress=bar("predictions"))
     say(f"model version {args.model_id} is active; {n} predictions stored")
     return 0
 
@@ -309,50 +330,30 @@ def cmd_worker(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0 if status in (JobStatus.DONE, JobStatus.CANCELLED) else 1
 
 
-def _retrain_args(sp: argparse.ArgumentParser) -> None:
-    from core.models import registry
-
-    sp.add_argument("--model", default="eastern", choices=registry.names("deep"))
-    sp.add_argument("--modalities", default="v,a,t")
-    sp.add_argument("--epochs", type=int, default=15)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--who", default="cli")
-
-
-@command("retrain", "start a background training job", _retrain_args)
+@command("retrain", "start a background training job (the same as `train --background`)", _train_args)
 def cmd_retrain(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Start a background training job, as the dashboard's Retrain page does."""
-    from app.services.jobs import start_job
-    from app.services.training import TrainRequest, parse_modalities
-
-    request = TrainRequest(architecture=args.model, modalities=parse_modalities(args.modalities),
-                           epochs=args.epochs, seed=args.seed)
-    job_id = start_job(ctx, request, who=args.who)
-    from app.services import audit
-    audit.record(ctx, actor=args.who, action="retrain", target=f"job {job_id}",
-                 detail={"via": "cli", **request.to_dict()})
-    print(json.dumps({"job": job_id}))
-    return 0
+    args.background = True
+    return cmd_train(ctx, args)
 
 
 def _jobs_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--cancel", type=int)
+    sp.add_argument("--cancel", type=int, metavar="JOB_ID", help="ask that job to stop (needs an account)")
     sp.add_argument("--limit", type=int, default=20)
+    add_account_args(sp)
 
 
-@command("jobs", "list training jobs (and cancel one)", _jobs_args)
+@command("jobs", "list background jobs (and cancel one)", _jobs_args)
 def cmd_jobs(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.jobs import reap_dead_jobs, request_cancel
-    from db import repo
-    from db.session import session_scope
+    from app.services import jobs
 
     if args.cancel:
-        request_cancel(ctx, args.cancel)
-    reap_dead_jobs(ctx)
-    with session_scope(ctx.engine) as session:
-        for job in repo.list_jobs(session, limit=args.limit):
-            print(json.dumps({"id": job.id, "status": job.status, "progress": round(job.progress, 3),
-                              "message": job.message, "error": job.error, "model": job.model_version_id}))
+        row = jobs.get_job(ctx, args.cancel)
+        if row is None:
+            raise jobs.JobError(f"no job {args.cancel}")
+        jobs.cancel(ctx, args.cancel, who=account_for(ctx, args, jobs.request_class(row.kind).permission))
+    jobs.reap_dead_jobs(ctx)
+    for job in jobs.list_jobs(ctx, limit=args.limit):
+        print(json.dumps(job.to_dict()))
     return 0
 
 
@@ -372,10 +373,8 @@ def _label_args(sp: argparse.ArgumentParser) -> None:
 @command("label", "set (or undo) a video's venue label", _label_args)
 def cmd_label(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import annotate
-    from app.services.accounts import verify_for
 
-    args.who = verify_for(ctx, name=args.who or ctx.settings.user or "", action="label",
-                          password=args.password or ctx.settings.password).name
+    args.who = account_for(ctx, args, "label")
     if args.undo:
         result = annotate.undo(ctx, video_id=args.video_id, who=args.who, expected_version=args.version)
     else:

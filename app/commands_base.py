@@ -74,3 +74,49 @@ def bar(desc: str, unit: str = "video"):  # noqa: ANN201 - returns a progress ca
 
 def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------- acting as an account
+
+
+def add_account_args(sp: argparse.ArgumentParser) -> None:
+    """--who / --password: the account a command that changes data acts as (default EASTERN_USER / _PASSWORD)."""
+    sp.add_argument("--who", default=None, help="the account to act as (default EASTERN_USER)")
+    sp.add_argument("--password", default=None, help="its password (default EASTERN_PASSWORD)")
+
+
+def account_for(ctx: AppContext, args: argparse.Namespace, action: str) -> str:
+    """The name of the account given by --who/--password (or the environment), signed in and allowed to do
+    `action`; PermissionDenied (one line) otherwise."""
+    from app.services.accounts import verify_for
+
+    return verify_for(ctx, name=args.who or ctx.settings.user or "", action=action,
+                      password=args.password or ctx.settings.password).name
+
+
+# ----------------------------------------------------------------- flags from a job request
+
+
+def _flag(option_name: str, aliases: dict[str, str]) -> str:
+    return aliases.get(option_name, "--" + option_name.replace("_", "-"))
+
+
+def add_request_args(sp: argparse.ArgumentParser, cls: type, *, aliases: dict[str, str] | None = None) -> None:
+    """One flag per field of a job request (app.services.jobs.JobRequest), with its default, help and choices:
+    a new field of the request is a new flag here, with nothing else to edit."""
+    aliases = aliases or {}
+    for opt in cls.options():
+        flag = _flag(opt.name, aliases)
+        if opt.type is bool:
+            sp.add_argument(flag, dest=opt.name, action="store_true", default=opt.default, help=opt.help)
+        elif opt.type is tuple:
+            sp.add_argument(flag, dest=opt.name, default=",".join(opt.default), help=f"{opt.help} (default "
+                            f"{','.join(m[0] for m in opt.default)})")
+        else:
+            sp.add_argument(flag, dest=opt.name, type=opt.type, default=opt.default, choices=opt.choices,
+                            help=f"{opt.help} (default {opt.default!r})" if opt.help else None)
+
+
+def request_from_args(cls: type, args: argparse.Namespace):  # noqa: ANN201 - an instance of cls
+    """The request the flags of add_request_args describe (checked)."""
+    return cls.from_dict({opt.name: getattr(args, opt.name) for opt in cls.options()})

@@ -6,59 +6,42 @@ import json
 import sys
 from pathlib import Path
 
-from app.commands_base import bar, command, say
+from app.commands_base import account_for, add_account_args, add_request_args, bar, command, request_from_args, say
 from app.context import AppContext
 
 
 def _crossval_args(sp: argparse.ArgumentParser) -> None:
-    from core.models import registry
+    from app.services.crossval import CrossvalRequest
 
-    sp.add_argument("--folds", type=int, default=5)
-    sp.add_argument("--model", default="eastern", choices=registry.names("deep"))
-    sp.add_argument("--modalities", default="v,a,t")
-    sp.add_argument("--epochs", type=int, default=15)
-    sp.add_argument("--seed", type=int, default=0)
+    add_request_args(sp, CrossvalRequest, aliases={"architecture": "--model"})
     sp.add_argument("--resume", type=int, metavar="SET_ID", help="finish an interrupted set on its own snapshot")
     sp.add_argument("--background", action="store_true", help="run as a background job, as the dashboard does")
-    sp.add_argument("--who", default="cli")
+    add_account_args(sp)
 
 
 @command("crossval", "K-fold out-of-sample probabilities + cleanlab label issues", _crossval_args)
 def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
     """K-fold out-of-sample probabilities on the current labels, and cleanlab's label issues."""
-    from app.services.crossval import CrossvalRequest, run_crossval
+    from app.services import jobs
+    from app.services.crossval import CrossvalRequest
     from app.services.database import prepare_database
-    from app.services.training import parse_modalities
 
     prepare_database(ctx)
-    request = CrossvalRequest(architecture=args.model, modalities=parse_modalities(args.modalities), folds=args.folds,
-                              epochs=args.epochs, seed=args.seed)
-    request.check()
+    request = request_from_args(CrossvalRequest, args)
+    who = account_for(ctx, args, request.permission)
     if args.background:
-        from app.services import audit
-        from app.services.jobs import start_crossval_job
-
-        job_id = start_crossval_job(ctx, request, who=args.who, resume_set_id=args.resume)
-        audit.record(ctx, actor=args.who, action="crossval", target=f"job {job_id}", detail=request.to_dict())
-        print(json.dumps({"job": job_id}))
+        print(json.dumps({"job": jobs.submit(ctx, request, who=who, resume_set_id=args.resume)}))
         return 0
     tick = bar("crossval", unit="%")
-
-    def progress(event: dict) -> None:
-        if event.get("kind") in ("epoch", "done"):
-            tick(int(round(100 * event["fraction"])), 100)
-
-    from app.services import audit
-
-    audit.record(ctx, actor=args.who, action="crossval", target="foreground", detail=request.to_dict())
-    set_id = run_crossval(ctx, request, progress=progress, resume_set_id=args.resume)
-    if set_id is None:
+    outcome = jobs.run_inline(ctx, request, who=who, resume_set_id=args.resume,
+                              progress=lambda p: None if p.step else tick(int(round(100 * p.fraction)), 100))
+    if outcome.cancelled:
         say("cancelled (resumable with --resume)")
         return 1
     from app.services.annotate import queue_source
 
     source = queue_source(ctx)
-    print(json.dumps({"set": set_id, "folds": args.folds, "scored": source.n_scored,
+    print(json.dumps({"set": outcome.set_id, "folds": request.folds, "scored": source.n_scored,
                       "likely_wrong_labels": source.n_issues, "source": source.name}))
     return 0
 

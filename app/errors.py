@@ -6,13 +6,15 @@ def user_message(exc: BaseException) -> str | None:
     """The one-line message for a known, user-facing error; None for a bug (let it raise)."""
     from app.services.export import ExportError
     from app.services.ingest import IngestError
+    from app.services.jobs import JobError
     from app.services.reproduce import USER_ERRORS as REPRODUCE_ERRORS
     from app.services.training import TrainingError
     from core.corpus import CorpusError
     from core.media import MediaError
     from db.repo import RepoError
 
-    known = IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | FileNotFoundError
+    known = (IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | JobError
+             | FileNotFoundError)
     if isinstance(exc, known) or isinstance(exc, REPRODUCE_ERRORS):
         return str(exc)
     return None

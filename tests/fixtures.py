@@ -14,6 +14,8 @@ import pytest
 WORKSPACE_SEED = 3
 ADMIN_PASSWORD = "admin-test-password"  # the workspace's accounts (app.services.accounts)
 ANNOTATOR_PASSWORD = "ann-test-password"
+# CLI flags that act as the workspace's admin (commands that change data need an account)
+AS_ADMIN = ("--who", "admin", "--password", ADMIN_PASSWORD)
 
 
 @dataclass(frozen=True)

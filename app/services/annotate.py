@@ -140,21 +140,19 @@ def suggestions(ctx: AppContext, source: QueueSource, video_id: int, k: int = 3)
     return []
 
 
-def crossval_jobs(ctx: AppContext, *, limit: int = 5) -> list[repo.JobRow]:
-    """The newest cross-validation jobs, newest first."""
-    with session_scope(ctx.engine) as session:
-        return [j for j in repo.list_jobs(session, limit=50) if j.kind == "crossval"][:limit]
+def crossval_jobs(ctx: AppContext, *, limit: int = 5) -> list:  # list[app.services.jobs.JobView]
+    """The newest cross-validation jobs, newest first, as they are now (reads only)."""
+    from app.services import jobs
+
+    return jobs.list_jobs(ctx, kind="crossval", limit=limit)
 
 
 def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | None = None,
                    architecture: str = "eastern") -> int:
-    """Start out-of-sample label issues in the background (the admin's button on Annotate and Models)."""
+    """Start out-of-sample label issues in the background as account `who` (the admin's button on Annotate and
+    Models): the job room checks the permission and audits."""
+    from app.services import jobs
     from app.services.crossval import CrossvalRequest
-    from app.services.jobs import start_crossval_job
 
     request = CrossvalRequest(architecture=architecture, folds=folds, epochs=epochs or ctx.settings.demo_epochs)
-    job_id = start_crossval_job(ctx, request, who=who)
-    from app.services import audit
-
-    audit.record(ctx, actor=who, action="crossval", target=f"job {job_id}", detail=request.to_dict())
-    return job_id
+    return jobs.submit(ctx, request, who=who)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from app.context import AppContext
+from app.services.jobs import JobOutcome, JobRequest, Progress
 from app.services.training import (
     Dataset,
-    JobRequest,
     TrainingError,
     _train_val,
     load_dataset,
@@ -35,18 +35,26 @@ from core.train import TrainConfig, load_checkpoint, predict_proba, save_checkpo
 from db import repo
 from db.session import session_scope
 
-ProgressFn = Callable[[dict[str, Any]], None]
+ProgressFn = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
 class CrossvalRequest(JobRequest):
-    architecture: str = "eastern"
-    modalities: tuple[str, ...] = MODALITIES
-    folds: int = 5
-    epochs: int = 15
-    seed: int = 0
-    batch_size: int = 64
-    lr: float = 1e-3
+    """K fold models on the current labels; every labelled video scored by the one that never saw it."""
+
+    kind: ClassVar[str] = "crossval"
+    permission: ClassVar[str] = "crossval"
+    audit_action: ClassVar[str] = "crossval"
+    runner: ClassVar[str] = "app.services.crossval:run_crossval_job"
+
+    architecture: str = field(default="eastern", metadata={"help": "the deep model each fold trains",
+                                                          "choices": lambda: registry.names("deep")})
+    modalities: tuple[str, ...] = field(default=MODALITIES, metadata={"help": "v,a,t or a subset"})
+    folds: int = field(default=5, metadata={"help": "number of folds (K)"})
+    epochs: int = field(default=15, metadata={"help": "epochs per fold model"})
+    seed: int = field(default=0, metadata={"help": "seed of the folds and of each fold's training"})
+    batch_size: int = field(default=64, metadata={"help": "videos per batch", "advanced": True})
+    lr: float = field(default=1e-3, metadata={"help": "Adam's learning rate", "advanced": True})
 
     def check(self) -> None:
         if not registry.is_registered(self.architecture, "deep"):
@@ -111,8 +119,18 @@ def run_crossval(
                     f"cleanlab estimates {n_issues} wrong labels",
         )
     if progress:
-        progress({"kind": "done", "fraction": 1.0, "message": f"done: {n_issues} likely wrong labels"})
+        message = f"done: {n_issues} likely wrong labels"
+        progress(Progress(1.0, message, log_line=message))
     return set_id
+
+
+def run_crossval_job(ctx: AppContext, request: CrossvalRequest, *, progress: ProgressFn | None = None,
+                     should_stop: Callable[[], bool] | None = None, job_id: int | None = None,
+                     resume_set_id: int | None = None) -> JobOutcome:
+    """The runner of a `crossval` job (app.services.jobs)."""
+    set_id = run_crossval(ctx, request, progress=progress, should_stop=should_stop, job_id=job_id,
+                          resume_set_id=resume_set_id)
+    return JobOutcome(cancelled=set_id is None, set_id=set_id)
 
 
 def _new_set(ctx: AppContext, request: CrossvalRequest, dataset: Dataset, job_id: int | None):  # noqa: ANN202
@@ -195,11 +213,13 @@ def _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, 
         if progress is None:
             return
         epoch = event.get("epoch", 0)
+        step = event.get("kind") == "step"
         within = (epoch - 1 + event.get("step", 0) / max(event.get("steps_per_epoch", 1), 1)) / request.epochs \
-            if event.get("kind") == "step" else epoch / request.epochs
-        progress({**event, "fold": fold + 1, "folds": request.folds,
-                  "fraction": min((fold + within) / request.folds, 0.99),
-                  "message": f"fold {fold + 1}/{request.folds}, epoch {epoch}/{request.epochs}"})
+            if step else epoch / request.epochs
+        message = f"fold {fold + 1}/{request.folds}, epoch {epoch}/{request.epochs}"
+        # fold curves restart at epoch 1: the message and the log tell the story, not the job's history
+        progress(Progress(min((fold + within) / request.folds, 0.99), message, epoch=epoch,
+                          log_line=None if step else message, step=step))
 
     result = train(cfg, train_cfg, fold_data, rows[fit_pos], rows[val_pos], progress=fold_progress,
                    should_stop=should_stop)

@@ -114,13 +114,12 @@ def videos_by_id(ctx: AppContext, video_ids: tuple[int, ...] | list[int]) -> lis
 # ---------------------------------------------------------------- training jobs
 
 
-def jobs_view(ctx: AppContext, *, limit: int = 10) -> list[repo.JobRow]:
-    """Recent training jobs, newest first, after marking dead workers' jobs as failed."""
+def jobs_view(ctx: AppContext, *, limit: int = 10) -> list:  # list[app.services.jobs.JobView]
+    """Recent background jobs, newest first, as they are now (a dead worker's job reads as failed; nothing is
+    written)."""
     from app.services import jobs
 
-    jobs.reap_dead_jobs(ctx)
-    with session_scope(ctx.engine) as session:
-        return repo.list_jobs(session, limit=limit)
+    return jobs.list_jobs(ctx, limit=limit)
 
 
 # ---------------------------------------------------------------- reproduction report

@@ -1,14 +1,17 @@
-"""Background training jobs: each runs in its own process (`python -m app worker --job N`),
-owns its row, reports progress into it and always leaves a final state.
+"""The job room: every long piece of work (training, cross-validation) is a `JobRequest` that declares its kind,
+the permission it needs and its runner; `submit` checks the account, audits once and starts the worker process
+(`python -m app worker --job N`, a new session), `run_inline` does the same in the foreground, `list_jobs` reads
+typed views (and never writes), and `run_worker` looks the runner up by the job's kind.
 
-The UI only starts a job and reads its row; a worker that dies without a word (killed, out of
-memory) is found by `reap_dead_jobs` from its pid and heartbeat and marked failed. The worker beats
-its heart from a thread every `job_heartbeat_s`, whatever training is doing (loading data, a long
-validation, recomputing predictions), so a heartbeat older than `job_stale_s` means a frozen or
-vanished worker.
+A worker owns its row, reports `Progress` into it and always leaves a final state; it beats its heart from a
+thread every `job_heartbeat_s` whatever the work is doing, and stops when its home or database disappears. A
+worker that dies without a word (killed, out of memory) shows as failed in `list_jobs` at once, and is written
+down as failed by `reap_dead_jobs` (the `jobs` command, `doctor --fix` and every `submit` call it).
 """
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import os
 import signal
 import subprocess
@@ -16,43 +19,153 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from sqlalchemy.engine import make_url
 
 from app.context import AppContext
-from app.services.training import TrainRequest, train_and_register
 from db import repo
-from db.repo import JobStatus
+from db.repo import JobRow, JobStatus
 from db.session import session_scope
 
 ACTIVE_STATES = repo.ACTIVE_STATES  # queued, running: what the pages follow live
+
+# Every kind of job, and the request class that declares it ("module:Class", imported when first needed, the way
+# core/models/registry.py resolves builders). A new kind is a JobRequest subclass and one line here.
+REQUESTS: dict[str, str] = {
+    "train": "app.services.training:TrainRequest",
+    "crossval": "app.services.crossval:CrossvalRequest",
+}
+JOB_KINDS = tuple(REQUESTS)
+
+
+class JobError(Exception):
+    """A job request that cannot run (bad parameters, unknown kind); the message says why."""
 
 
 class JobCancelled(Exception):
     pass
 
 
-JOB_KINDS = ("train", "crossval")
+@dataclass(frozen=True)
+class Progress:
+    """One progress report of a running job: the overall fraction done, a line for the page, and optionally the
+    epoch reached, one point of its learning curve and a line for the job log. `step` marks the frequent
+    within-epoch reports, written at most once per heartbeat."""
+
+    fraction: float
+    message: str
+    epoch: int | None = None
+    history_entry: dict[str, Any] | None = None
+    log_line: str | None = None
+    step: bool = False
 
 
-def start_job(ctx: AppContext, request: TrainRequest, *, who: str = "") -> int:
-    """Queue a training job and start its worker process in a new session."""
-    return _start(ctx, "train", request.to_dict(), who=who)
+ProgressFn = Callable[[Progress], None]
 
 
-def start_crossval_job(ctx: AppContext, request: Any, *, who: str = "", resume_set_id: int | None = None) -> int:
-    """Queue a cross-validation (app.services.crossval.CrossvalRequest) as a background job, like training."""
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a runner returns: the model it registered, the prediction set it stored, or that it was cancelled."""
+
+    cancelled: bool = False
+    model_version_id: int | None = None
+    set_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One parameter of a request, as the CLI and the forms show it (read from the dataclass field)."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None
+    advanced: bool
+
+
+class JobRequest:
+    """What a job is asked to do. Subclasses are frozen dataclasses that set `kind`, `permission` (an action of
+    app.services.accounts.ACTIONS), `audit_action` (app.services.audit.ACTIONS) and `runner` ("module:function"
+    called as runner(ctx, request, progress=, should_stop=, job_id=) -> JobOutcome). Each field's metadata may
+    carry `help`, `choices` (a zero-argument callable) and `advanced`; the CLI flags (app.commands_base
+    .add_request_args) and the Retrain form are generated from the fields."""
+
+    kind: ClassVar[str]
+    permission: ClassVar[str]
+    audit_action: ClassVar[str]
+    runner: ClassVar[str]
+    modalities: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Self:
+        """The request a job row stores (unknown keys ignored, modalities checked, then `check`)."""
+        from app.services.training import parse_modalities
+
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}  # type: ignore[attr-defined]
+        if "modalities" in known:
+            value = known["modalities"]
+            known["modalities"] = parse_modalities(value if isinstance(value, str) else ",".join(value))
+        request = cls(**known)
+        request.check()
+        return request
+
+    def check(self) -> None:
+        """Refuse a request that cannot run (TrainingError); nothing to check by default."""
+
+    @classmethod
+    def options(cls) -> list[Option]:
+        """The request's parameters with their defaults, help and choices, in declaration order."""
+        out = []
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            kind = type(default) if default is not None else str
+            choices = f.metadata.get("choices")
+            out.append(Option(f.name, kind, default, f.metadata.get("help", ""),
+                              tuple(choices()) if choices else None, bool(f.metadata.get("advanced"))))
+        return out
+
+
+def request_class(kind: str) -> type[JobRequest]:
+    """The request class of a job kind."""
+    if kind not in REQUESTS:
+        raise JobError(f"unknown job kind {kind!r} (known: {', '.join(REQUESTS)})")
+    return _resolve(REQUESTS[kind])
+
+
+def _resolve(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# ----------------------------------------------------------------- starting work
+
+
+def _authorise(ctx: AppContext, request: JobRequest, who: str) -> str:
+    """The account name if `who` may run this request (PermissionDenied otherwise)."""
+    from app.services.accounts import require
+
+    return require(ctx, name=who, action=request.permission).name
+
+
+def submit(ctx: AppContext, request: JobRequest, *, who: str, resume_set_id: int | None = None) -> int:
+    """Check that account `who` may run `request`, queue it, start its worker process, audit it; the job id."""
     request.check()
+    actor = _authorise(ctx, request, who)
+    reap_dead_jobs(ctx)
     params = request.to_dict() | ({"resume_set_id": resume_set_id} if resume_set_id else {})
-    return _start(ctx, "crossval", params, who=who)
-
-
-def _start(ctx: AppContext, kind: str, params: dict[str, Any], *, who: str) -> int:
     with session_scope(ctx.engine) as session:
-        job_id = repo.create_job(session, params=params, created_by=who, kind=kind)
+        job_id = repo.create_job(session, params=params, created_by=actor, kind=request.kind)
+    _audit(ctx, request, actor, target=f"job {job_id}", via="background")
     ctx.settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     log_path = ctx.settings.jobs_dir / f"job-{job_id}.log"
     own = {f"EASTERN_{name.upper()}" for name in type(ctx.settings).model_fields}
@@ -73,59 +186,190 @@ def _start(ctx: AppContext, kind: str, params: dict[str, Any], *, who: str) -> i
     return job_id
 
 
+def run_inline(ctx: AppContext, request: JobRequest, *, who: str, progress: ProgressFn | None = None,
+               should_stop: Callable[[], bool] | None = None, resume_set_id: int | None = None) -> JobOutcome:
+    """The foreground path (the CLI without --background): the same permission check and audit row as `submit`,
+    then the runner in this process."""
+    request.check()
+    actor = _authorise(ctx, request, who)
+    _audit(ctx, request, actor, target="foreground", via="foreground")
+    runner = _resolve(request.runner)
+    return runner(ctx, request, progress=progress, should_stop=should_stop, job_id=None, resume_set_id=resume_set_id)
+
+
+def _audit(ctx: AppContext, request: JobRequest, actor: str, *, target: str, via: str) -> None:
+    from app.services import audit
+
+    audit.record(ctx, actor=actor, action=request.audit_action, target=target,
+                 detail={"via": via, "kind": request.kind, **request.to_dict()})
+
+
+def cancel(ctx: AppContext, job_id: int, *, who: str) -> None:
+    """Ask a job's worker to stop (it does after its current step); needs the permission that started it."""
+    with session_scope(ctx.engine) as session:
+        row = repo.get_job(session, job_id=job_id)
+    if row is None:
+        raise JobError(f"no job {job_id}")
+    from app.services.accounts import require
+
+    require(ctx, name=who, action=request_class(row.kind).permission)
+    with session_scope(ctx.engine) as session:
+        repo.request_cancel(session, job_id=job_id)
+
+
 def settings_env(ctx: AppContext) -> dict[str, str]:
     """The caller's settings as EASTERN_* variables, so the worker runs with exactly these (not only
     the same home and database: the same heartbeat, frame encoder, thread count...). The admin
     password stays out: the worker does not need it."""
     return {f"EASTERN_{name.upper()}": str(value) for name, value in ctx.settings.model_dump().items()
-            if value is not None and name != "admin_password"}
+            if value is not None and name not in ("admin_password", "password")}
 
 
 def _repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# ----------------------------------------------------------------- reading jobs
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as the pages and the CLI show it. `status` is what is true now: a running job whose worker has died
+    reads as failed (with the reason in `error`) before anyone has written that down."""
+
+    id: int
+    kind: str
+    status: JobStatus
+    request: JobRequest | None  # None when the stored parameters no longer parse
+    progress: float
+    epoch: int
+    message: str
+    history: list[Any]
+    error: str | None
+    cancel_requested: bool
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    model_version_id: int | None
+    pid: int | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "status": str(self.status), "progress": round(self.progress, 3),
+                "message": self.message, "error": self.error, "model": self.model_version_id,
+                "by": self.created_by, "request": self.request.to_dict() if self.request else None}
+
+
+def list_jobs(ctx: AppContext, *, kind: str | None = None, limit: int = 20) -> list[JobView]:
+    """The newest jobs (of one kind), newest first, as they are now. Reads only."""
+    with session_scope(ctx.engine) as session:
+        rows = repo.list_jobs(session, limit=limit if kind is None else max(limit * 5, 50))
+    views = [_view(ctx, row) for row in rows if kind is None or row.kind == kind]
+    return views[:limit]
+
+
+def get_job(ctx: AppContext, job_id: int) -> JobView | None:
+    with session_scope(ctx.engine) as session:
+        row = repo.get_job(session, job_id=job_id)
+    return _view(ctx, row) if row else None
+
+
+def _view(ctx: AppContext, row: JobRow) -> JobView:
+    death = _death(ctx, row, datetime.now(UTC))
+    try:
+        request = request_class(row.kind).from_dict(row.params)
+    except Exception:  # noqa: BLE001 - old or invalid parameters: shown as such, the job row keeps them
+        request = None
+    return JobView(
+        id=row.id, kind=row.kind, status=JobStatus.FAILED if death else JobStatus(row.status), request=request,
+        progress=row.progress, epoch=row.epoch, message=row.message, history=list(row.history or []),
+        error=death or row.error, cancel_requested=row.cancel_requested, created_by=row.created_by,
+        created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
+        model_version_id=row.model_version_id, pid=row.pid,
+    )
+
+
+def _death(ctx: AppContext, job: JobRow, now: datetime) -> str | None:
+    """Why an active job's worker is gone (dead, silent too long, never started), or None."""
+    if job.status not in ACTIVE_STATES:
+        return None
+    beat = job.heartbeat_at or job.created_at
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=UTC)
+    silent = (now - beat).total_seconds()
+    stale = ctx.settings.job_stale_s
+    if job.status == JobStatus.RUNNING and not worker_alive(job.pid):
+        return f"worker process {job.pid} died without finishing (killed?)"
+    if job.status == JobStatus.RUNNING and silent > stale:
+        return f"worker process {job.pid} silent for {silent:.0f} s (no heartbeat within {stale:g} s)"
+    if job.status == JobStatus.QUEUED and silent > stale:
+        return f"worker never started (queued {silent:.0f} s)"
+    return None
+
+
+def worker_alive(pid: int | None) -> bool:
+    """Whether a worker process still runs (a zombie counts as dead)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def reap_dead_jobs(ctx: AppContext) -> list[int]:
+    """Write down as failed the active jobs whose worker is gone (or silent longer than job_stale_s); their ids."""
+    reaped = []
+    now = datetime.now(UTC)
+    with session_scope(ctx.engine) as session:
+        for job in repo.running_jobs(session):
+            error = _death(ctx, job, now)
+            if error:
+                repo.finish_job(session, job_id=job.id, status=JobStatus.FAILED, error=error)
+                repo.abandon_prediction_sets(session, job_id=job.id, message=f"{error}; resumable")
+                reaped.append(job.id)
+    return reaped
+
+
+# ----------------------------------------------------------------- the worker process
+
+
 def run_worker(ctx: AppContext, job_id: int) -> JobStatus | str:
-    """Body of the worker process: claim the job, train, set the final state in `finally`."""
+    """Body of the worker process: claim the job, run its kind's runner, set the final state in `finally`."""
     with session_scope(ctx.engine) as session:
         if not repo.claim_job(session, job_id=job_id, pid=os.getpid()):
             return "not-queued"
         job = repo.get_job(session, job_id=job_id)
     assert job is not None
     status, error, model_id = JobStatus.FAILED, "worker ended unexpectedly", None
-    state = {"last_write": 0.0, "cancel": False, "epochs": 1}
+    state = {"last_write": 0.0, "cancel": False}
 
     def _on_term(signum: int, _frame: Any) -> None:
         raise JobCancelled(f"stopped by signal {signum}")
 
     signal.signal(signal.SIGTERM, _on_term)
 
-    def progress(event: dict[str, Any]) -> None:
+    def progress(report: Progress) -> None:
         now = time.monotonic()
-        kind = event.get("kind")
-        if kind == "step" and now - state["last_write"] < ctx.settings.job_heartbeat_s:
+        if report.step and now - state["last_write"] < ctx.settings.job_heartbeat_s:
             return
         state["last_write"] = now
-        epochs = state["epochs"]
-        if "fraction" in event:  # a cross-validation: its own overall fraction and message
-            frac, msg = float(event["fraction"]), str(event.get("message", ""))
-            entry = None  # fold curves restart at epoch 1: the message and the log tell the story
-            line = msg if kind in ("epoch", "done") else None
-        elif kind == "epoch":
-            frac = event["epoch"] / epochs
-            val = event.get("val_macro_f1")  # None when the labels leave no validation videos
-            msg = (f"epoch {event['epoch']}/{epochs}: loss {event['train_loss']:.3f}, "
-                   + ("no validation videos" if val is None else f"validation Macro-F {val:.3f}"))
-            entry, line = event, msg
-        else:
-            frac = (event["epoch"] - 1 + event["step"] / max(event["steps_per_epoch"], 1)) / epochs
-            msg = (f"epoch {event['epoch']}/{epochs}, step {event['step']}/{event['steps_per_epoch']}, "
-                   f"loss {event['loss']:.3f}")
-            entry, line = None, None
         with session_scope(ctx.engine) as session:
             state["cancel"] = repo.update_job(
-                session, job_id=job_id, progress=min(frac, 0.99), epoch=event.get("epoch"), message=msg,
-                history_entry=entry, log_line=line,
+                session, job_id=job_id, progress=min(report.fraction, 0.99), epoch=report.epoch,
+                message=report.message, history_entry=report.history_entry, log_line=report.log_line,
             )
 
     stop_beating = threading.Event()
@@ -134,18 +378,13 @@ def run_worker(ctx: AppContext, job_id: int) -> JobStatus | str:
     heart.start()
     try:
         # inside the try: a job whose parameters are invalid fails with the reason in its row
-        if job.kind == "crossval":
-            from app.services.crossval import CrossvalRequest, run_crossval
-
-            request = CrossvalRequest.from_dict(job.params)
-            set_id = run_crossval(ctx, request, progress=progress, should_stop=lambda: state["cancel"], job_id=job_id,
-                                  resume_set_id=job.params.get("resume_set_id"))
-            status, error = (JobStatus.CANCELLED, None) if set_id is None else (JobStatus.DONE, None)
-        else:
-            request = TrainRequest.from_dict(job.params)
-            state["epochs"] = max(int(request.epochs), 1)
-            model_id = train_and_register(ctx, request, progress=progress, should_stop=lambda: state["cancel"])
-            status, error = (JobStatus.CANCELLED, None) if model_id is None else (JobStatus.DONE, None)
+        cls = request_class(job.kind)
+        request = cls.from_dict(job.params)
+        outcome: JobOutcome = _resolve(cls.runner)(
+            ctx, request, progress=progress, should_stop=lambda: state["cancel"], job_id=job_id,
+            resume_set_id=job.params.get("resume_set_id"))
+        status, error, model_id = ((JobStatus.CANCELLED, None, None) if outcome.cancelled
+                                   else (JobStatus.DONE, None, outcome.model_version_id))
     except JobCancelled as exc:
         status, error = JobStatus.CANCELLED, str(exc)
     except Exception as exc:  # the job row must say why; the traceback goes to the job log
@@ -207,51 +446,3 @@ def _abandon(ctx: AppContext, job_id: int, why: str) -> None:
         except Exception as exc:  # noqa: BLE001 - nothing more to do: we are leaving
             print(f"could not mark job {job_id} failed: {exc}", file=sys.stderr, flush=True)
     os._exit(HOME_GONE_EXIT)
-
-
-def request_cancel(ctx: AppContext, job_id: int) -> None:
-    with session_scope(ctx.engine) as session:
-        repo.request_cancel(session, job_id=job_id)
-
-
-def worker_alive(pid: int | None) -> bool:
-    """Whether a worker process still runs (a zombie counts as dead)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return True
-
-
-def reap_dead_jobs(ctx: AppContext) -> list[int]:
-    """Mark running jobs whose worker is gone (or silent longer than job_stale_s) as failed; returns their ids."""
-    reaped = []
-    now = datetime.now(UTC)
-    stale = ctx.settings.job_stale_s
-    with session_scope(ctx.engine) as session:
-        for job in repo.running_jobs(session):
-            beat = job.heartbeat_at or job.created_at
-            if beat.tzinfo is None:
-                beat = beat.replace(tzinfo=UTC)
-            silent = (now - beat).total_seconds()
-            error = None
-            if job.status == JobStatus.RUNNING and not worker_alive(job.pid):
-                error = f"worker process {job.pid} died without finishing (killed?)"
-            elif job.status == JobStatus.RUNNING and silent > stale:
-                error = f"worker process {job.pid} silent for {silent:.0f} s (no heartbeat within {stale:g} s)"
-            elif job.status == JobStatus.QUEUED and silent > stale:
-                error = f"worker never started (queued {silent:.0f} s)"
-            if error:
-                repo.finish_job(session, job_id=job.id, status=JobStatus.FAILED, error=error)
-                repo.abandon_prediction_sets(session, job_id=job.id, message=f"{error}; resumable")
-                reaped.append(job.id)
-    return reaped

@@ -6,14 +6,15 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar
 
 import numpy as np
 
 from app.context import AppContext
 from app.services import features as feature_service
+from app.services.jobs import JobOutcome, JobRequest, Progress
 from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
 from core.features.textual import TextEmbedder
@@ -100,38 +101,26 @@ def load_dataset(ctx: AppContext, *, min_per_class: int = 2) -> Dataset:
     )
 
 
-class JobRequest:
-    """What a background job (training, cross-validation) is asked to do, as the JSON its job row stores:
-    `to_dict` for the row, `from_dict` back (unknown keys ignored, modalities checked, then `check`)."""
-
-    modalities: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "modalities": list(self.modalities)}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Self:
-        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}  # type: ignore[attr-defined]
-        if "modalities" in known:
-            known["modalities"] = parse_modalities(",".join(known["modalities"]))
-        request = cls(**known)
-        request.check()
-        return request
-
-    def check(self) -> None:
-        """Refuse a request that cannot run (TrainingError); nothing to check by default."""
-
-
 @dataclass(frozen=True)
 class TrainRequest(JobRequest):
-    architecture: str = "eastern"
-    modalities: tuple[str, ...] = MODALITIES
-    epochs: int = 15
-    seed: int = 0
-    batch_size: int = 64
-    lr: float = 1e-3
-    activate: bool = False
-    name: str = ""
+    """Train one model on the current labels (the `train` command, the Retrain page, the first run)."""
+
+    kind: ClassVar[str] = "train"
+    permission: ClassVar[str] = "retrain"
+    audit_action: ClassVar[str] = "retrain"
+    runner: ClassVar[str] = "app.services.training:run_train_job"
+
+    architecture: str = field(default="eastern", metadata={
+        "help": "a deep model, or a shallow baseline of Table 1 (stored and compared, not activatable)",
+        "choices": lambda: registry.names()})
+    modalities: tuple[str, ...] = field(default=MODALITIES, metadata={"help": "v,a,t or a subset"})
+    epochs: int = field(default=15, metadata={"help": "at most this many epochs (early stopping on validation)"})
+    seed: int = field(default=0, metadata={"help": "seed of the initialisation, batches and validation slice"})
+    batch_size: int = field(default=64, metadata={"help": "videos per batch", "advanced": True})
+    lr: float = field(default=1e-3, metadata={"help": "Adam's learning rate", "advanced": True})
+    activate: bool = field(default=False, metadata={"help": "make it the active model when it is done"})
+    name: str = field(default="", metadata={"help": "a name for the version (default: architecture, "
+                                                    "modalities and seed)", "advanced": True})
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -182,8 +171,35 @@ def train_and_register(
             checkpoint_path=checkpoint.as_posix(), metrics=metrics,
         )
     if request.activate:
-        promote(ctx, model_id)
+        activate(ctx, model_id)
     return model_id
+
+
+def run_train_job(ctx: AppContext, request: TrainRequest, *, progress: Callable[[Progress], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None, job_id: int | None = None,
+                  resume_set_id: int | None = None) -> JobOutcome:
+    """The runner of a `train` job (app.services.jobs): train_and_register, its events reported as Progress."""
+    epochs = max(int(request.epochs), 1)
+
+    def report(event: dict[str, Any]) -> None:
+        if progress is not None:
+            progress(train_progress(event, epochs))
+
+    model_id = train_and_register(ctx, request, progress=report, should_stop=should_stop)
+    return JobOutcome(cancelled=model_id is None, model_version_id=model_id)
+
+
+def train_progress(event: dict[str, Any], epochs: int) -> Progress:
+    """core.train's event (an epoch's end, or a step inside one) as a job's Progress."""
+    if event.get("kind") == "epoch":
+        val = event.get("val_macro_f1")  # None when the labels leave no validation videos
+        msg = (f"epoch {event['epoch']}/{epochs}: loss {event['train_loss']:.3f}, "
+               + ("no validation videos" if val is None else f"validation Macro-F {val:.3f}"))
+        return Progress(event["epoch"] / epochs, msg, epoch=event["epoch"], history_entry=event, log_line=msg)
+    fraction = (event["epoch"] - 1 + event["step"] / max(event["steps_per_epoch"], 1)) / epochs
+    msg = (f"epoch {event['epoch']}/{epochs}, step {event['step']}/{event['steps_per_epoch']}, "
+           f"loss {event['loss']:.3f}")
+    return Progress(fraction, msg, epoch=event["epoch"], step=True)
 
 
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -324,15 +340,24 @@ def load_model(ctx: AppContext, model_id: int):  # noqa: ANN201 - returns (nn.Mo
     return load_checkpoint(ctx.settings.inside_home(Path(row.checkpoint_path)))
 
 
-def promote(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None,
-            actor: str = "cli") -> int:
-    """Make a version active and recompute predictions (and atom codes) for every video; audited."""
+def promote(ctx: AppContext, model_id: int, *, who: str, progress: Callable[[int, int], None] | None = None) -> int:
+    """Make a version active and recompute predictions (and atom codes) for every video, as account `who` (an
+    admin: PermissionDenied otherwise); audited. Returns the number of predictions stored."""
+    from app.services import audit
+    from app.services.accounts import require
+
+    actor = require(ctx, name=who, action="promote").name
+    count = activate(ctx, model_id, progress=progress)
+    audit.record(ctx, actor=actor, action="promote", target=f"model {model_id}", detail={"predictions": count})
+    return count
+
+
+def activate(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute every prediction with the version, then make it active (the checked paths call this: `promote`,
+    and a train request with activate=True, checked and audited when it was submitted)."""
     count = recompute_predictions(ctx, model_id, progress=progress)
     with session_scope(ctx.engine) as session:
         repo.activate_model(session, model_id=model_id)
-    from app.services import audit
-
-    audit.record(ctx, actor=actor, action="promote", target=f"model {model_id}", detail={"predictions": count})
     return count
 
 

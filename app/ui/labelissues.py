@@ -74,7 +74,7 @@ def _start_button(source: annotate.QueueSource, *, key: str) -> None:
     label = "Re-run cross-validation" if source.kind == "crossval" else "Compute out-of-sample label issues"
     if st.button(label, key=f"{key}_crossval", icon=":material/model_training:",
                  help="5 fold models trained in the background; every video scored by the one that never saw it"):
-        job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=session.annotator() or "admin")
+        job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=session.account_name() or "")
         if job_id is not None:
             st.session_state["labelissues_watching"] = job_id
             cache.clear_after_label_change()

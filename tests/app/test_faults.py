@@ -182,7 +182,7 @@ def test_training_job_and_4_annotators_write_sqlite_for_20_s(private_ws: Workspa
     names = [f"annotator-{i}" for i in range(4)]
     for name in names:
         accounts.create(ctx, name=name, role="annotator", password="pw-" + name, actor="test")
-    job_id = jobs.start_job(ctx, TrainRequest(epochs=40, seed=1), who=private_ws.admin)
+    job_id = jobs.submit(ctx, TrainRequest(epochs=40, seed=1), who=private_ws.admin)
     procs = [subprocess.Popen([sys.executable, "-c", ANNOTATOR, name, "20", json.dumps(venues)], cwd=ROOT,
                               env=_env(private_ws.home, private_ws.db_url), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for name in names]
@@ -192,7 +192,7 @@ def test_training_job_and_4_annotators_write_sqlite_for_20_s(private_ws: Workspa
         assert proc.returncode == 0, err[-3000:]
         assert "database is locked" not in err
         results.append(json.loads(out.strip().splitlines()[-1]))
-    jobs.request_cancel(ctx, job_id)
+    jobs.cancel(ctx, job_id, who=private_ws.admin)
     deadline = time.monotonic() + 240
     while True:
         with session_scope(ctx.engine) as s:

@@ -122,16 +122,16 @@ def worker_gone(pid: int) -> bool:
 
 
 def test_a_tiny_job_runs_to_done_registers_and_activates_a_model(ctx, private_ws: Workspace):
-    from app.services.jobs import start_job
+    from app.services.jobs import submit
     from db import repo
     from db.session import session_scope
 
     before_active, before_versions = active_and_versions(ctx)
-    job_id = start_job(ctx, TrainRequest(epochs=2, seed=1, name="job tiny", activate=True), who="tester")
+    job_id = submit(ctx, TrainRequest(epochs=2, seed=1, name="job tiny", activate=True), who="admin")
     row = wait_final(ctx, job_id)
     log = (ctx.settings.jobs_dir / f"job-{job_id}.log").read_text(encoding="utf-8")
     assert row.status == "done", (row.error, log[-2000:])
-    assert row.error is None and row.progress == 1.0 and row.created_by == "tester"
+    assert row.error is None and row.progress == 1.0 and row.created_by == "admin"
     assert [e["epoch"] for e in row.history] == [1, 2] and row.epoch == 2
     assert row.pid and row.started_at and row.finished_at and row.heartbeat_at
     assert f"job {job_id}: done" in log
@@ -161,18 +161,18 @@ def test_the_worker_runs_with_the_callers_settings(ctx):
 
 
 def test_cancel_stops_a_running_job_and_activates_nothing(ctx):
-    from app.services.jobs import request_cancel, start_job
+    from app.services.jobs import cancel, submit
 
     before_active, before_versions = active_and_versions(ctx)
     before_predictions = predictions_of(ctx, before_active)
-    job_id = start_job(ctx, TrainRequest(**LONG, activate=True))
+    job_id = submit(ctx, TrainRequest(**LONG, activate=True), who="admin")
     pid, frozen = freeze_when_trained(ctx, job_id)
     try:
         assert frozen.status == "running"
         # the worker is at most in epoch len(history) + 1; the write at that epoch's end (or a heartbeat
         # before it) reads the request, so the next epoch stops: long before early stopping could end it
         assert len(frozen.history) + 2 < EARLIEST_EARLY_STOP, "the worker ran ahead of the test: rerun"
-        request_cancel(ctx, job_id)
+        cancel(ctx, job_id, who="admin")
     finally:
         os.kill(pid, signal.SIGCONT)
     row = wait_final(ctx, job_id)
@@ -183,12 +183,12 @@ def test_cancel_stops_a_running_job_and_activates_nothing(ctx):
 
 
 def test_a_worker_killed_halfway_is_marked_failed_and_changes_nothing(ctx):
-    from app.services.jobs import reap_dead_jobs, start_job
+    from app.services.jobs import reap_dead_jobs, submit
 
     before_active, before_versions = active_and_versions(ctx)
     before_predictions = predictions_of(ctx, before_active)
     assert before_predictions
-    job_id = start_job(ctx, TrainRequest(**LONG, activate=True))
+    job_id = submit(ctx, TrainRequest(**LONG, activate=True), who="admin")
     pid, frozen = freeze_when_trained(ctx, job_id)
     assert frozen.status == "running" and frozen.model_version_id is None, "the worker ran ahead of the test"
     assert reap_dead_jobs(ctx) == []  # alive (stopped, but alive) and beating until a moment ago
@@ -239,13 +239,13 @@ INVALID = [
 
 
 def test_jobs_with_invalid_parameters_fail_with_their_reason_and_a_queued_job_can_be_cancelled(ctx):
-    from app.services.jobs import request_cancel, start_job
+    from app.services.jobs import cancel, submit
 
     before = active_and_versions(ctx)
     # all at once: each worker spends seconds importing torch
-    invalid = [(start_job(ctx, TrainRequest(**args, activate=True)), reason) for args, reason in INVALID]
-    queued = start_job(ctx, TrainRequest(**LONG, activate=True))
-    request_cancel(ctx, queued)  # its worker is still importing torch: it stops at its first step
+    invalid = [(submit(ctx, TrainRequest(**args, activate=True), who="admin"), reason) for args, reason in INVALID]
+    queued = submit(ctx, TrainRequest(**LONG, activate=True), who="admin")
+    cancel(ctx, queued, who="admin")  # its worker is still importing torch: it stops at its first step
     for job_id, reason in invalid:
         row = wait_final(ctx, job_id)
         assert row.status == "failed" and reason in row.error, row.error
@@ -274,7 +274,8 @@ def test_jobs_command_lists_jobs_as_json(ctx, private_ws: Workspace):
 
     with session_scope(ctx.engine) as session:
         job_id = repo.create_job(session, params={"epochs": 1}, created_by="cli")
-    env = {**os.environ, **private_ws.env()}
+    env = {**os.environ, **private_ws.env(), "EASTERN_USER": private_ws.admin,
+           "EASTERN_PASSWORD": private_ws.admin_password}
     out = subprocess.run([sys.executable, "-m", "app", "jobs", "--cancel", str(job_id)], env=env,
                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
                          check=True).stdout
@@ -288,9 +289,9 @@ def test_a_worker_whose_home_is_deleted_stops(ctx):
     keep a core busy for minutes and write into a fresh, empty database file)."""
     import shutil
 
-    from app.services.jobs import start_job
+    from app.services.jobs import submit
 
-    job_id = start_job(ctx, TrainRequest(**LONG, activate=True))
+    job_id = submit(ctx, TrainRequest(**LONG, activate=True), who="admin")
     row = wait_for(f"job {job_id} to run", lambda: (r := job(ctx, job_id)).status == "running" and r.pid and r)
     pid = row.pid
     shutil.rmtree(ctx.settings.home)

@@ -109,7 +109,7 @@ def test_killed_crossval_job_loses_nothing(private_ws: Workspace) -> None:
     earlier = _done_set(ctx)
     with session_scope(ctx.engine) as session:
         active = repo.active_model(session).id
-    job_id = jobs.start_crossval_job(ctx, CrossvalRequest(folds=3, epochs=200, seed=5), who="test")
+    job_id = jobs.submit(ctx, CrossvalRequest(folds=3, epochs=200, seed=5), who="admin")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with session_scope(ctx.engine) as session:

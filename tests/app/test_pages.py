@@ -345,7 +345,7 @@ def test_upload_of_a_stored_video_links_to_it(private_ws: Workspace) -> None:
 
 def test_retrain_job_runs_to_the_end_and_is_promoted(private_ws: Workspace) -> None:
     at = open_page("retrain", annotator="admin-alice", is_admin=True)
-    at.selectbox(key="retrain_arch").set_value("eastern")
+    at.selectbox(key="retrain_architecture").set_value("eastern")
     at.number_input(key="retrain_epochs").set_value(1)
     at.button(key="retrain_start").click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -13,7 +13,7 @@ from core.models import ModelConfig, registry
 from core.models.registry import ModelSpec
 from core.protocol import MethodSpec, ProtocolError, deep
 from tests.app.test_training_service import run_cli
-from tests.fixtures import Workspace
+from tests.fixtures import AS_ADMIN, Workspace
 
 TOY = ModelSpec("toy_mean", "ToyMean", "deep", False, "tests.app.toy_model:ToyMean", "mean-pooled softmax")
 
@@ -43,7 +43,7 @@ def test_an_unregistered_architecture_is_refused_everywhere_until_registered():
 def test_a_toy_model_registered_in_one_line_trains_activates_and_predicts_through_the_cli(private_ws: Workspace):
     with registry.registered(TOY):
         code, stdout, stderr = run_cli(["train", "--model", "toy_mean", "--epochs", "3", "--seed", "2",
-                                        "--activate"])
+                                        "--activate", *AS_ADMIN])
         assert code == 0, stderr[-3000:]
         summary = json.loads(stdout)
         assert summary["architecture"] == "toy_mean" and summary["active"] is True and summary["epochs"] == 3
@@ -67,7 +67,7 @@ def test_a_toy_model_registered_in_one_line_trains_activates_and_predicts_throug
 
 
 def test_a_shallow_baseline_trains_through_the_cli_is_listed_and_cannot_be_activated(private_ws: Workspace):
-    code, stdout, stderr = run_cli(["train", "--model", "dmdl", "--seed", "1"])
+    code, stdout, stderr = run_cli(["train", "--model", "dmdl", "--seed", "1", *AS_ADMIN])
     assert code == 0, stderr[-3000:]
     summary = json.loads(stdout)
     assert summary["architecture"] == "dmdl" and summary["active"] is False
@@ -79,7 +79,7 @@ def test_a_shallow_baseline_trains_through_the_cli_is_listed_and_cannot_be_activ
     assert summary["micro_f1"] == pytest.approx(
         f1_score(row.metrics["test_labels"], row.metrics["test_predicted"], average="micro"))
     assert row.config["epochs"] is None and "params" in row.config
-    code, _, stderr = run_cli(["promote", str(summary["id"])])
+    code, _, stderr = run_cli(["promote", str(summary["id"]), *AS_ADMIN])
     assert code == 2 and "shallow baseline dmdl" in stderr
-    code, _, stderr = run_cli(["train", "--model", "dmdl", "--activate"])
+    code, _, stderr = run_cli(["train", "--model", "dmdl", "--activate", *AS_ADMIN])
     assert code == 2 and "cannot be activated" in stderr

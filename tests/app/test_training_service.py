@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import Workspace
+from tests.fixtures import AS_ADMIN, Workspace
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -55,7 +55,8 @@ def unseen_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def test_train_activate_stores_a_version_with_metrics_and_predictions_for_every_video(private_ws: Workspace):
     before_active, before_versions, _ = state(private_ws)
-    code, stdout, stderr = run_cli(["train", "--activate", "--epochs", "2", "--seed", "4", "--modalities", "v,a,t"])
+    code, stdout, stderr = run_cli(["train", "--activate", "--epochs", "2", "--seed", "4", "--modalities", "v,a,t",
+                                    *AS_ADMIN])
     assert code == 0, stderr[-3000:]
     summary = json.loads(stdout)
     assert summary["active"] is True and summary["architecture"] == "eastern"
