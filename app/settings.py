@@ -18,7 +18,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=REPO_ROOT / "var", description="All state lives here.")
     db_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in home.")
-    frame_encoder: str = Field(default="efficientnet_lite0", description="efficientnet_lite0 | alexnet")
+    frame_encoder: str = Field(default="efficientnet_lite0", description="a name of core.features.encoders")
     alexnet_weights: Path | None = Field(default=None, description="torchvision-format AlexNet state_dict")
     word_vectors: Path | None = Field(
         default=None, description="word2vec text-format vectors; default: trained on captions"
@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     @field_validator("frame_encoder")
     @classmethod
     def _known_encoder(cls, value: str) -> str:
-        if value not in {"efficientnet_lite0", "alexnet"}:
-            raise ValueError(f"unknown frame encoder {value!r}: use efficientnet_lite0 or alexnet")
+        from core.features import encoders  # specs only: no torch
+
+        encoders.spec(value)  # ValueError naming the known encoders
         return value
 
     @model_validator(mode="after")

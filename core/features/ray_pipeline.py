@@ -47,12 +47,12 @@ def connect(address: str, *, num_cpus: int | None = None):
 class _EncoderActor:
     """One frame encoder (on the GPU Ray assigned it, if any) writing into the shared feature store."""
 
-    def __init__(self, encoder: str, alexnet_weights: str | None, store_root: str, version: str):
+    def __init__(self, encoder: str, weights: str | None, store_root: str, version: str):
+        from core.features.encoders import make_encoder
         from core.features.extract import FeatureExtractor
         from core.features.store import FeatureStore
-        from core.features.visual import make_encoder
 
-        self.encoder = make_encoder(encoder, alexnet_weights=alexnet_weights)
+        self.encoder = make_encoder(encoder, weights=weights)
         have = FeatureExtractor(self.encoder).version
         if have != version:
             raise ValueError(f"this node's extractor is {have}, the driver's {version}: install the same code")
@@ -68,7 +68,7 @@ class _EncoderActor:
         return encode_and_store(self.encoder, self.store, list(batch))
 
 
-def run_ray(jobs: Iterable[Job], *, encoder: str, alexnet_weights: str | None, store_root: str | Path,
+def run_ray(jobs: Iterable[Job], *, encoder: str, weights: str | None, store_root: str | Path,
             version: str, input_size: tuple[int, int], actors: int | None = None,
             batch_frames: int | None = None, should_stop: Callable[[], bool] | None = None) -> Iterator[Outcome]:
     """Extract `jobs` on the connected Ray cluster; yields each video's Outcome once its features are stored.
@@ -83,7 +83,7 @@ def run_ray(jobs: Iterable[Job], *, encoder: str, alexnet_weights: str | None, s
     nodes = max(1, sum(1 for n in ray.nodes() if n.get("Alive")))
     n_actors = actors or (gpus if gpus else nodes)
     actor_cls = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_EncoderActor)
-    pool = [actor_cls.remote(encoder, alexnet_weights, str(store_root), version) for _ in range(n_actors)]
+    pool = [actor_cls.remote(encoder, weights, str(store_root), version) for _ in range(n_actors)]
     decode = ray.remote(num_cpus=1)(prepare)
     if batch_frames is None:
         batch_frames = ray.get(pool[0].gather_frames.remote())

