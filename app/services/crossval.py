@@ -30,6 +30,7 @@ from app.services.training import (
 from core.fileio import atomic_savez, atomic_write_json
 from core.modalities import MODALITIES, letters
 from core.models import registry
+from core.probe import PROBE
 from core.splits import kfold_assignment
 from core.train import TrainConfig, load_checkpoint, predict_proba, save_checkpoint, train
 from db import repo
@@ -47,8 +48,9 @@ class CrossvalRequest(JobRequest):
     audit_action: ClassVar[str] = "crossval"
     runner: ClassVar[str] = "app.services.crossval:run_crossval_job"
 
-    architecture: str = field(default="eastern", metadata={"help": "the deep model each fold trains",
-                                                          "choices": lambda: registry.names("deep")})
+    architecture: str = field(default="eastern", metadata={
+        "help": f"the deep model each fold trains, or {PROBE!r}: logistic regression on pooled features (seconds)",
+        "choices": lambda: (*registry.names("deep"), PROBE)})
     modalities: tuple[str, ...] = field(default=MODALITIES, metadata={"help": "v,a,t or a subset"})
     folds: int = field(default=5, metadata={"help": "number of folds (K)"})
     epochs: int = field(default=15, metadata={"help": "epochs per fold model"})
@@ -57,9 +59,9 @@ class CrossvalRequest(JobRequest):
     lr: float = field(default=1e-3, metadata={"help": "Adam's learning rate", "advanced": True})
 
     def check(self) -> None:
-        if not registry.is_registered(self.architecture, "deep"):
-            raise TrainingError(f"cross-validation trains deep models ({', '.join(registry.names('deep'))}), "
-                                f"not {self.architecture!r}")
+        if self.architecture != PROBE and not registry.is_registered(self.architecture, "deep"):
+            raise TrainingError(f"cross-validation trains deep models ({', '.join(registry.names('deep'))}) or the "
+                                f"fast {PROBE!r}, not {self.architecture!r}")
         if self.folds < 2:
             raise TrainingError(f"cross-validation needs at least 2 folds, got {self.folds}")
         if self.epochs < 1:
@@ -198,6 +200,8 @@ def _rows_for(dataset: Dataset, video_ids: np.ndarray) -> np.ndarray:
 def _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, progress, should_stop) -> bool:  # noqa: ANN001
     """Train fold `fold`'s model on the other folds (validation carved from them) and store its probabilities
     for the held-out rows; False when cancelled."""
+    if request.architecture == PROBE:
+        return _probe_fold(request, data, rows, video_ids, labels, folds, fold, folder, progress)
     from dataclasses import replace
 
     fold_data = replace(data, labels=data.labels.copy())
@@ -232,6 +236,21 @@ def _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, 
     # Which videos it scored and which it trained on (fit + validation), so anyone can check the two never meet.
     atomic_savez(_fold_file(folder, fold), video_ids=video_ids[held], train_video_ids=video_ids[others],
                  probs=probs, best_epoch=np.int64(result.best_epoch))
+    return True
+
+
+def _probe_fold(request, data, rows, video_ids, labels, folds, fold, folder, progress) -> bool:  # noqa: ANN001
+    """The fast probe's fold: logistic regression on pooled features of the other folds (seconds, no epochs)."""
+    from core.probe import fit_predict, pooled
+
+    X = pooled(data, request.modalities)[rows]
+    held, others = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
+    probs = fit_predict(X[others], labels[others], X[held], len(data.class_names), seed=request.seed + fold)
+    atomic_savez(_fold_file(folder, fold), video_ids=video_ids[held], train_video_ids=video_ids[others],
+                 probs=probs, best_epoch=np.int64(0))
+    if progress is not None:
+        message = f"probe fold {fold + 1}/{request.folds} done"
+        progress(Progress(min((fold + 1) / request.folds, 0.99), message, log_line=message))
     return True
 
 

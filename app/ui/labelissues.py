@@ -71,14 +71,27 @@ def _start_button(source: annotate.QueueSource, *, key: str) -> None:
             st.caption("An admin can compute out-of-sample label issues for every video (a cross-validation), "
                        "or run `python -m app crossval`.")
         return
-    label = "Re-run cross-validation" if source.kind == "crossval" else "Compute out-of-sample label issues"
-    if st.button(label, key=f"{key}_crossval", icon=":material/model_training:",
-                 help="5 fold models trained in the background; every video scored by the one that never saw it"):
-        job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=session.account_name() or "")
-        if job_id is not None:
-            st.session_state["labelissues_watching"] = job_id
-            cache.clear_after_label_change()
-            st.rerun()
+    again = source.kind == "crossval"
+    quick, full = st.columns(2)
+    if quick.button("Re-rank now (fast probe)" if again else "Rank labels now (fast probe)", key=f"{key}_probe",
+                    icon=":material/bolt:", type="primary",
+                    help="5-fold logistic regression on pooled features, in the background: seconds to a minute. "
+                         "Every video is scored by a fold that never saw it"):
+        _start(architecture="probe")
+    if full.button("Re-run cross-validation (EASTERN)" if again else "Compute label issues with EASTERN",
+                   key=f"{key}_crossval", icon=":material/model_training:",
+                   help="5 EASTERN fold models trained in the background (minutes); it replaces the probe's ranking "
+                        "when it is done"):
+        _start(architecture="eastern")
+
+
+def _start(*, architecture: str) -> None:
+    job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=session.account_name() or "",
+                                architecture=architecture)
+    if job_id is not None:
+        st.session_state["labelissues_watching"] = job_id
+        cache.clear_after_label_change()
+        st.rerun()
 
 
 def download(kind: str, *, key: str, label: str, model_id: int | None = None) -> None:
