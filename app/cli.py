@@ -140,10 +140,9 @@ def _workers(workers: int | None) -> int:
 @command("bootstrap", "first run: database, demo corpus, features, first model")
 def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     """First run: database, demo corpus, features and a first EASTERN model, each only if missing."""
+    from app.services import status
     from app.services.database import prepare_database
     from app.services.training import TrainRequest
-    from db import repo
-    from db.session import session_scope
 
     s = ctx.settings
     say(f"EASTERN_HOME={s.home}")
@@ -151,9 +150,7 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.accounts import ensure_admin
     if (password := ensure_admin(ctx)) is not None:
         print(f"\n    Dashboard account 'admin' created; password (shown once):\n\n        {password}\n", flush=True)
-    with session_scope(ctx.engine) as session:
-        empty = repo.count_videos(session) == 0
-    if empty:
+    if status.corpus_is_empty(ctx):
         say(f"empty database: building the demo corpus ({s.demo_videos} videos, seed {s.demo_seed})")
         from app.services.corpus import build_demo
 
@@ -162,9 +159,7 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
         for line in report.lines():
             print(line)
     _extract(ctx)
-    with session_scope(ctx.engine) as session:
-        has_model = repo.active_model(session) is not None
-    if not has_model:
+    if not status.has_active_model(ctx):
         from app.services import jobs
 
         admin = _bootstrap_admin(ctx)
@@ -226,17 +221,9 @@ def cmd_serve(ctx: AppContext, args: argparse.Namespace) -> int:
 
 @command("status", "corpus and model summary as JSON")
 def cmd_status(ctx: AppContext, args: argparse.Namespace) -> int:
-    from db import repo
-    from db.session import session_scope
+    from app.services.status import summary
 
-    with session_scope(ctx.engine) as session:
-        counts = repo.corpus_counts(session)
-        active = repo.active_model(session)
-    print(json.dumps({
-        "home": str(ctx.settings.home), "videos": counts.videos, "labelled": counts.labelled,
-        "with_features": counts.with_features, "active_model": active.name if active else None,
-        "per_venue": counts.per_venue,
-    }, indent=2))
+    print(json.dumps(summary(ctx), indent=2))
     return 0
 
 
@@ -322,12 +309,11 @@ def _worker_args(sp: argparse.ArgumentParser) -> None:
 
 @command("worker", "(internal) run a queued training job", _worker_args)
 def cmd_worker(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.jobs import run_worker
-    from db.repo import JobStatus
+    from app.services.jobs import FINISHED_OK, run_worker
 
     status = run_worker(ctx, args.job)
     say(f"job {args.job}: {status}")
-    return 0 if status in (JobStatus.DONE, JobStatus.CANCELLED) else 1
+    return 0 if status in FINISHED_OK else 1
 
 
 @command("retrain", "start a background training job (the same as `train --background`)", _train_args)

@@ -32,7 +32,7 @@ def _password_from(args: argparse.Namespace, *, prompt: str) -> str | None:
 
 
 def _users_args(users: argparse.ArgumentParser) -> None:
-    from db.accounts import ROLES
+    from app.services.accounts import ROLES
 
     actions = users.add_subparsers(dest="users_action", required=True)
     for name, text in (("add", "create an account (a random password is printed once unless one is given)"),

@@ -150,11 +150,9 @@ def cmd_explain(ctx: AppContext, args: argparse.Namespace) -> int:
 
     target = None
     if args.venue:
-        from db import repo
-        from db.session import session_scope
+        from app.services.casestudy import venue_id_of
 
-        with session_scope(ctx.engine) as session:
-            target = repo.venue_id(session, name=args.venue)
+        target = venue_id_of(ctx, args.venue)
     out = explain_video(ctx, args.video_id, target_venue_id=target, model_id=args.model).to_json()
     print(json.dumps(out, ensure_ascii=False, indent=None if args.compact else 1))
     return 0

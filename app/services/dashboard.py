@@ -11,37 +11,11 @@ from typing import Any
 
 from app.context import AppContext
 from app.services import models
+
+# Readiness and totals live in app.services.status (names kept here for the pages that still import them).
+from app.services.status import SETUP_HINT, NotReady, Status, status  # noqa: E402,F401
 from db import queries, repo
 from db.session import session_scope
-
-SETUP_HINT = "run `python -m app bootstrap` (or `make run`) to create the database, the demo corpus and a first model"
-
-
-class NotReady(Exception):
-    """The workspace has no database yet; the message says what to run."""
-
-
-@dataclass(frozen=True)
-class Status:
-    """Corpus totals and the active model, as the sidebar and every page's guard read them."""
-
-    videos: int
-    labelled: int
-    with_features: int
-    annotated: int
-    model: queries.ActiveModel | None
-
-
-def status(ctx: AppContext) -> Status:
-    """Corpus totals and the active model for the sidebar; NotReady when the database is not set up."""
-    with session_scope(ctx.engine) as session:
-        if not queries.schema_ready(session):
-            raise NotReady(f"No database at {ctx.settings.db_url}: {SETUP_HINT}.")
-        counts = repo.corpus_counts(session, per_venue=False)  # the sidebar shows totals only
-        active = queries.active_model_brief(session)
-    return Status(videos=counts.videos, labelled=counts.labelled, with_features=counts.with_features,
-                  annotated=counts.annotated, model=active)
-
 
 # ---------------------------------------------------------------- models
 

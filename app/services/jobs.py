@@ -33,6 +33,7 @@ from db.repo import JobRow, JobStatus
 from db.session import session_scope
 
 ACTIVE_STATES = repo.ACTIVE_STATES  # queued, running: what the pages follow live
+FINISHED_OK = (JobStatus.DONE, JobStatus.CANCELLED)  # a worker that ends so exits 0
 
 # Every kind of job, and the request class that declares it ("module:Class", imported when first needed, the way
 # core/models/registry.py resolves builders). A new kind is a JobRequest subclass and one line here.
