@@ -9,7 +9,6 @@ import argparse
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -207,16 +206,14 @@ def _serve_args(sp: argparse.ArgumentParser) -> None:
 def cmd_serve(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.serve import port_problem
 
-    entry = Path(__file__).resolve().parent / "ui" / "main.py"
     address, port = args.address or ctx.settings.address, args.port or ctx.settings.port
     if (problem := port_problem(address, port)) is not None:
         say(f"error: {problem}")
         return 2
-    cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.address", address,
-           "--server.port", str(port), "--server.headless", "true"]
+    from app.launch import serve
+
     say(f"dashboard on http://{address}:{port}")
-    return subprocess.call(cmd, env={**os.environ, "EASTERN_HOME": str(ctx.settings.home),
-                                     "EASTERN_DB_URL": ctx.settings.db_url})
+    return serve(ctx, address=address, port=port)
 
 
 @command("status", "corpus and model summary as JSON")
