@@ -45,10 +45,11 @@ def build(home: Path, videos: int, seed: int, noise: float) -> tuple[object, set
 
     ctx = _context(home)
     started = time.perf_counter()
-    report = corpus.build_demo(ctx, videos=videos, seed=seed, label_noise=noise, keep_files=True)
-    assert report.ok, report.lines()
-    extracted = features.extract_pending(ctx)
-    assert not extracted.failed, extracted.failed
+    if not (home / "eastern.db").exists():  # a corpus built by an earlier run (--home) is reused as it is
+        report = corpus.build_demo(ctx, videos=videos, seed=seed, label_noise=noise, keep_files=True)
+        assert report.ok, report.lines()
+        extracted = features.extract_pending(ctx)
+        assert not extracted.failed, extracted.failed
     wrong_names = {it.filename for it in corpus_items(videos, seed, noise) if it.label_noise}
     with session_scope(ctx.engine) as session:
         ids = {vid for vid, name, *_ in queries.iter_label_manifest(session) if name in wrong_names}
@@ -110,10 +111,12 @@ VARIANTS = {
 }
 
 
-def run_seed(home: Path, videos: int, seed: int, noise: float, epochs: int, variants: list[str]) -> dict:
+def run_seed(home: Path, videos: int, seed: int, noise: float, epochs: int, variants: list[str],
+             in_sample: bool = True) -> dict:
     ctx, wrong, build_s = build(home, videos, seed, noise)
     out: dict = {"seed": seed, "videos": videos, "wrong_labels": len(wrong), "build_s": round(build_s, 1)}
-    out["in_sample"] = at_k(ranking_in_sample(ctx, epochs, seed), wrong)
+    if in_sample:
+        out["in_sample"] = at_k(ranking_in_sample(ctx, epochs, seed), wrong)
     cache: dict[tuple, tuple] = {}
     for name in variants:
         spec = VARIANTS[name]
@@ -141,7 +144,9 @@ def main() -> int:
     p.add_argument("--noise", type=float, default=0.03)
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--variants", default="base")
-    p.add_argument("--home", help="keep the corpora here (default: a temporary folder)")
+    p.add_argument("--home", help="keep the corpora here, or reuse the ones an earlier run kept (default: a "
+                                  "temporary folder)")
+    p.add_argument("--no-in-sample", action="store_true", help="skip the old in-sample queue (one training)")
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--quick", action="store_true", help="smoke run: 60 videos, 1 seed, 20%% noise, 2 epochs")
     args = p.parse_args()
@@ -155,7 +160,8 @@ def main() -> int:
     base = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="label-issues-"))
     results = []
     for seed in seeds:
-        results.append(run_seed(base / f"seed-{seed}", args.videos, seed, args.noise, args.epochs, variants))
+        results.append(run_seed(base / f"seed-{seed}", args.videos, seed, args.noise, args.epochs, variants,
+                                in_sample=not args.no_in_sample))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     columns = [f"{v}-{s}" for v in variants for s in ("raw", "adjusted")]
     header = f"{'seed':>4} {'wrong':>5} {'method':<32} {'hits@k':>6} {'recall@k':>8} {'prec@k':>7} {'crossval s':>10}"
@@ -164,12 +170,13 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     for r in results:
-        rows = [("(a) in-sample (old queue)", r["in_sample"], None)]
+        rows = [("(a) in-sample (old queue)", r["in_sample"], None)] if "in_sample" in r else []
         rows += [(f"(b) oof+cleanlab {v}", r[v], r[v]["crossval_s"]) for v in columns]
         for name, m, s in rows:
             print(f"{r['seed']:>4} {r['wrong_labels']:>5} {name:<32} {m['hits']:>6} {m['recall']:>8.2f} "
                   f"{m['precision']:>7.2f} {'' if s is None else f'{s:.0f}':>10}")
-    summary = {"in_sample": float(np.mean([r["in_sample"]["recall"] for r in results]))}
+    summary = ({"in_sample": float(np.mean([r["in_sample"]["recall"] for r in results]))}
+               if all("in_sample" in r for r in results) else {})
     summary.update({v: float(np.mean([r[v]["recall"] for r in results])) for v in columns})
     print("mean recall@k: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.items()))
     if args.json:
