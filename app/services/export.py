@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.context import AppContext
+from app.errors import UserError
 from core.fileio import atomic_write, atomic_write_json
 from db import queries, repo
 from db.session import session_scope
@@ -37,7 +38,7 @@ COLUMNS = {
 }
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """An export that cannot be written (unknown kind or format, no model, no such version...)."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.context import AppContext
+from app.errors import UserError
 from core.fileio import atomic_path
 from core.media import MediaError, probe
 from db import repo
@@ -24,7 +25,7 @@ VIDEO_EXTENSIONS = {".mp4", ".mov", ".webm", ".mkv"}
 MANIFEST_EXTENSIONS = {".csv"}
 
 
-class IngestError(Exception):
+class IngestError(UserError):
     """A file that cannot be ingested; the message names the file and the reason."""
 
     def __init__(self, name: str, reason: str):

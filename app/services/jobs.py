@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Self
 from sqlalchemy.engine import make_url
 
 from app.context import AppContext
+from app.errors import UserError
 from db import repo
 from db.repo import JobRow, JobStatus
 from db.session import session_scope
@@ -44,7 +45,7 @@ REQUESTS: dict[str, str] = {
 JOB_KINDS = tuple(REQUESTS)
 
 
-class JobError(Exception):
+class JobError(UserError):
     """A job request that cannot run (bad parameters, unknown kind); the message says why."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from app.context import AppContext
+from app.errors import UserError
 from core.data import FeatureSet
 from core.fileio import swap_dir
 from core.h5import import FeatureImportError, load_bundle, read_venue188_h5, save_bundle
@@ -65,7 +66,7 @@ QUICK_SHALLOW: dict[str, dict[str, Any]] = {
 QUICK_CODE_L1_GRID = (1.0,)
 
 
-class ReproduceError(Exception):
+class ReproduceError(UserError):
     """Bad arguments for evaluate / reproduce / import-features."""
 
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.context import AppContext
+from app.errors import UserError
 from db import queries, repo
 from db.session import session_scope
 
 SETUP_HINT = "run `python -m app bootstrap` (or `make run`) to create the database, the demo corpus and a first model"
 
 
-class NotReady(Exception):
+class NotReady(UserError):
     """The workspace has no database yet; the message says what to run."""
 
 

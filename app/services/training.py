@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from app.context import AppContext
+from app.errors import UserError
 from app.services import features as feature_service
 from app.services.jobs import JobOutcome, JobRequest, Progress
 from core.data import FeatureSet, build_feature_set
@@ -28,7 +29,7 @@ from db import repo
 from db.session import session_scope
 
 
-class TrainingError(Exception):
+class TrainingError(UserError):
     """Training cannot start or finish (too few labels, no features, ...)."""
 
 
