@@ -240,3 +240,16 @@ def video_exists(ctx: AppContext, video_id: int) -> bool:
         except repo.UnknownVideo:
             return False
     return True
+
+
+def videos_by_id(ctx: AppContext, video_ids: tuple[int, ...] | list[int]) -> list[queries.BrowseRow]:
+    """These videos with their label and the active model's prediction, in id order."""
+    if not video_ids:
+        return []
+    with session_scope(ctx.engine) as session:
+        rows, _ = queries.browse(session, model_version_id=queries.active_model_id(session),
+                                 filters=queries.VideoFilter(video_ids=tuple(video_ids)), limit=len(video_ids))
+    return rows
+
+
+# ---------------------------------------------------------------- training jobs

@@ -9,10 +9,12 @@ import csv
 import hashlib
 import io
 import shutil
+import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.context import AppContext
 from app.errors import UserError
@@ -213,3 +215,71 @@ def ingest_path(
 
         ensure_splits(ctx)
     return report
+
+
+# ---------------------------------------------------------------- one uploaded file (Upload page)
+
+
+@dataclass
+class UploadResult:
+    video_id: int | None = None
+    existing_id: int | None = None  # the video already stored with the same content
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    prediction: dict[str, Any] | None = None
+    prediction_error: str | None = None
+
+
+def ingest_upload(
+    ctx: AppContext, *, filename: str, data: bytes, caption: str = "", venue: str | None = None, who: str = "upload",
+) -> UploadResult:
+    """Ingest an uploaded file like the CLI does (same checks, same messages), extract its features
+    and predict its venue with the active model. The bytes go to a temporary folder inside
+    EASTERN_HOME (never a path the user chose) that is removed afterwards."""
+    from app.services import features, training
+
+    result = UploadResult()
+    limit = ctx.settings.upload_max_mb
+    if len(data) > limit * 1024 * 1024:
+        result.errors.append(f"{filename}: {len(data) / 2**20:.1f} MB is over the upload limit of {limit} MB")
+        return result
+    try:
+        name = safe_name(Path(filename).name)
+    except IngestError as exc:
+        result.errors.append(str(exc))
+        return result
+    uploads = ctx.settings.home / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(dir=uploads, prefix="upload-"))
+    try:
+        tmp = tmp_dir / name
+        tmp.write_bytes(data)
+        report = IngestReport()
+        video_id = ingest_item(ctx, IngestItem(tmp, name, caption, venue or None), who=who, source="upload",
+                               report=report)
+        result.errors += [str(e) for e in report.errors]
+        result.notes += report.notes + report.duplicates
+        if video_id is None:
+            if report.duplicates:
+                with session_scope(ctx.engine) as session:
+                    existing = repo.find_video_by_sha(session, sha256=sha256_of(tmp))
+                result.existing_id = existing.id if existing else None
+            return result
+        result.video_id = video_id
+        from app.services.splits import ensure_splits
+
+        ensure_splits(ctx)
+        extracted = features.extract_pending(ctx)
+        result.errors += extracted.failed
+        if extracted.failed:
+            return result
+        with session_scope(ctx.engine) as session:
+            stored = repo.get_video(session, video_id=video_id)
+        try:
+            result.prediction = training.predict_file(ctx, ctx.settings.inside_home(Path(stored.path)),
+                                                      caption=stored.caption)
+        except training.TrainingError as exc:
+            result.prediction_error = str(exc)
+        return result
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)

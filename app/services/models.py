@@ -82,7 +82,7 @@ def active(ctx: AppContext) -> repo.ModelRow | None:
         return repo.active_model(session)
 
 
-# Per-class scores and version comparison: app.services.dashboard.per_class / compare.
+# Per-class scores: per_class below; version comparison: app.services.compare.
 
 
 def test_videos_in_cell(row: repo.ModelRow, true_index: int, pred_index: int) -> list[int]:
@@ -91,3 +91,61 @@ def test_videos_in_cell(row: repo.ModelRow, true_index: int, pred_index: int) ->
     predicted = row.metrics.get("test_predicted", [])
     labels = row.metrics.get("test_labels", [])
     return [v for v, t, p in zip(ids, labels, predicted, strict=False) if t == true_index and p == pred_index]
+
+
+# ---------------------------------------------------------------- one version in detail (Models page)
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    """One venue's scores on a version's held-out test split."""
+
+    venue: str
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    support: int
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """A model version as the Models page draws it."""
+
+    summary: ModelSummary
+    class_names: list[str]
+    per_class: list[ClassScore]
+    confusion: list[list[int]]  # [label][predicted] counts on the test split; [] for a shallow baseline
+    history: list[dict[str, Any]]  # one dict per epoch (core.train's history)
+    row: repo.ModelRow
+
+
+def model_view(ctx: AppContext, model_id: int) -> ModelView:
+    """Summary, per-class scores, confusion matrix and training curve of a version. Raises repo.RepoError for
+    an unknown id."""
+    row = get(ctx, model_id)
+    if row is None:
+        raise repo.RepoError(f"no model version {model_id}")
+    return ModelView(summary=ModelSummary.of(row), class_names=list(row.config.get("class_names", [])),
+                     per_class=per_class(row), confusion=row.metrics.get("test", {}).get("confusion", []),
+                     history=row.metrics.get("history", []), row=row)
+
+
+def per_class(row: repo.ModelRow) -> list[ClassScore]:
+    """Per-class precision/recall/F1/support on the version's held-out test split, from core.evaluate.scores'
+    list of per-class dicts (or the older layout of columns)."""
+    names = list(row.config.get("class_names", []))
+    stored = row.metrics.get("test", {}).get("per_class", [])
+    if isinstance(stored, dict):  # columns (older layout): {"f1": [...], ...}
+        stored = [{k: stored.get(k, [None] * len(names))[i] for k in ("precision", "recall", "f1", "support")}
+                  for i in range(len(names))]
+    return [ClassScore(venue=names[i] if i < len(names) else pc.get("name", str(i)), precision=pc.get("precision"),
+                       recall=pc.get("recall"), f1=pc.get("f1"), support=int(pc.get("support") or 0))
+            for i, pc in enumerate(stored)]
+
+
+def mistake_cells(confusion: list[list[int]], names: list[str]) -> list[dict[str, Any]]:
+    """The off-diagonal cells of a confusion matrix that hold videos, most videos first:
+    {label, predicted, videos, i, j}."""
+    cells = [{"label": names[i], "predicted": names[j], "videos": int(n), "i": i, "j": j}
+             for i, row in enumerate(confusion) for j, n in enumerate(row) if n and i != j]
+    return sorted(cells, key=lambda c: (-c["videos"], c["label"], c["predicted"]))

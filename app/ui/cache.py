@@ -12,7 +12,8 @@ from typing import Any
 import streamlit as st
 
 from app.context import AppContext, make_context
-from app.services import annotate, browse, casestudy, dashboard, models
+from app.services import annotate, browse, casestudy, models, reproduce
+from app.services import status as status_service
 from app.settings import get_settings
 from db import queries
 
@@ -46,8 +47,8 @@ def _model_loader(context: AppContext, model_id: int) -> Any:
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
-def status() -> dashboard.Status:
-    return dashboard.status(ctx())
+def status() -> status_service.Status:
+    return status_service.status(ctx())
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
@@ -175,8 +176,8 @@ def model_list() -> list[models.ModelSummary]:
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
-def model_view(model_id: int) -> dashboard.ModelView:
-    return dashboard.model_view(ctx(), model_id)
+def model_view(model_id: int) -> models.ModelView:
+    return models.model_view(ctx(), model_id)
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
@@ -188,7 +189,7 @@ def compare_models(model_a: int, model_b: int) -> Any:
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
 def videos_by_id(video_ids: tuple[int, ...]) -> list[queries.BrowseRow]:
-    return dashboard.videos_by_id(ctx(), video_ids)
+    return browse.videos_by_id(ctx(), video_ids)
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
@@ -223,7 +224,7 @@ def model_predictions(model_id: int, video_ids: tuple[int, ...]) -> dict[int, di
 
 @st.cache_data(ttl=30, show_spinner=False)
 def latest_report() -> dict[str, Any] | None:
-    return dashboard.latest_report(ctx())
+    return reproduce.latest_report(ctx())
 
 
 # ---------------------------------------------------------------- invalidation

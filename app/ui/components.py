@@ -11,7 +11,7 @@ import streamlit as st
 from app.errors import user_message
 
 if TYPE_CHECKING:
-    from app.services.dashboard import Status
+    from app.services.status import Status
     from db.queries import ActiveModel
 
 

@@ -15,8 +15,8 @@ import plotly.graph_objects as go
 from core.venues import VENUE188_PATH
 
 if TYPE_CHECKING:
-    from app.services.dashboard import ClassScore
     from app.services.explain_view import AblationRow
+    from app.services.models import ClassScore
 
 MODALITY_LABELS = {"visual": "visual (frames)", "acoustic": "acoustic (sound)", "textual": "textual (caption)"}
 POSITIVE, NEGATIVE, NEUTRAL = "#d62728", "#1f77b4", "#9aa0a6"

@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/ui/main.py` puts only app/ui
 
 import streamlit as st  # noqa: E402
 
-from app.services.dashboard import NotReady  # noqa: E402
+from app.services.status import NotReady  # noqa: E402
 from app.ui import cache, components, pages, session  # noqa: E402
 
 st.set_page_config(page_title="EASTERN workbench", page_icon=":material/movie:", layout="wide")

@@ -28,9 +28,9 @@ def test_acoustic_clips_and_textual_words_fire_the_atom(ws_env: Workspace) -> No
     assert any(c.drop > 0 for c in clips)  # leaving the clip out lowers the code
     atom_t, ids_t = _strong_atom(ctx, "textual", ws_env.active_model)
     words = atomevidence.textual_evidence(ctx, atom_t, model_id=ws_env.active_model, video_ids=ids_t)
-    from app.services import dashboard
+    from app.services import browse
 
-    captions = {r.id: r.caption for r in dashboard.videos_by_id(ctx, tuple(ids_t))}
+    captions = {r.id: r.caption for r in browse.videos_by_id(ctx, tuple(ids_t))}
     for ev in words:
         assert {w for w, _ in ev.words} <= set(clean_tokens(captions[ev.video_id]))  # words of that caption
 

@@ -56,7 +56,7 @@ def test_contributions_keep_the_strongest_nonzero_atoms_by_sign() -> None:
 
 
 def test_per_class_f1_leaves_out_venues_without_test_videos() -> None:
-    from app.services.dashboard import ClassScore
+    from app.services.models import ClassScore
 
     per_class = [ClassScore("Garden", 0.9, 0.7, 0.8, 5), ClassScore("Beach", None, None, None, 2),
                  ClassScore("Speakeasy", None, None, None, 0)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.services import dashboard, jobs, training
+from app.services import jobs, training
 from app.ui import cache, components, figures, request_form, session
 from core.modalities import letters
 
@@ -51,7 +51,7 @@ def _job_panel(job: jobs.JobView) -> None:
 
 
 def _live() -> None:
-    recent = dashboard.jobs_view(ctx)
+    recent = jobs.list_jobs(ctx, limit=10)
     running = [j for j in recent if j.active]
     was = set(st.session_state.get("retrain_running", []))
     st.session_state["retrain_running"] = [j.id for j in running]
@@ -65,7 +65,7 @@ def _live() -> None:
             _job_panel(job)
 
 
-recent = dashboard.jobs_view(ctx)
+recent = jobs.list_jobs(ctx, limit=10)
 st.subheader("Live progress")
 # Poll only while a job is queued or running; the fragment reruns the whole page when it ends.
 st.fragment(_live, run_every=2.0 if any(j.active for j in recent) else None)()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.services import dashboard
+from app.services import ingest
 from app.services.ingest import VIDEO_EXTENSIONS
 from app.ui import cache, components, figures, navigation, session
 
@@ -33,7 +33,7 @@ if submitted:
         st.stop()
     with st.status(f"Ingesting {components.plain(file.name)}…", expanded=True) as progress:
         st.write("Checking and storing the file, extracting features (the first upload loads the frame encoder)…")
-        result = components.attempt(dashboard.ingest_upload, cache.ctx(), filename=file.name, data=file.getvalue(),
+        result = components.attempt(ingest.ingest_upload, cache.ctx(), filename=file.name, data=file.getvalue(),
                                     caption=caption, venue=venue, who=session.annotator() or "upload")
         ok = result is not None and not result.errors
         progress.update(label="Done" if ok else "Not ingested", state="complete" if ok else "error")
