@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from app.context import AppContext, make_context
-from app.services import annotate, browse, casestudy, models, reproduce
+from app.services import annotate, browse, casestudy, models, reports
 from app.services import status as status_service
 from app.settings import get_settings
 from db import queries
@@ -224,7 +224,7 @@ def model_predictions(model_id: int, video_ids: tuple[int, ...]) -> dict[int, di
 
 @st.cache_data(ttl=30, show_spinner=False)
 def latest_report() -> dict[str, Any] | None:
-    return reproduce.latest_report(ctx())
+    return reports.latest_report(ctx())
 
 
 # ---------------------------------------------------------------- invalidation
