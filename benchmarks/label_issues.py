@@ -105,7 +105,7 @@ VARIANTS = {
     "folds10": {"folds": 10},
     "epochs30": {"folds": 5, "epochs": 30},
     "ensemble": {"folds": 5, "archs": ("eastern", "lstms", "conv")},
-    "probe": {"folds": 5, "archs": ("probe",)},  # logistic regression on pooled features (core/probe.py)
+    "probe": {"folds": 5, "archs": ("probe",)},  # logistic regression on pooled features (core/label_probe.py)
     "probe10": {"folds": 10, "archs": ("probe",)},
     "probe+eastern": {"folds": 5, "archs": ("probe", "eastern")},
 }

@@ -28,9 +28,9 @@ from app.services.training import (
     model_config,
 )
 from core.fileio import atomic_savez, atomic_write_json
+from core.label_probe import PROBE
 from core.modalities import MODALITIES, letters
 from core.models import registry
-from core.probe import PROBE
 from core.splits import kfold_assignment
 from core.train import TrainConfig, load_checkpoint, predict_proba, save_checkpoint, train
 from db import repo
@@ -241,7 +241,7 @@ def _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, 
 
 def _probe_fold(request, data, rows, video_ids, labels, folds, fold, folder, progress) -> bool:  # noqa: ANN001
     """The fast probe's fold: logistic regression on pooled features of the other folds (seconds, no epochs)."""
-    from core.probe import fit_predict, pooled
+    from core.label_probe import fit_predict, pooled
 
     X = pooled(data, request.modalities)[rows]
     held, others = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)

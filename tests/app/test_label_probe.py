@@ -13,7 +13,7 @@ def test_probe_set_is_out_of_sample_and_ranks_the_queue(private_ws: Workspace) -
     from app.services import annotate
     from app.services.crossval import CrossvalRequest, run_crossval
     from app.services.training import load_dataset
-    from core.probe import fit_predict, pooled
+    from core.label_probe import fit_predict, pooled
     from db import repo
     from db.session import session_scope
 
@@ -45,7 +45,7 @@ def test_probe_matches_scikit_learn() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from core.probe import fit_predict
+    from core.label_probe import fit_predict
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 8)).astype(np.float32)
