@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import os
 import selectors
-import struct
 import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from core.probe import MediaError, MediaInfo, probe
+
+__all__ = ["MediaError", "MediaInfo", "probe", "decode", "decode_fast", "DecodedVideo", "frame_numbers"]
 
 CLIP_SECONDS = 6.0
 N_FRAMES = 12
@@ -31,34 +34,6 @@ END_TOLERANCE_S = 0.5  # a stream may stop this much before its declared duratio
 
 # moviepy's parser and readers report trouble as any of these; we turn them into one clear MediaError.
 _MOVIEPY_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError)
-_ISO_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"styp", b"uuid"}
-_NOT_VIDEO_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive"),
-)
-
-
-class MediaError(Exception):
-    """A file that cannot be decoded as a video; the message is `<filename>: <reason>`."""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path.name}: {reason}")
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """Container metadata, read without decoding any frame."""
-
-    duration: float  # seconds of video
-    fps: float
-    width: int
-    height: int
-    has_audio: bool
-    video_codec: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,19 +49,6 @@ class DecodedVideo:
     width: int  # of the source, before any resize
     height: int
     sample_rate: int = SAMPLE_RATE
-
-
-def probe(path: str | Path) -> MediaInfo:
-    """Duration, fps, size and audio presence of a video, fast (no frame is decoded)."""
-    path = Path(path)
-    _check_file(path)
-    from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
-
-    try:
-        infos = ffmpeg_parse_infos(str(path), decode_file=False)
-    except _MOVIEPY_ERRORS as exc:
-        raise MediaError(path, _ffmpeg_reason(str(exc))) from exc
-    return _info_from(path, infos)
 
 
 def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVideo:
@@ -271,84 +233,6 @@ def _read_audio(path: Path) -> np.ndarray:
         samples = np.concatenate(parts)[:, 0]
         audio[: samples.size] = samples
     return audio
-
-
-def _check_file(path: Path) -> None:
-    """Reject what ffmpeg would only describe vaguely: missing, empty, non-video and truncated MP4 files."""
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise MediaError(path, "not a regular file")
-        if size == 0:
-            raise MediaError(path, "empty file (0 bytes)")
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except FileNotFoundError as exc:
-        raise MediaError(path, "file not found") from exc
-    except OSError as exc:
-        raise MediaError(path, f"cannot read file ({exc.strerror or exc})") from exc
-    kind = _non_video_kind(head)
-    if kind:
-        raise MediaError(path, f"not a video file: it is {kind}")
-    if head[4:8] in _ISO_BOXES:
-        _check_iso_boxes(path, size)
-
-
-def _non_video_kind(head: bytes) -> str | None:
-    """What the first bytes say the file is, when that is certainly not a video."""
-    for magic, kind in _NOT_VIDEO_MAGIC:
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"WEBP"):
-        return "a WAV audio file" if head[8:12] == b"WAVE" else "a WebP image"
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
-            return None
-        text = head[: exc.start].decode("utf-8")
-    if text and all(ch.isprintable() or ch in "\t\r\n\f" for ch in text):
-        return "a text file"
-    return None
-
-
-def _check_iso_boxes(path: Path, size: int) -> None:
-    """Walk the top-level MP4/MOV boxes: a box running past the end means the file was cut off."""
-    seen: set[bytes] = set()
-    pos = 0
-    with path.open("rb") as fh:
-        while pos + 8 <= size:
-            fh.seek(pos)
-            header = fh.read(16)
-            box_size, kind = struct.unpack(">I4s", header[:8])
-            if box_size == 1 and len(header) == 16:
-                box_size = struct.unpack(">Q", header[8:16])[0]
-            elif box_size == 0:  # "runs to the end of the file"
-                box_size = size - pos
-            if box_size < 8:
-                raise MediaError(path, f"corrupt MP4: invalid box size at byte {pos}")
-            if pos + box_size > size:
-                name = kind.decode("latin-1")
-                raise MediaError(path, f"truncated file: its '{name}' box needs {pos + box_size:,} bytes but the "
-                                       f"file has {size:,} (incomplete download or copy?)")
-            seen.add(kind)
-            pos += box_size
-    if b"moov" not in seen:
-        raise MediaError(path, "corrupt MP4: no 'moov' index (the recording was never finished?)")
-
-
-def _info_from(path: Path, infos: dict) -> MediaInfo:
-    if not infos.get("video_found"):
-        extra = " (an audio-only file)" if infos.get("audio_found") else ""
-        raise MediaError(path, f"no video stream{extra}")
-    duration = float(infos.get("video_duration") or infos.get("duration") or 0.0)
-    if duration <= 0:
-        raise MediaError(path, "no duration: a still image or a broken video stream")
-    width, height = (int(v) for v in infos.get("video_size") or (0, 0))
-    if abs(infos.get("video_rotation", 0)) in (90, 270):  # ffmpeg rotates on decode
-        width, height = height, width
-    return MediaInfo(duration=duration, fps=float(infos.get("video_fps") or 0.0), width=width, height=height,
-                     has_audio=bool(infos.get("audio_found")), video_codec=infos.get("video_codec_name"))
 
 
 def _ffmpeg_reason(message: str) -> str:
