@@ -22,7 +22,7 @@ import numpy as np
 
 from core.probe import MediaError, MediaInfo, probe
 
-__all__ = ["MediaError", "MediaInfo", "probe", "decode", "decode_fast", "DecodedVideo", "frame_numbers"]
+__all__ = ["MediaError", "MediaInfo", "probe", "decode", "decode_fast", "DecodedVideo", "fit_within", "frame_numbers"]
 
 CLIP_SECONDS = 6.0
 N_FRAMES = 12
@@ -78,6 +78,12 @@ def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVide
         frames=frames, audio=audio, has_audio=info.has_audio, is_silent=peak < SILENCE_PEAK,
         duration=info.duration, fps=info.fps, width=info.width, height=info.height,
     )
+
+
+def fit_within(width: int, height: int, longest: int) -> tuple[int, int]:
+    """(width, height) scaled down (never up) so the longer side is at most `longest`, both even."""
+    scale = min(1.0, longest / max(width, height, 1))
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
 def frame_numbers(duration: float, fps: float) -> list[int]:

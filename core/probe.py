@@ -105,12 +105,17 @@ def _info_from(path: Path, container, iso_rotation: int | None) -> MediaInfo:
     pixel_format = ctx.pix_fmt
     return MediaInfo(
         duration=duration, fps=fps, width=width, height=height, has_audio=bool(audios),
-        video_codec=ctx.name, container=container.format.name, profile=video.profile, pixel_format=pixel_format,
-        bit_depth=_bit_depth(pixel_format), audio_codec=audios[0].codec_context.name if audios else None,
+        video_codec=_codec_name(ctx), container=container.format.name, profile=video.profile, pixel_format=pixel_format,
+        bit_depth=_bit_depth(pixel_format), audio_codec=_codec_name(audios[0].codec_context) if audios else None,
         rotation=rotation, variable_frame_rate=_variable_rate(container, video),
         video_streams=len(videos), audio_streams=len(audios),
         other_streams=len(container.streams) - len(videos) - len(audios),
     )
+
+
+def _codec_name(ctx) -> str:
+    """The codec's own name (av1), not its decoder's (libdav1d)."""
+    return ctx.codec.canonical_name or ctx.name
 
 
 def _seconds(value: int | None, time_base: Fraction | None) -> float:
