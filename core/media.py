@@ -83,7 +83,7 @@ def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVide
 def fit_within(width: int, height: int, longest: int) -> tuple[int, int]:
     """(width, height) scaled down (never up) so the longer side is at most `longest`, both even."""
     scale = min(1.0, longest / max(width, height, 1))
-    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+    return max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2)
 
 
 def frame_numbers(duration: float, fps: float) -> list[int]:
