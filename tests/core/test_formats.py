@@ -79,3 +79,24 @@ def test_fit_within_scales_down_only_and_keeps_even_sides():
     assert fit_within(1920, 1080, 480) == (480, 270)
     assert fit_within(90, 160, 480) == (90, 160)
     assert fit_within(1081, 3, 480) == (480, 2)
+
+
+def test_variable_frame_rate_picks_the_frame_shown_at_each_time(tmp_path):
+    """25 fps grey frames (level 2*i) with every third one dropped: frame numbers no longer follow time."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    frames = np.repeat((np.arange(100, dtype=np.uint8) * 2)[:, None, None, None], 32 * 32 * 3).reshape(100, 32, 32, 3)
+    path = tmp_path / "vfr.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt",
+                    "rgb24", "-s", "32x32", "-r", "25", "-i", "-", "-vf", "select='not(eq(mod(n\\,3)\\,2))'",
+                    "-fps_mode", "vfr", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", str(path)],
+                   input=frames.tobytes(), check=True)
+    assert probe(path).variable_frame_rate
+    shown = []
+    for t in np.arange(12) * 0.5:  # the last frame starting at or before t; past the end (4 s) the last one
+        n = min(int(25 * t + 1e-5), 99)
+        shown.append(n - 1 if n % 3 == 2 else n)
+    levels = decode_fast(path).frames.reshape(12, -1).mean(axis=1) / 2
+    np.testing.assert_allclose(levels, shown, atol=1.0)
