@@ -176,13 +176,7 @@ def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, rep
             raise IngestError(name, "file not found")
         if item.source.stat().st_size == 0:
             raise NotAVideo(name, "empty file (0 bytes)")
-        sha = sha256_of(item.source)
-        with session_scope(ctx.engine) as session:
-            existing = repo.find_video_by_sha(session, sha256=sha)
-            venue_id = repo.venue_id(session, name=item.venue) if item.venue else None
-        if existing is not None:
-            report.duplicates.append(f"{name}: already ingested as video {existing.id}")
-            return None
+        # content first (milliseconds, reads the header): a folder's large non-video files are never hashed
         try:
             meta = probe(item.source)
         except MediaError as exc:
@@ -190,6 +184,13 @@ def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, rep
         refusal = over_limit(meta, ctx.settings)
         if refusal:
             raise IngestError(name, refusal)
+        sha = sha256_of(item.source)
+        with session_scope(ctx.engine) as session:
+            existing = repo.find_video_by_sha(session, sha256=sha)
+            venue_id = repo.venue_id(session, name=item.venue) if item.venue else None
+        if existing is not None:
+            report.duplicates.append(f"{name}: already ingested as video {existing.id}")
+            return None
         if not meta.has_audio:
             report.notes.append(f"{name}: no audio track (accepted, acoustic features are zeros)")
         if meta.duration < 5.95:
