@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import os
 import selectors
-import struct
 import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from core.probe import MediaError, MediaInfo, probe
+
+__all__ = ["MediaError", "MediaInfo", "probe", "decode", "decode_fast", "DecodedVideo", "fit_within", "frame_numbers"]
 
 CLIP_SECONDS = 6.0
 N_FRAMES = 12
@@ -31,34 +34,6 @@ END_TOLERANCE_S = 0.5  # a stream may stop this much before its declared duratio
 
 # moviepy's parser and readers report trouble as any of these; we turn them into one clear MediaError.
 _MOVIEPY_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError)
-_ISO_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"styp", b"uuid"}
-_NOT_VIDEO_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive"),
-)
-
-
-class MediaError(Exception):
-    """A file that cannot be decoded as a video; the message is `<filename>: <reason>`."""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path.name}: {reason}")
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """Container metadata, read without decoding any frame."""
-
-    duration: float  # seconds of video
-    fps: float
-    width: int
-    height: int
-    has_audio: bool
-    video_codec: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,19 +51,6 @@ class DecodedVideo:
     sample_rate: int = SAMPLE_RATE
 
 
-def probe(path: str | Path) -> MediaInfo:
-    """Duration, fps, size and audio presence of a video, fast (no frame is decoded)."""
-    path = Path(path)
-    _check_file(path)
-    from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
-
-    try:
-        infos = ffmpeg_parse_infos(str(path), decode_file=False)
-    except _MOVIEPY_ERRORS as exc:
-        raise MediaError(path, _ffmpeg_reason(str(exc))) from exc
-    return _info_from(path, infos)
-
-
 def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVideo:
     """12 RGB frames at t = 0.0, 0.5, ..., 5.5 s and the first 6 s of audio, mono at 22,050 Hz.
 
@@ -101,7 +63,9 @@ def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVide
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a failed first read warns, then raises: we report the raise
-            clip = VideoFileClip(str(path), audio=False, target_resolution=size, resize_algorithm="bilinear")
+            # moviepy misses ffmpeg 7+'s display matrix: naming the displayed size keeps rotated frames whole
+            target = size or ((info.width, info.height) if info.rotation in (90, 270) else None)
+            clip = VideoFileClip(str(path), audio=False, target_resolution=target, resize_algorithm="bilinear")
     except _MOVIEPY_ERRORS as exc:
         raise MediaError(path, f"unreadable video frames{_decoder_error(path)}") from exc
     try:
@@ -116,6 +80,12 @@ def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVide
     )
 
 
+def fit_within(width: int, height: int, longest: int) -> tuple[int, int]:
+    """(width, height) scaled down (never up) so the longer side is at most `longest`, both even."""
+    scale = min(1.0, longest / max(width, height, 1))
+    return max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2)
+
+
 def frame_numbers(duration: float, fps: float) -> list[int]:
     """The source frame shown at each of FRAME_TIMES (moviepy's rule), clamped to the last frame."""
     last_t = max(0.0, duration - 1.0 / fps) if fps > 0 else duration
@@ -124,19 +94,18 @@ def frame_numbers(duration: float, fps: float) -> list[int]:
 
 def decode_fast(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVideo:
     """`decode`'s result from one ffmpeg process: only the 12 frames leave the decoder (scaled to `size` =
-    (width, height) while decoding), with the first 6 s of audio as mono 16-bit PCM at 22,050 Hz."""
+    (width, height) while decoding), with the first 6 s of audio as mono 16-bit PCM at 22,050 Hz. A variable
+    frame rate file gets the frame shown at each time (by timestamp, not frame number)."""
     path = Path(path)
     info = probe(path)  # container metadata only (~20 ms): the frame numbers to select depend on fps
-    wanted = frame_numbers(info.duration, info.fps)
-    unique = sorted(set(wanted))
+    wanted, unique, picks, starts = _frame_picks(info)
     width, height = size or (info.width, info.height)
     frame_bytes = width * height * 3
-    picks = "+".join(f"eq(n\\,{n})" for n in unique)
     read_audio, write_audio = os.pipe() if info.has_audio else (None, None)
     import imageio_ffmpeg
 
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
-           "-i", str(path), "-map", "0:v:0", "-vf", f"select='{picks}',scale={width}:{height}:flags=bilinear",
+           "-i", str(path), "-map", "0:v:0", "-vf", f"{picks},scale={width}:{height}:flags=bilinear",
            "-fps_mode", "passthrough", "-frames:v", str(len(unique)), "-pix_fmt", "rgb24", "-f", "rawvideo",
            "pipe:1"]
     if write_audio is not None:
@@ -160,7 +129,7 @@ def decode_fast(path: str | Path, size: tuple[int, int] | None = None) -> Decode
     if n_read == 0:
         raise MediaError(path, f"unreadable video frames{f' (ffmpeg: {complaint})' if complaint else ''}")
     if n_read < len(unique):  # the stream ended early: fine near its declared end, corrupt before
-        stop_t = unique[n_read] / info.fps if info.fps > 0 else 0.0
+        stop_t = starts[n_read]
         if complaint and stop_t < info.duration - END_TOLERANCE_S:
             raise MediaError(path, f"corrupt video: frames stop at {stop_t:.1f} s of {info.duration:.1f} s "
                                    f"(ffmpeg: {complaint})")
@@ -174,6 +143,21 @@ def decode_fast(path: str | Path, size: tuple[int, int] | None = None) -> Decode
         frames=np.ascontiguousarray(frames), audio=audio, has_audio=info.has_audio, is_silent=peak < SILENCE_PEAK,
         duration=info.duration, fps=info.fps, width=info.width, height=info.height,
     )
+
+
+def _frame_picks(info: MediaInfo) -> tuple[list[int], list[int], str, list[float]]:
+    """Which decoded frames to keep: (the output row of each of FRAME_TIMES, the distinct rows, the ffmpeg filter
+    that keeps them, the time of each distinct row)."""
+    if info.variable_frame_rate:  # frame numbers do not follow time: keep the frame shown at each t
+        # fps=2 with round=up keeps the last frame whose timestamp is <= t; tpad repeats the last frame past the end
+        rows = list(range(N_FRAMES))
+        rate = 1 / (FRAME_TIMES[1] - FRAME_TIMES[0])
+        return rows, rows, f"tpad=stop_mode=clone:stop_duration={CLIP_SECONDS:g},fps={rate:g}:round=up", \
+            list(FRAME_TIMES)
+    wanted = frame_numbers(info.duration, info.fps)
+    unique = sorted(set(wanted))
+    picks = "+".join(f"eq(n\\,{n})" for n in unique)
+    return wanted, unique, f"select='{picks}'", [n / info.fps if info.fps > 0 else 0.0 for n in unique]
 
 
 def _drain(proc: subprocess.Popen, audio_fd: int | None) -> tuple[bytes, bytes, bytes]:
@@ -271,84 +255,6 @@ def _read_audio(path: Path) -> np.ndarray:
         samples = np.concatenate(parts)[:, 0]
         audio[: samples.size] = samples
     return audio
-
-
-def _check_file(path: Path) -> None:
-    """Reject what ffmpeg would only describe vaguely: missing, empty, non-video and truncated MP4 files."""
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise MediaError(path, "not a regular file")
-        if size == 0:
-            raise MediaError(path, "empty file (0 bytes)")
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except FileNotFoundError as exc:
-        raise MediaError(path, "file not found") from exc
-    except OSError as exc:
-        raise MediaError(path, f"cannot read file ({exc.strerror or exc})") from exc
-    kind = _non_video_kind(head)
-    if kind:
-        raise MediaError(path, f"not a video file: it is {kind}")
-    if head[4:8] in _ISO_BOXES:
-        _check_iso_boxes(path, size)
-
-
-def _non_video_kind(head: bytes) -> str | None:
-    """What the first bytes say the file is, when that is certainly not a video."""
-    for magic, kind in _NOT_VIDEO_MAGIC:
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"WEBP"):
-        return "a WAV audio file" if head[8:12] == b"WAVE" else "a WebP image"
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
-            return None
-        text = head[: exc.start].decode("utf-8")
-    if text and all(ch.isprintable() or ch in "\t\r\n\f" for ch in text):
-        return "a text file"
-    return None
-
-
-def _check_iso_boxes(path: Path, size: int) -> None:
-    """Walk the top-level MP4/MOV boxes: a box running past the end means the file was cut off."""
-    seen: set[bytes] = set()
-    pos = 0
-    with path.open("rb") as fh:
-        while pos + 8 <= size:
-            fh.seek(pos)
-            header = fh.read(16)
-            box_size, kind = struct.unpack(">I4s", header[:8])
-            if box_size == 1 and len(header) == 16:
-                box_size = struct.unpack(">Q", header[8:16])[0]
-            elif box_size == 0:  # "runs to the end of the file"
-                box_size = size - pos
-            if box_size < 8:
-                raise MediaError(path, f"corrupt MP4: invalid box size at byte {pos}")
-            if pos + box_size > size:
-                name = kind.decode("latin-1")
-                raise MediaError(path, f"truncated file: its '{name}' box needs {pos + box_size:,} bytes but the "
-                                       f"file has {size:,} (incomplete download or copy?)")
-            seen.add(kind)
-            pos += box_size
-    if b"moov" not in seen:
-        raise MediaError(path, "corrupt MP4: no 'moov' index (the recording was never finished?)")
-
-
-def _info_from(path: Path, infos: dict) -> MediaInfo:
-    if not infos.get("video_found"):
-        extra = " (an audio-only file)" if infos.get("audio_found") else ""
-        raise MediaError(path, f"no video stream{extra}")
-    duration = float(infos.get("video_duration") or infos.get("duration") or 0.0)
-    if duration <= 0:
-        raise MediaError(path, "no duration: a still image or a broken video stream")
-    width, height = (int(v) for v in infos.get("video_size") or (0, 0))
-    if abs(infos.get("video_rotation", 0)) in (90, 270):  # ffmpeg rotates on decode
-        width, height = height, width
-    return MediaInfo(duration=duration, fps=float(infos.get("video_fps") or 0.0), width=width, height=height,
-                     has_audio=bool(infos.get("audio_found")), video_codec=infos.get("video_codec_name"))
 
 
 def _ffmpeg_reason(message: str) -> str:
