@@ -8,11 +8,13 @@ def user_message(exc: BaseException) -> str | None:
     from app.services.ingest import IngestError
     from app.services.reproduce import USER_ERRORS as REPRODUCE_ERRORS
     from app.services.training import TrainingError
+    from app.services.venues import VenueError
     from core.corpus import CorpusError
     from core.media import MediaError
     from db.repo import RepoError
 
-    known = IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | FileNotFoundError
+    known = (IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | VenueError
+             | FileNotFoundError)
     if isinstance(exc, known) or isinstance(exc, REPRODUCE_ERRORS):
         return str(exc)
     return None
