@@ -136,3 +136,28 @@ def test_ingest_new_venues_and_pickers(ctx, ann, tmp_path: Path) -> None:
         cache.venue_choices.clear()
         get_settings.cache_clear()
         get_context.cache_clear()
+
+
+def test_a_model_trains_on_user_venues_only(private_ws) -> None:
+    """The model's classes are the venues in use: here two of the team's own, none of VENUE-188."""
+    from app.context import get_context
+    from app.services import training
+    from app.services.database import prepare_database
+
+    ctx = get_context()
+    prepare_database(ctx)
+    added = venues.add_venues(ctx, [venues.VenueSpec("Indoors"), venues.VenueSpec("Outdoors", "Indoors")],
+                              who=private_ws.annotator).added
+    with session_scope(ctx.engine) as s:
+        for video in repo.all_videos(s):
+            target = added[video.id % 2].id
+            repo.set_label(s, video_id=video.id, venue_id=target, who=private_ws.annotator, expected_version=None)
+    model_id = training.train_and_register(
+        ctx, training.TrainRequest(epochs=1, seed=0, name="own venues", activate=True))
+    with session_scope(ctx.engine) as s:
+        model = repo.get_model_version(s, model_id=model_id)
+        predicted = {p.venue_id for v in repo.all_videos(s) for p in repo.predictions_for_video(s, video_id=v.id)
+                     if p.model_version_id == model_id}
+    assert model.config["class_names"] == ["Indoors", "Outdoors"]
+    assert model.config["venue_ids"] == [v.id for v in added]
+    assert predicted and predicted <= {v.id for v in added}
