@@ -40,9 +40,9 @@ class Venue(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     venue188_id: Mapped[int | None] = mapped_column(Integer, unique=True)
-    # 0009: a user category may sit under another venue; VENUE_SOURCES names where a row came from.
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id", name="fk_venues_parent_id",
-                                                             ondelete="SET NULL"))
+    # 0009: a user category may sit under another venue (checked by db.repo.add_venue, not a declared foreign key:
+    # see the migration) and VENUE_SOURCES names where a row came from.
+    parent_id: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(20), default="venue188", server_default="venue188")
 
 

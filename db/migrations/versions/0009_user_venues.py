@@ -3,6 +3,11 @@
 VENUE-188's 188 Foursquare leaves stay the default tree (source 'venue188', no parent); a team's own
 categories are added with source 'user' and an optional parent among the venues.
 
+Plain columns (ALTER TABLE ADD / DROP COLUMN), no table rebuild: rebuilding `venues` on SQLite drops the table that
+every video and label references, which foreign keys refuse once there are labelled videos. So parent_id is not a
+declared foreign key (SQLite cannot drop such a column without that rebuild); db.repo.add_venue checks the parent,
+and venues are never deleted.
+
 Revision ID: 0009
 Revises: 0007 (rechained after 0008 at merge)
 Create Date: 2026-12-04 13:30:00
@@ -19,14 +24,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('venues') as batch:
-        batch.add_column(sa.Column('parent_id', sa.Integer(), nullable=True))
-        batch.add_column(sa.Column('source', sa.String(length=20), server_default='venue188', nullable=False))
-        batch.create_foreign_key('fk_venues_parent_id', 'venues', ['parent_id'], ['id'], ondelete='SET NULL')
+    op.add_column('venues', sa.Column('parent_id', sa.Integer(), nullable=True))
+    op.add_column('venues', sa.Column('source', sa.String(length=20), server_default='venue188', nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('venues') as batch:
-        batch.drop_constraint('fk_venues_parent_id', type_='foreignkey')
-        batch.drop_column('source')
-        batch.drop_column('parent_id')
+    op.drop_column('venues', 'source')
+    op.drop_column('venues', 'parent_id')
