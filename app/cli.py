@@ -82,18 +82,29 @@ def cmd_demo(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _ingest_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("path")
-    sp.add_argument("--who", default="ingest")
+    sp.add_argument("path", help="a folder of videos, a CSV manifest, one file, a Label Studio JSON export, a "
+                                 "FiftyOne labels.json / dataset folder or class-folder tree")
+    sp.add_argument("--who", default=None, help="who the labels are from (default 'ingest'); with --new-venues an "
+                                                "annotator or admin account (default EASTERN_USER)")
+    sp.add_argument("--password", default=None, help="with --new-venues: the account's password (EASTERN_PASSWORD)")
+    sp.add_argument("--new-venues", action="store_true",
+                    help="create the venue categories the labels name that do not exist yet")
     sp.add_argument("--no-features", action="store_true")
 
 
-@command("ingest", "ingest a folder of videos, a CSV manifest or one file", _ingest_args)
+@command("ingest", "ingest videos: a folder, a manifest, one file, or a Label Studio / FiftyOne export", _ingest_args)
 def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.database import prepare_database
     from app.services.ingest import ingest_path
 
     prepare_database(ctx)
-    report = ingest_path(ctx, Path(args.path), who=args.who, progress=bar("ingest"))
+    new_venues_by = None
+    if args.new_venues:
+        from app.commands_venues import signed_in
+
+        new_venues_by = args.who = signed_in(ctx, args, "venues")
+    report = ingest_path(ctx, Path(args.path), who=args.who or "ingest", progress=bar("ingest"),
+                         new_venues_by=new_venues_by)
     for line in report.lines():
         print(line)
     if report.added and not args.no_features:
@@ -383,7 +394,7 @@ def cmd_history(ctx: AppContext, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The other command modules register with app.commands_base when imported (after this module's own, so
     # `--help` lists setup and training first); they import commands_base, never this module.
-    from app import commands_admin, commands_eval, commands_labels  # noqa: F401
+    from app import commands_admin, commands_eval, commands_labels, commands_venues  # noqa: F401
 
     p = argparse.ArgumentParser(prog="python -m app", description="EASTERN micro-video workbench")
     add_commands(p.add_subparsers(dest="command", required=True))

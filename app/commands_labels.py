@@ -118,7 +118,10 @@ def cmd_compare(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def _export_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("kind", choices=["labels", "history", "predictions", "issues"])
-    sp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    from app.services.export import FORMATS
+
+    sp.add_argument("--format", choices=FORMATS, default="csv",
+                    help="labelstudio / fiftyone: labels only, media written beside the file (media/ or data/)")
     sp.add_argument("--model", type=int, help="model version (predictions; default: the active one)")
     sp.add_argument("--out", required=True)
     sp.add_argument("--with-media", action="store_true",
@@ -131,7 +134,7 @@ def cmd_export(ctx: AppContext, args: argparse.Namespace) -> int:
 
     report = export(ctx, args.kind, fmt=args.format, out=Path(args.out), model_id=args.model,
                     with_media=args.with_media)
-    media = f", {report.media_copied} media files beside it" if args.with_media else ""
+    media = f", {report.media_copied} media files beside it" if report.media_copied else ""
     say(f"{report.rows} rows written to {report.path}{media}; described in {report.meta_path}")
     return 0
 

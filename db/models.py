@@ -21,6 +21,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Labels written by these "annotators" come from data sources, not from a person.
 SYSTEM_ANNOTATORS = ("demo", "ingest", "import", "upload")
+# Where a venue row came from: the VENUE-188 seed, or a team's own category (`python -m app venues add`).
+VENUE_SOURCES = ("venue188", "user")
 
 
 def utcnow() -> datetime:
@@ -32,12 +34,16 @@ class Base(DeclarativeBase):
 
 
 class Venue(Base):
-    """A Foursquare leaf category (all 188 of VENUE-188; the demo corpus uses 22)."""
+    """A venue category: a Foursquare leaf of VENUE-188 (the default tree) or a team's own ('user')."""
 
     __tablename__ = "venues"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     venue188_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # 0009: a user category may sit under another venue (checked by db.repo.add_venue, not a declared foreign key:
+    # see the migration) and VENUE_SOURCES names where a row came from.
+    parent_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20), default="venue188", server_default="venue188")
 
 
 class Video(Base):

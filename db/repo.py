@@ -35,6 +35,13 @@ class UnknownVenue(RepoError):
         self.name = name
 
 
+class DuplicateVenue(RepoError):
+    def __init__(self, name: str, existing: str):
+        super().__init__(f"venue {name!r} already exists (as {existing!r}; names are compared without case)")
+        self.name = name
+        self.existing = existing
+
+
 class UnknownVideo(RepoError):
     def __init__(self, video_id: int):
         super().__init__(f"no video with id {video_id}")
@@ -60,6 +67,8 @@ class VenueRow:
     id: int
     name: str
     venue188_id: int | None
+    parent_id: int | None = None
+    source: str = "venue188"
 
 
 @dataclass(frozen=True)
@@ -239,7 +248,26 @@ def list_venues(session: Session, *, used_only: bool = False) -> list[VenueRow]:
     stmt = select(Venue).order_by(Venue.name)
     if used_only:  # EXISTS: one index probe per venue, not a list of every video's label (30 ms at 200k)
         stmt = stmt.where(exists().where(Video.current_venue_id == Venue.id))
-    return [VenueRow(v.id, v.name, v.venue188_id) for v in session.scalars(stmt)]
+    return [VenueRow(v.id, v.name, v.venue188_id, v.parent_id, v.source) for v in session.scalars(stmt)]
+
+
+def find_venue(session: Session, *, name: str) -> VenueRow | None:
+    """A venue by case-insensitive name, or None."""
+    v = session.scalar(select(Venue).where(func.lower(Venue.name) == name.strip().lower()))
+    return None if v is None else VenueRow(v.id, v.name, v.venue188_id, v.parent_id, v.source)
+
+
+def add_venue(session: Session, *, name: str, parent_id: int | None = None, source: str = "user") -> VenueRow:
+    """Insert one venue; DuplicateVenue when a venue of that name (any case) exists, UnknownVenue for a bad parent."""
+    existing = find_venue(session, name=name)
+    if existing is not None:
+        raise DuplicateVenue(name, existing.name)
+    if parent_id is not None and session.get(Venue, parent_id) is None:
+        raise UnknownVenue(parent_id)
+    venue = Venue(name=name, parent_id=parent_id, source=source)
+    session.add(venue)
+    session.flush()
+    return VenueRow(venue.id, venue.name, None, venue.parent_id, venue.source)
 
 
 def venue_id(session: Session, *, name: str) -> int:

@@ -23,7 +23,7 @@ __all__ = ["ROLES", "ACTIONS", "AccountError", "UnknownAccount", "UserRow", "Per
 # What each action needs, the weakest role that may do it (roles are ordered in db.accounts.ROLES).
 ACTIONS = {
     "browse": "viewer", "export": "viewer",
-    "label": "annotator", "upload": "annotator",
+    "label": "annotator", "upload": "annotator", "venues": "annotator",
     "retrain": "admin", "promote": "admin", "crossval": "admin", "accounts": "admin",
 }
 MIN_PASSWORD = 8

@@ -14,6 +14,7 @@ ACTIONS = (
     "signin.ok", "signin.failed",
     "account.add", "account.passwd", "account.role", "account.disable", "account.enable",
     "retrain", "promote", "crossval", "export",
+    "venue.add",
 )
 
 

@@ -1,5 +1,6 @@
 """Exports that let corrections leave the tool: labels (a manifest `python -m app ingest` reads back), label
-history, a model's predictions and the label-issue queue, as CSV or JSON lines.
+history, a model's predictions and the label-issue queue, as CSV or JSON lines; labels also as a Label Studio
+task list or a FiftyOne video classification dataset, media beside them (app.services.interop).
 
 Rows are streamed from the database into a temporary file beside the target, renamed over it at the end
 (a failed export never leaves half a file that looks complete), and described by `FILE.meta.json`: which
@@ -20,13 +21,14 @@ from typing import IO, Any
 
 from app.context import AppContext
 from app.errors import UserError
+from app.services import interop
 from core.fileio import atomic_write, atomic_write_json
 from db import queries, repo
 from db.session import session_scope
 
 KINDS = ("labels", "history", "predictions", "issues")
 SHALLOW = ("tmdl", "dmdl", "trumann")
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", *interop.FORMATS)  # the interop formats: labels only, media always beside them
 COLUMNS = {
     "labels": ["filename", "caption", "venue", "video_id", "sha256", "split", "version"],
     "history": ["label_id", "video_id", "filename", "sha256", "venue", "previous_venue", "who", "reason",
@@ -62,6 +64,8 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
         raise ExportError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
     if with_media and kind != "labels":
         raise ExportError("--with-media goes with the labels export only")
+    if fmt in interop.FORMATS and kind != "labels":
+        raise ExportError(f"the {fmt} format holds labels only: `export labels --format {fmt}`")
     out = Path(out)
     if out.is_dir():
         raise ExportError(f"{out} is a folder: give a file name, e.g. {out / (kind + '.' + fmt)}")
@@ -98,6 +102,10 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
                                   "model_id": source.model_id, "labels_changed_since": source.stale_labels}
     media_dir = out.parent if with_media else None
     counter = {"rows": 0, "media": 0}
+    if fmt in interop.FORMATS:
+        spec = interop.FORMATS[fmt]
+        counter["rows"] = spec.write(out, _rows(ctx, kind, None, None, out.parent / spec.media_dir, counter))
+        return _finish(ctx, actor, kind, out, meta, counter)
 
     def write(fh: IO[bytes]) -> None:
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
@@ -115,6 +123,12 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
         text.detach()
 
     atomic_write(out, write)
+    return _finish(ctx, actor, kind, out, meta, counter)
+
+
+def _finish(ctx: AppContext, actor: str, kind: str, out: Path, meta: dict[str, Any],
+            counter: dict[str, int]) -> ExportReport:
+    """Describe the written file in `out`.meta.json and audit the export."""
     meta["rows"] = counter["rows"]
     meta_path = out.with_name(out.name + ".meta.json")
     atomic_write_json(meta_path, meta, indent=2, default=str)

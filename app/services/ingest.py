@@ -126,10 +126,15 @@ def read_manifest(path: Path) -> list[IngestItem | IngestError]:
 
 
 def collect(path: Path) -> list[IngestItem | IngestError]:
-    """The items behind PATH: a manifest CSV, a folder of videos (every regular file that is not hidden;
-    those that are not videos are skipped later), or one video file."""
+    """The items behind PATH: a manifest CSV, a folder of videos (every regular file that is not hidden; those that
+    are not videos are skipped later), one video file, or a Label Studio / FiftyOne export (app.services.interop: a
+    .json export, a FiftyOne dataset folder or class-folder tree)."""
     if not path.exists():
         raise IngestError(str(path), "no such file or folder")
+    from app.services import interop
+
+    if (found := interop.read_export(path)) is not None:
+        return found
     if path.is_dir():
         items: list[IngestItem | IngestError] = []
         for child in sorted(path.iterdir()):
@@ -213,7 +218,8 @@ def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, rep
         report.added.append(video_id)
         return video_id
     except repo.UnknownVenue as exc:
-        report.errors.append(IngestError(name, f"unknown venue category {exc.name!r}"))
+        report.errors.append(IngestError(name, f"unknown venue category {exc.name!r} (create it with "
+                                               "`python -m app venues add NAME`, or ingest with --new-venues)"))
     except NotAVideo as exc:
         if item.optional:
             report.skipped.append(str(exc))
@@ -228,15 +234,20 @@ def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, rep
 
 def ingest_path(
     ctx: AppContext, path: Path, *, who: str = "ingest", source: str = "ingest",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, new_venues_by: str | None = None,
 ) -> IngestReport:
-    """Ingest a folder, a manifest CSV or one file."""
+    """Ingest a folder, a manifest CSV, one file or an export; with new_venues_by (an account), first create the
+    venue categories the items name that do not exist yet."""
     report = IngestReport()
     try:
         items = collect(path)
     except IngestError as exc:
         report.errors.append(exc)
         return report
+    if new_venues_by:
+        from app.services.venues import create_named
+
+        report.notes += create_named(ctx, [i for i in items if isinstance(i, IngestItem)], who=new_venues_by)
     for done, item in enumerate(items, start=1):
         if isinstance(item, IngestError):
             report.errors.append(item)
