@@ -101,7 +101,9 @@ def test_fiftyone_class_tree_and_plain_folder(clips, tmp_path: Path) -> None:
     assert [(i.name, i.venue) for i in collect(tree)] == [("a.mp4", "Beach"), ("b.mp4", "Garden")]
     # a plain folder of videos stays one: its subfolders are not classes
     _place(clips[2], tree / "top.mp4")
-    assert [(i.name, i.venue) for i in collect(tree)] == [("top.mp4", None)]
+    # a folder with videos at its top is a plain folder: every file is probed, the README is skipped at ingest
+    assert [(i.name, i.venue, i.optional) for i in collect(tree)] == [("README.txt", None, True),
+                                                                     ("top.mp4", None, False)]
 
 
 def test_bad_json_is_one_line(tmp_path: Path) -> None:
