@@ -1,4 +1,4 @@
-"""Commands for accounts and health: `users add|passwd|role|disable|enable|list|verify` and `doctor`.
+"""Commands for accounts and health: `users add|passwd|role|disable|enable|unlock|list|verify` and `doctor`.
 Registered with app.commands_base like every command."""
 from __future__ import annotations
 
@@ -48,10 +48,11 @@ def _users_args(users: argparse.ArgumentParser) -> None:
     sp.add_argument("role", choices=ROLES)
     for name in ("disable", "enable"):
         actions.add_parser(name, help=f"{name} an account").add_argument("name")
+    actions.add_parser("unlock", help="forget an account's failed sign-ins and lift its lock").add_argument("name")
     actions.add_parser("list", help="accounts as JSON lines")
 
 
-@command("users", "accounts: add, passwd, role, disable, enable, list, verify", _users_args)
+@command("users", "accounts: add, passwd, role, disable, enable, unlock, list, verify", _users_args)
 def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import accounts
     from app.services.database import prepare_database
@@ -86,6 +87,10 @@ def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
         if made:
             print(f"password for {args.name} (shown once): {password}")
         say(f"account {args.name}: {'created as ' + args.role if action == 'add' else 'password changed'}")
+        return 0
+    if action == "unlock":
+        accounts.unlock(ctx, name=args.name, actor=_actor())
+        say(f"account {args.name} unlocked")
         return 0
     if action == "role":
         accounts.set_role(ctx, name=args.name, role=args.role, actor=_actor())
