@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.context import AppContext
+from core.csvcells import restore
 from core.fileio import atomic_path
 from core.media import MediaError, probe
 from db import repo
@@ -85,15 +86,15 @@ def safe_name(name: str) -> str:
 
 
 def read_manifest(path: Path) -> list[IngestItem | IngestError]:
-    """Rows of a `filename,caption,venue` CSV (caption and venue optional). Bytes that are not
-    UTF-8 are replaced, so one bad caption does not lose the file."""
+    """Rows of a `filename,caption,venue` CSV (caption and venue optional), spreadsheet-neutralised cells
+    restored (core.csvcells). Bytes that are not UTF-8 are replaced, so one bad caption does not lose the file."""
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "filename" not in [f.strip().lower() for f in reader.fieldnames]:
         raise IngestError(path.name, "manifest needs a header with a 'filename' column")
     rows: list[IngestItem | IngestError] = []
     for number, row in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+        row = {(k or "").strip().lower(): restore(v or "") for k, v in row.items() if isinstance(v, str | None)}
         name = row.get("filename", "")
         try:
             safe_name(name)
