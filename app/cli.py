@@ -179,18 +179,16 @@ def _serve_args(sp: argparse.ArgumentParser) -> None:
 
 @command("serve", "run the dashboard", _serve_args)
 def cmd_serve(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.serve import port_problem
+    from app.services.serve import port_problem, streamlit_command, working_directory
 
-    entry = Path(__file__).resolve().parent / "ui" / "main.py"
     address, port = args.address or ctx.settings.address, args.port or ctx.settings.port
     if (problem := port_problem(address, port)) is not None:
         say(f"error: {problem}")
         return 2
-    cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.address", address,
-           "--server.port", str(port), "--server.headless", "true"]
     say(f"dashboard on http://{address}:{port}")
-    return subprocess.call(cmd, env={**os.environ, "EASTERN_HOME": str(ctx.settings.home),
-                                     "EASTERN_DB_URL": ctx.settings.db_url})
+    return subprocess.call(streamlit_command(ctx.settings, address, port), cwd=working_directory(),
+                           env={**os.environ, "EASTERN_HOME": str(ctx.settings.home),
+                                "EASTERN_DB_URL": ctx.settings.db_url})
 
 
 @command("status", "corpus and model summary as JSON")
