@@ -4,6 +4,7 @@ from __future__ import annotations
 
 def user_message(exc: BaseException) -> str | None:
     """The one-line message for a known, user-facing error; None for a bug (let it raise)."""
+    from app.services.backup import BackupError
     from app.services.export import ExportError
     from app.services.ingest import IngestError
     from app.services.reproduce import USER_ERRORS as REPRODUCE_ERRORS
@@ -12,7 +13,8 @@ def user_message(exc: BaseException) -> str | None:
     from core.media import MediaError
     from db.repo import RepoError
 
-    known = IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | FileNotFoundError
+    known = IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | FileNotFoundError \
+        | BackupError
     if isinstance(exc, known) or isinstance(exc, REPRODUCE_ERRORS):
         return str(exc)
     return None
