@@ -60,3 +60,18 @@ def test_anonymous_visitors_may_not_export(ctx, tmp_path: Path) -> None:  # noqa
     accounts.set_disabled(ctx, name="vera", disabled=True, actor="t")
     with pytest.raises(accounts.PermissionDenied):
         export(ctx, "labels", out=tmp_path / "l.csv", actor="vera")
+
+
+def test_a_replaced_shallow_model_file_is_not_unpickled(tmp_path: Path) -> None:
+    from core.baselines import load_baseline, save_baseline
+    from core.baselines.common import BASELINE_FORMAT
+
+    path = tmp_path / "model.pkl"
+    sha = save_baseline(path, None, {"class_names": ["a"]})  # type: ignore[arg-type] - any picklable model
+    assert load_baseline(path, sha256=sha)[1] == {"class_names": ["a"]}
+    marker = tmp_path / "ran"
+    evil = f"(S'{marker}'\nc__builtin__\nopen\n(S'{marker}'\nS'w'\ntR.".encode()  # a pickle that writes a file
+    path.write_bytes(evil)
+    with pytest.raises(ValueError, match="SHA-256 differs"):
+        load_baseline(path, sha256=sha)
+    assert not marker.exists() and BASELINE_FORMAT
