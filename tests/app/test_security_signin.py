@@ -112,3 +112,16 @@ def test_confusable_names_are_refused(fast_ctx, name: str) -> None:  # noqa: ANN
         accounts.create(fast_ctx, name=name, role="admin", password=RIGHT, actor="t")
     with session_scope(fast_ctx.engine) as s:
         assert repo_accounts.get_user(s, name=name) is None
+
+
+def test_a_password_change_signs_out_an_open_dashboard_session(ws_env) -> None:  # noqa: ANN001
+    from app.context import get_context
+    from tests.app.test_pages import open_page
+
+    at = open_page("browse", annotator="sessionuser")
+    assert any("Signed in as sessionuser" in str(t.value) for t in at.text)
+    accounts.change_password(get_context(), name="sessionuser", password="changed by the admin 4", actor="t")
+    at.run()
+    assert not at.exception
+    assert not any("Signed in as" in str(t.value) for t in at.text)
+    assert any("session ended" in str(w.value) for w in at.sidebar.warning)
