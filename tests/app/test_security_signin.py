@@ -100,7 +100,7 @@ def test_password_change_or_disable_ends_open_sessions(fast_ctx) -> None:  # noq
     assert accounts.session_account(fast_ctx, fresh) is None
 
 
-@pytest.mark.parametrize("password", ["password", " " * 8, " " * 12, "1234567890", "passwordpassword"])
+@pytest.mark.parametrize("password", ["password", " " * 8, " " * 12, "1234567890", "passwordpassword", "a" * 200])
 def test_weak_passwords_are_refused(fast_ctx, password: str) -> None:  # noqa: ANN001
     with pytest.raises(accounts.AccountError, match="at least|too common"):
         accounts.create(fast_ctx, name="weak", role="viewer", password=password, actor="t")
@@ -125,3 +125,9 @@ def test_a_password_change_signs_out_an_open_dashboard_session(ws_env) -> None: 
     assert not at.exception
     assert not any("Signed in as" in str(t.value) for t in at.text)
     assert any("session ended" in str(w.value) for w in at.sidebar.warning)
+
+
+def test_a_long_password_is_fine(fast_ctx) -> None:  # noqa: ANN001
+    long = "correct horse battery staple " * 10
+    accounts.create(fast_ctx, name="longpw", role="viewer", password=long, actor="t")
+    assert accounts.sign_in(fast_ctx, name="longpw", password=long).ok
