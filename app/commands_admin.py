@@ -1,4 +1,5 @@
-"""Commands for accounts and health: `users add|passwd|role|disable|enable|list|verify` and `doctor`.
+"""Commands for accounts and health: `users add|passwd|role|disable|enable|unlock|list|verify`, `doctor`,
+`backup` and `restore`.
 Registered with app.commands_base like every command."""
 from __future__ import annotations
 
@@ -48,10 +49,11 @@ def _users_args(users: argparse.ArgumentParser) -> None:
     sp.add_argument("role", choices=ROLES)
     for name in ("disable", "enable"):
         actions.add_parser(name, help=f"{name} an account").add_argument("name")
+    actions.add_parser("unlock", help="forget an account's failed sign-ins and lift its lock").add_argument("name")
     actions.add_parser("list", help="accounts as JSON lines")
 
 
-@command("users", "accounts: add, passwd, role, disable, enable, list, verify", _users_args)
+@command("users", "accounts: add, passwd, role, disable, enable, unlock, list, verify", _users_args)
 def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import accounts
     from app.services.database import prepare_database
@@ -87,6 +89,10 @@ def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
             print(f"password for {args.name} (shown once): {password}")
         say(f"account {args.name}: {'created as ' + args.role if action == 'add' else 'password changed'}")
         return 0
+    if action == "unlock":
+        accounts.unlock(ctx, name=args.name, actor=_actor())
+        say(f"account {args.name} unlocked")
+        return 0
     if action == "role":
         accounts.set_role(ctx, name=args.name, role=args.role, actor=_actor())
         say(f"account {args.name} is now {args.role}")
@@ -101,12 +107,16 @@ def _doctor_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--fix", action="store_true", help="do the safe repairs (leftover temporary files, rows that "
                                                        "claim missing features, dead jobs)")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--backup", metavar="DEST", default=None,
+                    help="check the backup in DEST instead (every file present with its recorded SHA-256)")
 
 
 @command("doctor", "check the database, migrations, media and feature files, jobs", _doctor_args)
 def cmd_doctor(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import doctor
 
+    if args.backup:
+        return _verify_backup(args.backup)
     diagnosis = doctor.diagnose(ctx, checksums=not args.no_checksum)
     if args.fix and diagnosis.problems:
         left = doctor.repair(diagnosis)
@@ -120,3 +130,53 @@ def cmd_doctor(ctx: AppContext, args: argparse.Namespace) -> int:
         for line in diagnosis.lines():
             print(line)
     return 0 if diagnosis.ok else 1
+
+
+def _verify_backup(dest: str) -> int:
+    from pathlib import Path
+
+    from app.services import backup
+
+    problems = backup.verify(Path(dest))
+    for line in problems:
+        print(f"backup: {line}")
+    print(f"backup in {dest}: " + ("complete, every file matches" if not problems else f"{len(problems)} problem(s)"))
+    return 0 if not problems else 1
+
+
+def _backup_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("dest", help="a folder outside the home; a later backup there copies only what changed")
+    sp.add_argument("--verify", action="store_true", help="then check the backup (as doctor --backup does)")
+
+
+@command("backup", "copy the database (online, consistent) and the media, features and models to a folder",
+         _backup_args)
+def cmd_backup(ctx: AppContext, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.services import backup
+    from app.services.database import prepare_database
+
+    prepare_database(ctx)
+    say(backup.backup(ctx, Path(args.dest)).line())
+    return _verify_backup(args.dest) if args.verify else 0
+
+
+def _restore_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("src", help="a folder written by `python -m app backup`")
+    sp.add_argument("--force", action="store_true", help="replace a home that is not empty")
+
+
+@command("restore", "restore a backup into an empty home (EASTERN_HOME)", _restore_args)
+def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.services import audit, backup
+    from app.services.database import prepare_database
+
+    files = backup.restore(ctx.settings, Path(args.src), force=args.force)
+    prepare_database(ctx)  # a backup from an older version is migrated to this one
+    audit.record(ctx, actor=_actor(), action="restore", target=str(args.src), detail={"files": files})
+    say(f"restored {args.src} into {ctx.settings.home}: the database and {files} file(s); check it: "
+        "python -m app doctor")
+    return 0

@@ -1,7 +1,8 @@
 """`python -m app serve`: this process becomes the Streamlit server (no parent left waiting beside it), started
-from the repository so `.streamlit/config.toml` applies wherever it was called from. While the server starts, a
-thread warms what the first visitor needs (the page modules, the database engine and the first Browse page's
-queries); when the server stops (Ctrl-C), it says which background jobs go on and how to stop them."""
+from the repository with the project's safety options (app/services/serve.py) wherever it was called from. While
+the server starts, a thread warms what the first visitor needs (the page modules, the database engine and the
+first Browse page's queries); when the server stops (Ctrl-C), it says which background jobs go on and how to stop
+them."""
 from __future__ import annotations
 
 import atexit
@@ -13,7 +14,6 @@ from pathlib import Path
 from app.context import AppContext
 
 ROOT = Path(__file__).resolve().parents[1]
-ENTRY = ROOT / "app" / "ui" / "main.py"
 
 
 def serve(ctx: AppContext, *, address: str, port: int) -> int:
@@ -24,7 +24,9 @@ def serve(ctx: AppContext, *, address: str, port: int) -> int:
     atexit.register(jobs_notice, ctx)
     from streamlit.web import cli as streamlit_cli
 
-    argv = ["run", str(ENTRY), "--server.address", address, "--server.port", str(port), "--server.headless", "true"]
+    from app.services.serve import streamlit_command
+
+    argv = streamlit_command(ctx.settings, address, port)[3:]  # without `python -m streamlit`: we are it
     try:
         streamlit_cli.main(args=argv, prog_name="streamlit", standalone_mode=False)
     except KeyboardInterrupt:

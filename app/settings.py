@@ -1,6 +1,7 @@
 """The one settings object. Nothing else in the project reads the environment."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,6 +57,11 @@ class Settings(BaseSettings):
     job_heartbeat_s: float = Field(default=2.0, gt=0)
     job_stale_s: float = Field(default=30.0, gt=0, description="a running job silent this long is dead")
 
+    # Serving safely (issue 23): besides the address and localhost, the Host names the dashboard answers to.
+    allowed_hosts: str = Field(
+        default="", description="comma-separated host names the dashboard also accepts (a real name behind a TLS "
+        "proxy, e.g. eastern.example.org); other Host headers are refused (DNS rebinding)")
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
@@ -105,8 +111,18 @@ class Settings(BaseSettings):
         return self.home / "numba-cache"
 
     def ensure_dirs(self) -> None:
+        """The home and its folders, readable by their owner only (0700: password hashes and the audit log)."""
         for path in (self.home, self.media_dir, self.features_dir, self.models_dir, self.jobs_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            created = not path.exists()
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if created or path == self.home:
+                owner_only(path, 0o700)
+
+    def host_names(self) -> list[str]:
+        """The Host names the dashboard accepts: its address, localhost, and settings.allowed_hosts."""
+        names = [self.address, "localhost", "127.0.0.1", "::1"]
+        names += [n.strip() for n in self.allowed_hosts.split(",") if n.strip()]
+        return list(dict.fromkeys(n for n in names if n not in ("0.0.0.0", "::")))  # noqa: S104 - not a bind
 
     def inside_home(self, path: Path) -> Path:
         """Resolve `path` (relative to home) and refuse anything that escapes home."""
@@ -114,6 +130,15 @@ class Settings(BaseSettings):
         if resolved != self.home and self.home not in resolved.parents:
             raise ValueError(f"path {path} lies outside EASTERN_HOME")
         return resolved
+
+
+def owner_only(path: Path, mode: int) -> None:
+    """chmod when this user owns `path` (a shared, pre-made folder is left as its owner set it)."""
+    try:
+        if path.stat().st_uid == os.getuid():
+            path.chmod(mode)
+    except OSError:
+        pass
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,7 @@ Passwords arrive here already hashed (app.services.accounts hashes them); the au
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -119,15 +119,71 @@ def set_disabled(session: Session, *, name: str, disabled: bool) -> None:
 def record_sign_in(session: Session, *, name: str, at: datetime) -> None:
     """A successful sign-in: stamp it and forget earlier failures."""
     session.execute(update(User).where(User.name == name)
-                    .values(last_sign_in_at=at, failed_count=0, locked_until=None))
+                    .values(last_sign_in_at=at, failed_count=0, locked_until=None, last_failed_at=None))
 
 
-def record_failed_sign_in(session: Session, *, name: str, locked_until_for: Any) -> int:
-    """Count one more failure atomically; `locked_until_for(count)` gives the lock (or None). Returns the count."""
-    session.execute(update(User).where(User.name == name).values(failed_count=User.failed_count + 1))
-    count = int(session.scalar(select(User.failed_count).where(User.name == name)) or 0)
-    session.execute(update(User).where(User.name == name).values(locked_until=locked_until_for(count)))
-    return count
+def unlock(session: Session, *, name: str) -> None:
+    """Forget the failed sign-ins and lift the lock (an admin's `users unlock`)."""
+    _user(session, name)
+    session.execute(update(User).where(User.name == name)
+                    .values(failed_count=0, locked_until=None, last_failed_at=None))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One sign-in attempt, counted before the password is checked: its number in the current run of failures,
+    and the lock (if any) that refused it or that it set for the attempts after it."""
+
+    known: bool
+    number: int
+    locked_until: datetime | None
+    refused: bool
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def lock_row(session: Session, *, name: str) -> User | None:
+    """The account's row, locked for this transaction: a no-op UPDATE takes SQLite's write lock (and
+    PostgreSQL's row lock) before anything is read, so concurrent attempts are counted one after another."""
+    session.execute(update(User).where(User.name == name).values(failed_count=User.failed_count))
+    return session.scalar(select(User).where(User.name == name).execution_options(populate_existing=True))
+
+
+def begin_attempt(session: Session, *, name: str, now: datetime, window_s: float, lock_after: int,
+                  lock_for: Any) -> Attempt:
+    """Count an attempt as a failure before its password is checked (finish_attempt clears it on success).
+    Refused while locked; failures older than `window_s` are forgotten; from the `lock_after`-th attempt on, the
+    account is locked for `lock_for(number)` seconds for everyone after this one."""
+    user = lock_row(session, name=name)
+    if user is None:
+        return Attempt(known=False, number=0, locked_until=None, refused=False)
+    locked = _aware(user.locked_until)
+    if locked is not None and locked > now:
+        return Attempt(known=True, number=user.failed_count, locked_until=locked, refused=True)
+    last = _aware(user.last_failed_at)
+    count = user.failed_count if last is not None and (now - last).total_seconds() < window_s else 0
+    user.failed_count = count + 1
+    user.last_failed_at = now
+    if user.failed_count >= lock_after:
+        user.locked_until = now + timedelta(seconds=lock_for(user.failed_count))
+    session.flush()
+    return Attempt(known=True, number=user.failed_count, locked_until=_aware(user.locked_until), refused=False)
+
+
+def finish_attempt(session: Session, *, name: str, number: int, at: datetime) -> bool:
+    """After the right password: sign in only when no other attempt was counted since this one (a burst of
+    guesses around the right password leaves the account locked). True when signed in."""
+    user = lock_row(session, name=name)
+    if user is None or user.failed_count != number:
+        return False
+    user.failed_count = 0
+    user.locked_until = None
+    user.last_failed_at = None
+    user.last_sign_in_at = at
+    return True
 
 
 # ---------------------------------------------------------------- audit log (append-only)

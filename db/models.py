@@ -236,6 +236,7 @@ class User(Base):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failed_count: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failed sign-ins
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # sign-in refused before
+    last_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # failures expire after a while
 
 
 class AuditEvent(Base):

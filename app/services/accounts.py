@@ -2,14 +2,18 @@
 dashboard sessions, role checks, and the first `admin` account. Every change is written to the audit log."""
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from confusable_homoglyphs import confusables
+from zxcvbn import zxcvbn
 
 from app.context import AppContext
 from app.services import audit
@@ -26,9 +30,12 @@ ACTIONS = {
     "label": "annotator", "upload": "annotator", "venues": "annotator",
     "retrain": "admin", "promote": "admin", "crossval": "admin", "accounts": "admin",
 }
-MIN_PASSWORD = 8
-LOCK_AFTER = 5  # consecutive failures before sign-in is refused for a while (1 s, 2 s, 4 s, ... up to 15 min)
-LOCK_MAX_S = 900
+MIN_PASSWORD = 10
+LOCK_AFTER = 5  # failures in a row (within FAIL_WINDOW_S) before sign-in is refused for a while
+LOCK_BASE_S = 30  # the first lock: longer than any sign-in delay, then doubling up to LOCK_MAX_S
+LOCK_MAX_S = 300  # short, so that guessing cannot keep an account out for long; `users unlock` ends one now
+FAIL_WINDOW_S = 900  # failures older than this (since the last one) are forgotten
+CLIENT_LOCK_MAX_S = 900  # the same rule per client (browser address or session), across all accounts
 ADMIN_NAME = "admin"
 
 _hasher = PasswordHasher()
@@ -55,15 +62,11 @@ class SignedIn:
 
     name: str
     expires_at: float  # time.time() seconds
+    epoch: str = ""  # a digest of the password hash at sign-in: a new password ends the session
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def role_allows(role: str | None, action: str) -> bool:
@@ -75,17 +78,25 @@ def role_allows(role: str | None, action: str) -> bool:
 
 
 def check_name(name: str) -> str:
-    """An account name: 1-80 printable characters, no surrounding spaces."""
+    """An account name: 1-80 printable characters in Unicode's NFKC form, no surrounding spaces, not mixing
+    look-alike letters of different scripts (a Cyrillic а in `аdmin`)."""
     if not name or name != name.strip() or len(name) > 80:
         raise AccountError("an account name is 1 to 80 characters without surrounding spaces")
     if any(unicodedata.category(ch)[0] == "C" for ch in name):
         raise AccountError("an account name may not contain control characters")
+    if unicodedata.normalize("NFKC", name) != name:
+        raise AccountError(f"write the account name as {unicodedata.normalize('NFKC', name)!r} (Unicode NFKC)")
+    if confusables.is_dangerous(name):
+        raise AccountError("an account name may not mix look-alike letters of different scripts")
     return name
 
 
 def check_password(password: str) -> str:
+    """At least MIN_PASSWORD characters and not among the guessable ones (zxcvbn's common-password lists)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if zxcvbn(password[:72])["score"] < 1:  # zxcvbn refuses longer input
+        raise AccountError("this password is too common or too easy to guess: choose another")
     return password
 
 
@@ -108,6 +119,7 @@ def create(ctx: AppContext, *, name: str, role: str, password: str, actor: str) 
 
 
 def change_password(ctx: AppContext, *, name: str, password: str, actor: str) -> None:
+    """A new password; the account's open dashboard sessions end at their next page load."""
     check_password(password)
     with session_scope(ctx.engine) as session:
         repo_accounts.set_password_hash(session, name=name, password_hash=_hasher.hash(password))
@@ -165,63 +177,126 @@ def ensure_admin(ctx: AppContext) -> str | None:
 # ---------------------------------------------------------------- signing in and checking
 
 
-def _lock_for(now: datetime):  # noqa: ANN202 - a count -> datetime | None function
-    def locked_until(count: int) -> datetime | None:
-        if count < LOCK_AFTER:
-            return None
-        return now + timedelta(seconds=min(2 ** (count - LOCK_AFTER), LOCK_MAX_S))
-
-    return locked_until
+def _lock_s(number: int, cap: float = LOCK_MAX_S) -> float:
+    return min(LOCK_BASE_S * 2 ** max(0, number - LOCK_AFTER), cap)
 
 
-def sign_in(ctx: AppContext, *, name: str, password: str, via: str = "dashboard") -> SignIn:
-    """Check a name and password. A failure is logged, counted, and answered after a pause
-    (settings.signin_delay_s); from the fifth failure in a row the account is locked for a growing while.
-    The reason never says whether the name exists."""
-    now = _now()
-    with session_scope(ctx.engine) as session:
-        account = repo_accounts.get_user(session, name=name)
-        stored = repo_accounts.password_hash(session, name=name) if account else None
-    locked = account is not None and (_aware(account.locked_until) or now) > now
-    ok = False
+class _ClientThrottle:
+    """Failed sign-ins per client (a browser's address, else its session), across accounts, in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float, float]] = {}  # client -> (count, last failure, locked until)
+
+    def wait_s(self, client: str | None) -> float:
+        with self._lock:
+            _count, _last, until = self._failures.get(client or "", (0, 0.0, 0.0))
+        return max(0.0, until - time.time()) if client else 0.0
+
+    def failed(self, client: str | None) -> None:
+        if not client:
+            return
+        now = time.time()
+        with self._lock:
+            count, last, _until = self._failures.get(client, (0, 0.0, 0.0))
+            count = count + 1 if now - last < FAIL_WINDOW_S else 1
+            until = now + _lock_s(count, CLIENT_LOCK_MAX_S) if count >= LOCK_AFTER else 0.0
+            self._failures[client] = (count, now, until)
+            if len(self._failures) > 10000:  # forget the oldest clients
+                for key in sorted(self._failures, key=lambda k: self._failures[k][1])[:5000]:
+                    del self._failures[key]
+
+    def succeeded(self, client: str | None) -> None:
+        with self._lock:
+            self._failures.pop(client or "", None)
+
+
+_clients = _ClientThrottle()
+
+
+def _verify(stored: str | None, password: str) -> bool:
     try:
-        ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
     except (VerificationError, InvalidHashError):
-        ok = False
-    if ok and account is not None and not account.disabled and not locked:
-        with session_scope(ctx.engine) as session:
-            repo_accounts.record_sign_in(session, name=name, at=now)
-            if _hasher.check_needs_rehash(stored):
-                repo_accounts.set_password_hash(session, name=name, password_hash=_hasher.hash(password))
-        audit.record(ctx, actor=name, action="signin.ok", target=name, detail={"via": via})
-        return SignIn(ok=True, account=get(ctx, name))
-    why = "locked" if locked else "disabled" if account is not None and account.disabled and ok else \
-        "unknown account" if account is None else "wrong password"
-    count = None
-    if account is not None and not locked:
-        with session_scope(ctx.engine) as session:
-            count = repo_accounts.record_failed_sign_in(session, name=name, locked_until_for=_lock_for(now))
+        return False
+
+
+def _refused(ctx: AppContext, *, name: str, via: str, why: str, count: int | None, wait: float) -> SignIn:
     audit.record(ctx, actor=name[:80] or "?", action="signin.failed", target=name[:200],
                  detail={"via": via, "why": why, "failures": count})
     time.sleep(ctx.settings.signin_delay_s)
-    if locked:
-        wait = max(1, int(((_aware(account.locked_until) or now) - now).total_seconds()) + 1)
-        return SignIn(ok=False, account=None,
-                      reason=f"Too many failed sign-ins: try again in {wait} s.")
+    if wait > 0:
+        return SignIn(ok=False, account=None, reason=f"Too many failed sign-ins: try again in {int(wait) + 1} s.")
     return SignIn(ok=False, account=None, reason="Wrong name or password (or the account is disabled).")
 
 
+def sign_in(ctx: AppContext, *, name: str, password: str, via: str = "dashboard", client: str | None = None
+            ) -> SignIn:
+    """Check a name and password. The attempt is counted in the account's row (locked for the transaction)
+    before the password is checked, so parallel guesses cannot all be evaluated; from the fifth failure in a
+    row the account, and separately the client, is locked for a growing while. A failure is logged and answered
+    after settings.signin_delay_s. The reason never says whether the name exists."""
+    wait = _clients.wait_s(client)
+    if wait > 0:
+        return _refused(ctx, name=name, via=via, why="client locked", count=None, wait=wait)
+    now = _now()
+    with session_scope(ctx.engine) as session:
+        attempt = repo_accounts.begin_attempt(session, name=name, now=now, window_s=FAIL_WINDOW_S,
+                                              lock_after=LOCK_AFTER, lock_for=_lock_s)
+        stored = repo_accounts.password_hash(session, name=name) if attempt.known else None
+        account = repo_accounts.get_user(session, name=name) if attempt.known else None
+    if attempt.refused:
+        _clients.failed(client)
+        wait = ((attempt.locked_until or now) - now).total_seconds()
+        return _refused(ctx, name=name, via=via, why="locked", count=attempt.number, wait=wait)
+    ok = _verify(stored, password)
+    if ok and account is not None and not account.disabled:
+        with session_scope(ctx.engine) as session:
+            signed = repo_accounts.finish_attempt(session, name=name, number=attempt.number, at=_now())
+            if signed and _hasher.check_needs_rehash(stored):
+                repo_accounts.set_password_hash(session, name=name, password_hash=_hasher.hash(password))
+        if signed:
+            _clients.succeeded(client)
+            audit.record(ctx, actor=name, action="signin.ok", target=name, detail={"via": via})
+            return SignIn(ok=True, account=get(ctx, name))
+        why = "concurrent attempts"
+    else:
+        why = "disabled" if account is not None and ok else "unknown account" if account is None else \
+            "wrong password"
+    _clients.failed(client)
+    return _refused(ctx, name=name, via=via, why=why, count=attempt.number or None, wait=0.0)
+
+
+def unlock(ctx: AppContext, *, name: str, actor: str) -> None:
+    """Forget an account's failed sign-ins and lift its lock now (audited)."""
+    with session_scope(ctx.engine) as session:
+        repo_accounts.unlock(session, name=name)
+    audit.record(ctx, actor=actor, action="account.unlock", target=name)
+
+
+def _epoch(stored: str | None) -> str:
+    return hashlib.sha256((stored or "").encode()).hexdigest()[:16]
+
+
 def start_session(ctx: AppContext, account: UserRow) -> SignedIn:
-    """A dashboard session for a signed-in account, ending after settings.session_minutes."""
-    return SignedIn(name=account.name, expires_at=time.time() + 60.0 * ctx.settings.session_minutes)
+    """A dashboard session for a signed-in account, ending after settings.session_minutes or when its password
+    changes."""
+    with session_scope(ctx.engine) as session:
+        stored = repo_accounts.password_hash(session, name=account.name)
+    return SignedIn(name=account.name, expires_at=time.time() + 60.0 * ctx.settings.session_minutes,
+                    epoch=_epoch(stored))
 
 
 def session_account(ctx: AppContext, signed: SignedIn | None) -> UserRow | None:
-    """The session's account while the session lasts and the account is enabled; None otherwise."""
+    """The session's account while the session lasts, the account is enabled and its password unchanged."""
     if signed is None or time.time() >= signed.expires_at:
         return None
-    account = get(ctx, signed.name)
-    return account if account is not None and not account.disabled else None
+    with session_scope(ctx.engine) as session:
+        account = repo_accounts.get_user(session, name=signed.name)
+        stored = repo_accounts.password_hash(session, name=signed.name)
+    if account is None or account.disabled or _epoch(stored) != signed.epoch:
+        return None
+    return account
 
 
 def require(ctx: AppContext, *, name: str | None, action: str) -> UserRow:

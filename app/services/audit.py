@@ -12,7 +12,8 @@ from db.session import session_scope
 # The one list of audited actions; a new one is one line here.
 ACTIONS = (
     "signin.ok", "signin.failed",
-    "account.add", "account.passwd", "account.role", "account.disable", "account.enable",
+    "account.add", "account.passwd", "account.role", "account.disable", "account.enable", "account.unlock",
+    "backup", "restore",
     "retrain", "promote", "crossval", "export",
     "venue.add",
 )

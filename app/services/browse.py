@@ -3,6 +3,7 @@ the detail bundle of one video. Media views are computed once per video and kept
 EASTERN_HOME/cache, so a page never decodes a video twice."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -32,11 +33,17 @@ class BrowsePage:
     model_id: int | None
 
 
+MAX_SEARCH = 500  # characters of a caption / file name search
+
+
 def browse_page(
     ctx: AppContext, *, filters: queries.VideoFilter, sort: str = "id", page: int = 0, page_size: int = 24
 ) -> BrowsePage:
-    """One page of videos matching the filters (filtering, sorting and paging run in SQL)."""
-    page = max(0, int(page))
+    """One page of videos matching the filters (filtering, sorting and paging run in SQL); a search longer than
+    MAX_SEARCH characters is cut there (SQLite refuses LIKE patterns over 50,000 bytes)."""
+    page = max(0, min(int(page), 10**9))
+    if len(filters.text) > MAX_SEARCH:
+        filters = dataclasses.replace(filters, text=filters.text[:MAX_SEARCH])
     with session_scope(ctx.engine) as session:
         model_id = queries.active_model_id(session)
         rows, total = queries.browse(session, model_version_id=model_id, filters=filters, sort=sort,

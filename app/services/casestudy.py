@@ -122,7 +122,8 @@ def predictions_for_model(
     if training.is_shallow(row.architecture):
         from core.baselines import load_baseline
 
-        model, meta = load_baseline(ctx.settings.inside_home(Path(row.checkpoint_path)))
+        model, meta = load_baseline(ctx.settings.inside_home(Path(row.checkpoint_path)),
+                                    sha256=row.config.get("checkpoint_sha256"))
         predict = _shallow_predictor(model, meta)
     else:
         from core.train import predict_proba

@@ -74,8 +74,9 @@ class Comparison:
     computed_predictions: list[int] = field(default_factory=list)  # versions whose predictions were computed now
 
 
-def compare(ctx: AppContext, model_a: int, model_b: int) -> Comparison:
-    """Score A and B on exactly the same videos and labels: today's test split, today's labels."""
+def compare(ctx: AppContext, model_a: int, model_b: int, *, who: str | None = "cli") -> Comparison:
+    """Score A and B on exactly the same videos and labels: today's test split, today's labels. Predictions not
+    yet stored are computed and written first, which needs `who` to be the command line or an account."""
     if model_a == model_b:
         raise training.TrainingError("pick two different model versions to compare")
     with session_scope(ctx.engine) as session:
@@ -88,6 +89,10 @@ def compare(ctx: AppContext, model_a: int, model_b: int) -> Comparison:
                     f"model version {m} is the shallow baseline {row.architecture}: it stores no predictions per "
                     "video, so it cannot be compared on today's test split; compare deep versions")
         missing = [m for m in rows if not queries.has_predictions(session, model_version_id=m)]
+    if missing and not (who == "cli" or (who or "").startswith("cli:")):
+        from app.services.accounts import require
+
+        require(ctx, name=who, action="browse")  # a viewer at least: anonymous visitors do not write
     for m in missing:  # computed once and cached in the predictions table
         training.recompute_predictions(ctx, m)
     from app.services.splits import ensure_splits

@@ -22,6 +22,7 @@ from typing import IO, Any
 from app.context import AppContext
 from app.errors import UserError
 from app.services import interop
+from core.csvcells import neutralise
 from core.fileio import atomic_write, atomic_write_json
 from db import queries, repo
 from db.session import session_scope
@@ -58,6 +59,7 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
     """Write one export to `out` (and its description to `out`.meta.json). With `with_media` (labels only),
     the media files are linked or copied beside the manifest under its file names, so the folder can be
     ingested into a fresh home as it is."""
+    _may_export(ctx, actor)
     if kind not in KINDS:
         raise ExportError(f"unknown export {kind!r}: choose from {', '.join(KINDS)}")
     if fmt not in FORMATS:
@@ -136,6 +138,16 @@ def _finish(ctx: AppContext, actor: str, kind: str, out: Path, meta: dict[str, A
     return ExportReport(out, meta_path, counter["rows"], meta, counter["media"])
 
 
+def _may_export(ctx: AppContext, actor: str) -> None:
+    """The command line (the operator of this machine, actor `cli...`) or an account whose role allows export;
+    PermissionDenied for an anonymous visitor."""
+    if actor == "cli" or actor.startswith("cli:"):
+        return
+    from app.services.accounts import require
+
+    require(ctx, name=actor or None, action="export")
+
+
 def _audit(ctx: AppContext, actor: str, kind: str, out: Path, meta: dict[str, Any]) -> None:
     """Exports are security-relevant: labels leave the tool."""
     from app.services import audit
@@ -144,11 +156,12 @@ def _audit(ctx: AppContext, actor: str, kind: str, out: Path, meta: dict[str, An
 
 
 def _csv_value(value: Any) -> Any:
+    """A CSV cell: lists and dicts as JSON, None empty, text neutralised for spreadsheets (core.csvcells)."""
     if isinstance(value, (list, dict)):
-        return json.dumps(value)
+        return neutralise(json.dumps(value))
     if value is None:
         return ""
-    return value
+    return neutralise(value) if isinstance(value, str) else value
 
 
 def _rows(ctx: AppContext, kind: str, model_id: int | None, source: Any, media_dir: Path | None,

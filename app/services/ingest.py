@@ -22,6 +22,7 @@ from typing import Any
 from app.context import AppContext
 from app.errors import UserError
 from app.services.media_limits import over_limit
+from core.csvcells import restore
 from core.fileio import atomic_path
 from core.media import MediaError, probe
 from db import repo
@@ -95,25 +96,34 @@ def clean_caption(raw: str | bytes | None) -> str:
     return text.strip()[:2000]
 
 
+MAX_NAME_BYTES = 200  # a file name, in UTF-8 (file systems stop at 255)
+_PROTOCOL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")  # concat:, file:, http:, ... (ffmpeg's protocols)
+
+
 def safe_name(name: str) -> str:
-    """Refuse names that would leave the manifest's folder (separators, `..`, absolute paths)."""
+    """Refuse names that would leave the manifest's folder (separators, `..`, absolute paths), that ffmpeg would
+    read as a protocol (`concat:a.mp4|b.mp4`), or that are too long for a file system."""
     if not name or name.strip() != name:
         raise IngestError(name or "<empty>", "empty or padded file name")
+    if len(name.encode("utf-8", errors="replace")) > MAX_NAME_BYTES:
+        raise IngestError(name[:60] + "…", f"file name longer than {MAX_NAME_BYTES} bytes: rename the file")
+    if _PROTOCOL.match(name):
+        raise IngestError(name, "file names may not start with a protocol prefix such as 'concat:' or 'file:'")
     if "/" in name or "\\" in name or name in {".", ".."} or ".." in Path(name).parts or "\x00" in name:
         raise IngestError(name, "file names may not contain path separators or '..'")
     return name
 
 
 def read_manifest(path: Path) -> list[IngestItem | IngestError]:
-    """Rows of a `filename,caption,venue` CSV (caption and venue optional). Bytes that are not
-    UTF-8 are replaced, so one bad caption does not lose the file."""
+    """Rows of a `filename,caption,venue` CSV (caption and venue optional), spreadsheet-neutralised cells
+    restored (core.csvcells). Bytes that are not UTF-8 are replaced, so one bad caption does not lose the file."""
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "filename" not in [f.strip().lower() for f in reader.fieldnames]:
         raise IngestError(path.name, "manifest needs a header with a 'filename' column")
     rows: list[IngestItem | IngestError] = []
     for number, row in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+        row = {(k or "").strip().lower(): restore(v or "") for k, v in row.items() if isinstance(v, str | None)}
         name = row.get("filename", "")
         try:
             safe_name(name)
@@ -121,8 +131,23 @@ def read_manifest(path: Path) -> list[IngestItem | IngestError]:
             rows.append(IngestError(f"{path.name} line {number} ({name!r})", exc.reason))
             continue
         venue = row.get("venue", "").strip() or None
-        rows.append(IngestItem(path.parent / name, name, clean_caption(row.get("caption")), venue))
+        try:
+            source = inside(path.parent, path.parent / name)
+        except IngestError as exc:
+            rows.append(IngestError(f"{path.name} line {number} ({name!r})", exc.reason))
+            continue
+        rows.append(IngestItem(source, name, clean_caption(row.get("caption")), venue))
     return rows
+
+
+def inside(folder: Path, path: Path) -> Path:
+    """The absolute path of `path` (never a relative name ffmpeg could read as a protocol); IngestError when it
+    is a link that leads out of `folder`."""
+    absolute = folder.resolve() / path.name
+    target = absolute.resolve()
+    if absolute.is_symlink() and folder.resolve() not in target.parents:
+        raise IngestError(path.name, "a symbolic link that leads out of the ingested folder: copy the file in")
+    return absolute
 
 
 def collect(path: Path) -> list[IngestItem | IngestError]:
@@ -140,11 +165,14 @@ def collect(path: Path) -> list[IngestItem | IngestError]:
         for child in sorted(path.iterdir()):
             if child.is_file() and not child.name.startswith("."):
                 claims_video = child.suffix.lower() in VIDEO_EXTENSIONS
-                items.append(IngestItem(child, child.name, optional=not claims_video))
+                try:
+                    items.append(IngestItem(inside(path, child), safe_name(child.name), optional=not claims_video))
+                except IngestError as exc:
+                    items.append(exc)
         return items
     if path.suffix.lower() in MANIFEST_EXTENSIONS:
         return read_manifest(path)
-    return [IngestItem(path, path.name)]
+    return [IngestItem(path.resolve(), path.name)]
 
 
 def sha256_of(path: Path) -> str:

@@ -1,7 +1,43 @@
-"""Before starting the dashboard: is the address and port free?"""
+"""Starting the dashboard: is the address and port free, and the Streamlit command with the project's safety
+options, whatever the working directory (`serve` also runs from the repository, so .streamlit/config.toml applies).
+"""
 from __future__ import annotations
 
 import socket
+import sys
+from pathlib import Path
+
+from app.settings import REPO_ROOT, Settings
+
+ENTRY = REPO_ROOT / "app" / "ui" / "main.py"
+# The options that must hold wherever `serve` starts (the rest of .streamlit/config.toml is look and feel).
+SAFE_OPTIONS = {
+    "server.headless": "true",
+    "server.enableXsrfProtection": "true",
+    "server.enableCORS": "true",
+    "server.runOnSave": "false",
+    "browser.gatherUsageStats": "false",
+    "client.showErrorDetails": "none",
+    "client.toolbarMode": "minimal",
+}
+
+
+def streamlit_command(settings: Settings, address: str, port: int) -> list[str]:
+    """`streamlit run` with the safe options, the upload limit from settings, and Host names limited to the
+    address, localhost and settings.allowed_hosts (Streamlit refuses the websocket for any other Host)."""
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ENTRY), "--server.address", address,
+           "--server.port", str(port), "--server.maxUploadSize", str(settings.upload_max_mb),
+           "--browser.serverAddress", address if address not in ("0.0.0.0", "::") else "localhost"]  # noqa: S104
+    for option, value in SAFE_OPTIONS.items():
+        cmd += [f"--{option}", value]
+    for host in settings.model_copy(update={"address": address}).host_names():
+        cmd += ["--server.allowedHosts", host]
+    return cmd
+
+
+def working_directory() -> Path:
+    """Where Streamlit runs: the repository, so its .streamlit/ folder is the one read."""
+    return REPO_ROOT
 
 
 def port_problem(address: str, port: int) -> str | None:

@@ -291,11 +291,12 @@ def _fit_shallow(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows:
               if not k.endswith("_") and k not in ("groups", "group_weights", "tree_source")}
     params["tree"] = getattr(model, "tree_source", None)
     checkpoint = run_dir / "model.pkl"
-    save_baseline(ctx.settings.home / checkpoint, model, {
+    sha = save_baseline(ctx.settings.home / checkpoint, model, {
         **_meta(dataset), "modalities": list(request.modalities),
         "metrics": {k: metrics[k] for k in ("best_val_macro_f1", "best_params")},
     })
-    return metrics, {"epochs": None, "batch_size": None, "lr": None, "params": _plain_params(params)}, checkpoint
+    return metrics, {"epochs": None, "batch_size": None, "lr": None, "params": _plain_params(params),
+                     "checkpoint_sha256": sha}, checkpoint
 
 
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:

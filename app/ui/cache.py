@@ -181,10 +181,10 @@ def model_view(model_id: int) -> models.ModelView:
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
-def compare_models(model_a: int, model_b: int) -> Any:
+def compare_models(model_a: int, model_b: int, who: str | None = None) -> Any:
     from app.services.compare import compare
 
-    return compare(ctx(), model_a, model_b)
+    return compare(ctx(), model_a, model_b, who=who)
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.services.models import ModelSummary
-from app.ui import cache, components, figures, navigation
+from app.ui import cache, components, figures, navigation, session
 
 
 def compare_section(versions: list[ModelSummary], labels: dict[int, str]) -> None:
@@ -25,7 +25,7 @@ def compare_section(versions: list[ModelSummary], labels: dict[int, str]) -> Non
         st.info("Choose two different versions.")
         return
     with st.spinner("Scoring both versions on today's test split…"):
-        diff = components.attempt(cache.compare_models, a, b)
+        diff = components.attempt(cache.compare_models, a, b, session.account_name())
     if diff is None:
         return
     st.caption(f"Both scored on the same {len(diff.video_ids)} test videos with today's labels (the stable split: a "

@@ -95,8 +95,12 @@ def _start(*, architecture: str) -> None:
 
 
 def download(kind: str, *, key: str, label: str, model_id: int | None = None) -> None:
-    """A download button that runs the export when clicked (streamed to a temporary file, then served)."""
-    actor = session.account_name() or "visitor"
+    """A download button that runs the export when clicked (streamed to a temporary file, then served); signed
+    out, a line saying to sign in instead (export needs a viewer account)."""
+    if not session.can("export"):
+        st.caption(f"{label}: sign in first (a viewer account at least).")
+        return
+    actor = session.account_name() or ""
 
     def produce() -> bytes:
         with tempfile.TemporaryDirectory() as tmp:

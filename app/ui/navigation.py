@@ -22,13 +22,17 @@ def video_link(video_id: int, label: str | None = None) -> None:
                  query_params={"video": str(int(video_id))})
 
 
-def requested_video() -> int | None:
-    """The video id of the deep link (?video=ID), None when absent or not a number."""
-    raw = st.query_params.get("video")
-    try:
-        return int(raw) if raw is not None else None
-    except ValueError:
+def int_param(raw: str | None, *, limit: int = 2**62) -> int | None:
+    """A query-string number: ASCII digits only, 0..limit; None for anything else (`²`, `1e9`, 10**20)."""
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
         return None
+    value = int(raw)
+    return value if value <= limit else None
+
+
+def requested_video() -> int | None:
+    """The video id of the deep link (?video=ID), None when absent or not a sensible number."""
+    return int_param(st.query_params.get("video"))
 
 
 def video_cards(rows: Sequence[Any], thumbs: dict[int, str | None], *, columns: int = 4,

@@ -61,7 +61,9 @@ def player_html(media: bytes, *, fps: float, timeline: Timeline | None = None, l
         "video_height": int(video_height), "frames": timeline.frames, "clips": timeline.clips,
         "words": [list(w) for w in timeline.words] if timeline.words else None, "hint": hint,
     }
-    text = json.dumps(payload).replace("</", "<\\/")
+    # no "<" at all in the script element: "</script>" cannot close it and "<!--<script>" cannot make the
+    # parser skip its real end (JSON reads \u003c back as "<")
+    text = json.dumps(payload).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return TEMPLATE.read_text(encoding="utf-8").replace("__PAYLOAD__", text)
 
 

@@ -57,6 +57,21 @@ def current_account() -> Any:
     return account
 
 
+def _client() -> str:
+    """Who is guessing, for the per-client sign-in throttle: the browser's address, else this session."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (AppTest)
+        address = None
+    if address:
+        return f"ip:{address}"
+    if "_client_id" not in st.session_state:
+        import secrets
+
+        st.session_state["_client_id"] = secrets.token_hex(8)
+    return f"session:{st.session_state['_client_id']}"
+
+
 def sidebar_identity() -> None:
     """The sign-in form (account name and password, or the identity provider when configured), or who is signed
     in with a sign-out button."""
@@ -85,7 +100,7 @@ def sidebar_identity() -> None:
         password = st.text_input("Password", type="password", key="signin_password")
         submitted = st.form_submit_button("Sign in", key="signin_submit")
     if submitted:
-        result = accounts.sign_in(cache.ctx(), name=name.strip(), password=password)
+        result = accounts.sign_in(cache.ctx(), name=name.strip(), password=password, client=_client())
         if result.ok and result.account is not None:
             st.session_state[AUTH_KEY] = accounts.start_session(cache.ctx(), result.account)
             st.session_state.pop("_account", None)

@@ -13,6 +13,7 @@ validation slice is kept (``best_params_``, ``val_scores_``); without it the con
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import pickle
 from collections.abc import Callable, Mapping, Sequence
@@ -197,25 +198,31 @@ class ShallowBaseline:
         return best
 
 
-def save_baseline(path: str | Path, model: ShallowBaseline, meta: Mapping[str, Any]) -> None:
-    """Write a fitted baseline and its meta (class names, feature version, metrics...) to one pickle, atomically.
+def save_baseline(path: str | Path, model: ShallowBaseline, meta: Mapping[str, Any]) -> str:
+    """Write a fitted baseline and its meta (class names, feature version, metrics...) to one pickle, atomically;
+    returns the file's SHA-256, to be recorded elsewhere (the model's database row) and given to load_baseline.
 
     The file describes itself: ``load_baseline`` needs nothing else. Pickles run code when loaded, so
-    only load files this application wrote (model folders under EASTERN_HOME).
+    only load files this application wrote, with the checksum recorded when they were written.
     """
     payload = {"format": BASELINE_FORMAT, "version": BASELINE_VERSION, "arch": type(model).__name__.lower(),
                "model": model, "meta": dict(meta)}
-    atomic_write(path, lambda f: pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL), private=False)
+    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    atomic_write(path, lambda f: f.write(data), private=False)
+    return hashlib.sha256(data).hexdigest()
 
 
-def load_baseline(path: str | Path) -> tuple[ShallowBaseline, dict[str, Any]]:
-    """(fitted baseline, meta) from a file written by ``save_baseline``."""
+def load_baseline(path: str | Path, *, sha256: str | None = None) -> tuple[ShallowBaseline, dict[str, Any]]:
+    """(fitted baseline, meta) from a file written by ``save_baseline``; with `sha256`, the file is unpickled
+    only when its bytes have that SHA-256 (ValueError otherwise: a replaced file never runs)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"baseline file not found: {path}")
+    data = path.read_bytes()
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"{path}: its SHA-256 differs from the one recorded when it was saved: not loading it")
     try:
-        with open(path, "rb") as f:
-            payload = pickle.load(f)
+        payload = pickle.loads(data)
     except Exception as exc:  # truncated or foreign file: say which one
         raise ValueError(f"{path}: not a readable baseline file ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != BASELINE_FORMAT:

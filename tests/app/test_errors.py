@@ -12,7 +12,8 @@ from app.errors import FOREIGN, UserError, user_message
 @pytest.mark.parametrize("target", [
     "app.services.ingest:IngestError", "app.services.export:ExportError", "app.services.training:TrainingError",
     "app.services.jobs:JobError", "app.services.reproduce:ReproduceError", "app.services.status:NotReady",
-    "app.services.accounts:PermissionDenied", "app.services.venues:VenueError", *FOREIGN,
+    "app.services.accounts:PermissionDenied", "app.services.venues:VenueError",
+    "app.services.backup:BackupError", *FOREIGN,
 ])
 def test_user_errors_become_one_line(target: str) -> None:
     module, _, name = target.partition(":")

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DatabaseError
 
 from db import accounts
 from db.migrate import upgrade
+from db.models import utcnow
 from db.session import dispose_engines, make_engine, session_scope
 
 
@@ -42,6 +43,6 @@ def test_accounts_rows(engine) -> None:  # noqa: ANN001
         assert accounts.count_admins(s) == 0
         accounts.set_role(s, name="ann", role="admin")
         assert accounts.count_admins(s) == 1
-        assert accounts.record_failed_sign_in(s, name="ann", locked_until_for=lambda n: None) == 1
+        accounts.begin_attempt(s, name="ann", now=utcnow(), window_s=60, lock_after=5, lock_for=lambda n: 1)
         row = accounts.get_user(s, name="ann")
     assert (row.role, row.failed_count, row.has_password) == ("admin", 1, True)

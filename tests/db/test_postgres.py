@@ -11,6 +11,7 @@ import contextlib
 import pytest
 
 from db import repo
+from db.integrity import revisions
 from db.migrate import current, downgrade, upgrade
 from db.session import dispose_engines, make_engine, session_scope
 from tests.pg import NoServer, throwaway_postgres
@@ -134,8 +135,8 @@ def test_without_the_right_to_add_pg_trgm_the_upgrade_warns_and_search_still_wor
     try:
         with pytest.warns(UserWarning, match="could not create the pg_trgm extension"):
             upgrade(url)
-        assert current(url) == "0007"
         engine = make_engine(url)
+        assert current(url) in revisions(url, engine)[1]  # at head
         assert _trigram_indexes(engine) == set()
         with session_scope(engine) as s:
             repo.ensure_venues(s, venues=[("Gym", 101)])

@@ -25,7 +25,8 @@ st.caption(f"Model **#{model.id} {components.plain(model.name)}**: {n_atoms} ato
 linked = st.query_params.get("atom")
 if linked is not None and linked != st.session_state.get("atoms_link"):  # a new deep link ?atom=K
     st.session_state["atoms_link"] = linked
-    st.session_state["atoms_pick"] = min(max(int(linked), 0), n_atoms - 1) if linked.isdigit() else 0
+    number = navigation.int_param(linked)
+    st.session_state["atoms_pick"] = min(number, n_atoms - 1) if number is not None else 0
 st.session_state.setdefault("atoms_pick", 0)
 event = st.plotly_chart(
     figures.atom_overview_figure(np.asarray(overview.active_share), np.asarray(overview.mean), mods,

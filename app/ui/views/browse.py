@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.services import triage
+from app.services import browse, triage
 from app.ui import bulk_panel, cache, components, labelissues, navigation
 from db.queries import VideoFilter
 
@@ -36,9 +36,12 @@ def _issue_set() -> int:
     return source.set_id
 
 
+if len(st.session_state.get("browse_text") or "") > browse.MAX_SEARCH:  # a search pasted or linked in, too long
+    st.session_state["browse_text"] = st.session_state["browse_text"][:browse.MAX_SEARCH]
 with st.container(border=True):  # three rows that fit from 1280 to 1920 px (checked by the browser test)
     c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
-    text = c1.text_input("Search captions and file names", key="browse_text", on_change=_first_page, **KEEP)
+    text = c1.text_input("Search captions and file names", key="browse_text", on_change=_first_page,
+                         max_chars=browse.MAX_SEARCH, **KEEP)
     labels = c2.multiselect("Current label", cache.venue_choices(used_only=True), key="browse_labels",
                             on_change=_first_page, **KEEP)
     predicted = c3.multiselect("Predicted venue", cache.venue_choices(used_only=True), key="browse_predicted",
