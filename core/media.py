@@ -63,7 +63,9 @@ def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVide
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a failed first read warns, then raises: we report the raise
-            clip = VideoFileClip(str(path), audio=False, target_resolution=size, resize_algorithm="bilinear")
+            # moviepy misses ffmpeg 7+'s display matrix: naming the displayed size keeps rotated frames whole
+            target = size or ((info.width, info.height) if info.rotation in (90, 270) else None)
+            clip = VideoFileClip(str(path), audio=False, target_resolution=target, resize_algorithm="bilinear")
     except _MOVIEPY_ERRORS as exc:
         raise MediaError(path, f"unreadable video frames{_decoder_error(path)}") from exc
     try:
