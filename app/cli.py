@@ -113,6 +113,7 @@ def _extract(ctx: AppContext, *, workers: int | None = None, ray_address: str | 
     print(f"features: {report.extracted} extracted, {len(report.failed)} failed{vocab}")
     for line in report.proxy_failed:
         print(f"note  no browser copy: {line}")
+    print(f"browser copies: {report.proxies} made, thumbnails: {report.thumbnails} made")
     return 0 if not report.failed else 1
 
 
