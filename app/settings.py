@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     demo_seed: int = 1
     demo_epochs: int = Field(default=15, ge=1)
     upload_max_mb: int = Field(default=50, ge=1)
+    # Media limits, checked at ingest from the probe (app/services/media_limits.py).
+    max_frame_side: int = Field(default=8192, ge=16, description="widest or tallest frame accepted, in pixels")
+    max_frame_mpx: float = Field(default=40.0, gt=0, description="largest frame accepted, in megapixels")
+    max_pixel_rate_mpx: float = Field(default=500.0, gt=0,
+                                      description="width x height x fps accepted, in megapixels/s (4K60: 498)")
+    max_duration_s: float = Field(default=900.0, gt=0, description="longest video accepted, in seconds")
+    max_streams: int = Field(default=16, ge=1, description="most streams (video, audio, subtitles...) in one file")
     # Secrets are excluded from model_dump, so they never reach a worker's environment.
     admin_password: str | None = Field(
         default=None, exclude=True,

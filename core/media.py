@@ -22,7 +22,7 @@ import numpy as np
 
 from core.probe import MediaError, MediaInfo, probe
 
-__all__ = ["MediaError", "MediaInfo", "probe", "decode", "decode_fast", "DecodedVideo", "frame_numbers"]
+__all__ = ["MediaError", "MediaInfo", "probe", "decode", "decode_fast", "DecodedVideo", "fit_within", "frame_numbers"]
 
 CLIP_SECONDS = 6.0
 N_FRAMES = 12
@@ -80,6 +80,12 @@ def decode(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVide
     )
 
 
+def fit_within(width: int, height: int, longest: int) -> tuple[int, int]:
+    """(width, height) scaled down (never up) so the longer side is at most `longest`, both even."""
+    scale = min(1.0, longest / max(width, height, 1))
+    return max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2)
+
+
 def frame_numbers(duration: float, fps: float) -> list[int]:
     """The source frame shown at each of FRAME_TIMES (moviepy's rule), clamped to the last frame."""
     last_t = max(0.0, duration - 1.0 / fps) if fps > 0 else duration
@@ -88,19 +94,18 @@ def frame_numbers(duration: float, fps: float) -> list[int]:
 
 def decode_fast(path: str | Path, size: tuple[int, int] | None = None) -> DecodedVideo:
     """`decode`'s result from one ffmpeg process: only the 12 frames leave the decoder (scaled to `size` =
-    (width, height) while decoding), with the first 6 s of audio as mono 16-bit PCM at 22,050 Hz."""
+    (width, height) while decoding), with the first 6 s of audio as mono 16-bit PCM at 22,050 Hz. A variable
+    frame rate file gets the frame shown at each time (by timestamp, not frame number)."""
     path = Path(path)
     info = probe(path)  # container metadata only (~20 ms): the frame numbers to select depend on fps
-    wanted = frame_numbers(info.duration, info.fps)
-    unique = sorted(set(wanted))
+    wanted, unique, picks, starts = _frame_picks(info)
     width, height = size or (info.width, info.height)
     frame_bytes = width * height * 3
-    picks = "+".join(f"eq(n\\,{n})" for n in unique)
     read_audio, write_audio = os.pipe() if info.has_audio else (None, None)
     import imageio_ffmpeg
 
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
-           "-i", str(path), "-map", "0:v:0", "-vf", f"select='{picks}',scale={width}:{height}:flags=bilinear",
+           "-i", str(path), "-map", "0:v:0", "-vf", f"{picks},scale={width}:{height}:flags=bilinear",
            "-fps_mode", "passthrough", "-frames:v", str(len(unique)), "-pix_fmt", "rgb24", "-f", "rawvideo",
            "pipe:1"]
     if write_audio is not None:
@@ -124,7 +129,7 @@ def decode_fast(path: str | Path, size: tuple[int, int] | None = None) -> Decode
     if n_read == 0:
         raise MediaError(path, f"unreadable video frames{f' (ffmpeg: {complaint})' if complaint else ''}")
     if n_read < len(unique):  # the stream ended early: fine near its declared end, corrupt before
-        stop_t = unique[n_read] / info.fps if info.fps > 0 else 0.0
+        stop_t = starts[n_read]
         if complaint and stop_t < info.duration - END_TOLERANCE_S:
             raise MediaError(path, f"corrupt video: frames stop at {stop_t:.1f} s of {info.duration:.1f} s "
                                    f"(ffmpeg: {complaint})")
@@ -138,6 +143,21 @@ def decode_fast(path: str | Path, size: tuple[int, int] | None = None) -> Decode
         frames=np.ascontiguousarray(frames), audio=audio, has_audio=info.has_audio, is_silent=peak < SILENCE_PEAK,
         duration=info.duration, fps=info.fps, width=info.width, height=info.height,
     )
+
+
+def _frame_picks(info: MediaInfo) -> tuple[list[int], list[int], str, list[float]]:
+    """Which decoded frames to keep: (the output row of each of FRAME_TIMES, the distinct rows, the ffmpeg filter
+    that keeps them, the time of each distinct row)."""
+    if info.variable_frame_rate:  # frame numbers do not follow time: keep the frame shown at each t
+        # fps=2 with round=up keeps the last frame whose timestamp is <= t; tpad repeats the last frame past the end
+        rows = list(range(N_FRAMES))
+        rate = 1 / (FRAME_TIMES[1] - FRAME_TIMES[0])
+        return rows, rows, f"tpad=stop_mode=clone:stop_duration={CLIP_SECONDS:g},fps={rate:g}:round=up", \
+            list(FRAME_TIMES)
+    wanted = frame_numbers(info.duration, info.fps)
+    unique = sorted(set(wanted))
+    picks = "+".join(f"eq(n\\,{n})" for n in unique)
+    return wanted, unique, f"select='{picks}'", [n / info.fps if info.fps > 0 else 0.0 for n in unique]
 
 
 def _drain(proc: subprocess.Popen, audio_fd: int | None) -> tuple[bytes, bytes, bytes]:

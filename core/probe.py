@@ -21,6 +21,8 @@ _NOT_VIDEO_MAGIC = (
 )
 VFR_PACKETS = 48  # packets of the video stream whose timestamps decide "variable frame rate"
 VFR_SPREAD = 1.5  # longest / shortest frame interval above this: variable frame rate
+DECODE_PROBE_MAX_PIXELS = 40_000_000  # larger frames are probed without decoding one (RAM of the probing process)
+_NO_DECODE = [{"skip_frame": "all"}] * 64  # codec options of each stream while libavformat looks at the file
 MAX_MOOV_BYTES = 64 << 20  # the index we read for the rotation matrix; larger ones are not parsed
 
 # libavformat demuxer name -> the extension a stored copy gets when the file's own name has none
@@ -76,14 +78,32 @@ def probe(path: str | Path) -> MediaInfo:
 
     path = Path(path)
     is_iso = _check_file(path)
+    rotation = _iso_rotation(path) if is_iso else None
     try:
-        with av.open(str(path), metadata_errors="replace") as container:
-            return _info_from(path, container, _iso_rotation(path) if is_iso else None)
+        # libavformat decodes a frame to learn the pixel format: first look with decoding off, so a huge frame
+        # is never decoded in this process (its pixel format then stays unknown)
+        info = _first_look(path, rotation)
+        if info is None or (info.pixel_format is None and info.width * info.height <= DECODE_PROBE_MAX_PIXELS):
+            with av.open(str(path), metadata_errors="replace") as container:
+                info = _info_from(path, container, rotation)
+        return info
     except av.error.FFmpegError as exc:
         raise MediaError(path, _av_reason(exc)) from exc
     except (OSError, ValueError, TypeError) as exc:  # PyAV's own checks on odd streams
         raise MediaError(path, f"ffmpeg cannot read it: {str(exc).splitlines()[0][:200] if str(exc) else exc!r}") \
             from exc
+
+
+def _first_look(path: Path, rotation: int | None) -> MediaInfo | None:
+    """The probe with every decoder off; None for a container whose streams appear only while probing (MPEG-PS)."""
+    import av
+
+    try:
+        container = av.open(str(path), metadata_errors="replace", stream_options=_NO_DECODE)
+    except ValueError:  # PyAV: per-stream options need streams known before avformat_find_stream_info
+        return None
+    with container:
+        return _info_from(path, container, rotation)
 
 
 def _info_from(path: Path, container, iso_rotation: int | None) -> MediaInfo:
@@ -105,12 +125,17 @@ def _info_from(path: Path, container, iso_rotation: int | None) -> MediaInfo:
     pixel_format = ctx.pix_fmt
     return MediaInfo(
         duration=duration, fps=fps, width=width, height=height, has_audio=bool(audios),
-        video_codec=ctx.name, container=container.format.name, profile=video.profile, pixel_format=pixel_format,
-        bit_depth=_bit_depth(pixel_format), audio_codec=audios[0].codec_context.name if audios else None,
+        video_codec=_codec_name(ctx), container=container.format.name, profile=video.profile, pixel_format=pixel_format,
+        bit_depth=_bit_depth(pixel_format), audio_codec=_codec_name(audios[0].codec_context) if audios else None,
         rotation=rotation, variable_frame_rate=_variable_rate(container, video),
         video_streams=len(videos), audio_streams=len(audios),
         other_streams=len(container.streams) - len(videos) - len(audios),
     )
+
+
+def _codec_name(ctx) -> str:
+    """The codec's own name (av1), not its decoder's (libdav1d)."""
+    return ctx.codec.canonical_name or ctx.name
 
 
 def _seconds(value: int | None, time_base: Fraction | None) -> float:

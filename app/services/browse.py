@@ -16,6 +16,7 @@ from db import queries, repo
 from db.session import session_scope
 
 STRIP_WIDTH = 160  # width of one frame of the strip, in pixels
+VIEW_LONGEST_SIDE = 480  # frames for a view are decoded at most this large (ffmpeg scales while decoding)
 FRAME_TIMES = tuple(0.5 * i for i in range(12))
 CLIP_SECONDS = 1.0  # the acoustic sequence is 6 clips of one second
 
@@ -120,9 +121,10 @@ def media_view(ctx: AppContext, *, sha256: str, rel_path: str) -> MediaView:
         raise FileNotFoundError(f"the stored file of this video is missing: {rel_path}")
     from PIL import Image
 
-    from core.media import decode
+    from core.media import decode, fit_within, probe
 
-    video = decode(src)
+    info = probe(src)  # decode at display size: a huge stored frame never decodes at full size in this process
+    video = decode(src, size=fit_within(info.width, info.height, VIEW_LONGEST_SIDE))
     frames = []
     for frame in video.frames:
         h, w = frame.shape[:2]

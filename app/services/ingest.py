@@ -1,13 +1,16 @@
 """Ingest: copy video files into EASTERN_HOME under content-addressed names and record them.
 
-Every bad file gets one clear line (file and reason); the rest are ingested. Re-ingesting a file
-already stored is a no-op.
+A file is judged by its content (core.media.probe), never by its name: anything with a video stream that
+ffmpeg reads and that is within the media limits (app/services/media_limits.py) is accepted. Every bad file
+gets one clear line (file and reason); a folder's files that are not videos are listed as skipped. Re-ingesting
+a file already stored is a no-op.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import re
 import shutil
 import unicodedata
 from collections.abc import Callable
@@ -15,13 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.context import AppContext
+from app.services.media_limits import over_limit
 from core.fileio import atomic_path
 from core.media import MediaError, probe
 from db import repo
 from db.session import session_scope
 
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".webm", ".mkv"}
+# Names that claim a video: in a folder, such a file that is not one is an error; any other non-video is skipped.
+# Acceptance never depends on this list: the content decides.
+VIDEO_EXTENSIONS = {
+    ".mp4", ".m4v", ".mov", ".qt", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".m2v", ".vob", ".ts", ".mts",
+    ".m2ts", ".3gp", ".3g2", ".flv", ".f4v", ".wmv", ".asf", ".ogv", ".mxf", ".dv", ".divx", ".rm", ".rmvb",
+}
 MANIFEST_EXTENSIONS = {".csv"}
+_SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 
 
 class IngestError(Exception):
@@ -41,6 +51,11 @@ class IngestItem:
     name: str
     caption: str = ""
     venue: str | None = None
+    optional: bool = False  # found in a folder: when it is not a video it is skipped, not an error
+
+
+class NotAVideo(IngestError):
+    """The file's content is not a video ffmpeg reads (an optional item is then skipped)."""
 
 
 @dataclass
@@ -49,6 +64,7 @@ class IngestReport:
     duplicates: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # accepted with a remark (no audio, padded, ...)
     errors: list[IngestError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # a folder's files that are not videos, with the reason
 
     @property
     def ok(self) -> bool:
@@ -59,9 +75,10 @@ class IngestReport:
         out = [f"ERROR {e}" for e in self.errors]
         out += [f"note  {n}" for n in self.notes]
         out += [f"skip  {d}" for d in self.duplicates]
+        out += [f"skip  {s}" for s in self.skipped]
         out.append(
             f"ingested {len(self.added)} video(s), {len(self.duplicates)} already present, "
-            f"{len(self.errors)} failed"
+            f"{len(self.errors)} failed" + (f", {len(self.skipped)} skipped (not videos)" if self.skipped else "")
         )
         return out
 
@@ -106,14 +123,16 @@ def read_manifest(path: Path) -> list[IngestItem | IngestError]:
 
 
 def collect(path: Path) -> list[IngestItem | IngestError]:
-    """The items behind PATH: a manifest CSV, a folder of videos, or one video file."""
+    """The items behind PATH: a manifest CSV, a folder of videos (every regular file that is not hidden;
+    those that are not videos are skipped later), or one video file."""
     if not path.exists():
         raise IngestError(str(path), "no such file or folder")
     if path.is_dir():
         items: list[IngestItem | IngestError] = []
         for child in sorted(path.iterdir()):
-            if child.is_file() and child.suffix.lower() in VIDEO_EXTENSIONS:
-                items.append(IngestItem(child, child.name))
+            if child.is_file() and not child.name.startswith("."):
+                claims_video = child.suffix.lower() in VIDEO_EXTENSIONS
+                items.append(IngestItem(child, child.name, optional=not claims_video))
         return items
     if path.suffix.lower() in MANIFEST_EXTENSIONS:
         return read_manifest(path)
@@ -128,9 +147,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _store_copy(ctx: AppContext, src: Path, sha: str) -> str:
+def stored_suffix(name: str, container_extension: str) -> str:
+    """The stored copy's extension: the file's own video extension, lowercased, else the container's usual one
+    (a browser and ffmpeg both guess from it)."""
+    suffix = Path(name).suffix.lower()
+    if suffix in VIDEO_EXTENSIONS or (not container_extension and _SAFE_SUFFIX.fullmatch(suffix)):
+        return suffix
+    return container_extension
+
+
+def _store_copy(ctx: AppContext, src: Path, sha: str, suffix: str) -> str:
     """Copy into media/<aa>/<sha><ext> atomically; returns the path relative to EASTERN_HOME."""
-    rel = Path("media") / sha[:2] / f"{sha}{src.suffix.lower()}"
+    rel = Path("media") / sha[:2] / f"{sha}{suffix}"
     dest = ctx.settings.home / rel
     if not dest.exists():
         # The partial copy lives outside media/ (same file system, so the rename is atomic): a process killed
@@ -144,13 +172,10 @@ def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, rep
     """Ingest one file; problems go into the report. Returns the new video id, if any."""
     name = item.name
     try:
-        suffix = item.source.suffix.lower()
-        if suffix not in VIDEO_EXTENSIONS:
-            raise IngestError(name, f"unsupported file type '{suffix or 'none'}' (use mp4, mov, webm or mkv)")
         if not item.source.is_file():
             raise IngestError(name, "file not found")
         if item.source.stat().st_size == 0:
-            raise IngestError(name, "empty file (0 bytes)")
+            raise NotAVideo(name, "empty file (0 bytes)")
         sha = sha256_of(item.source)
         with session_scope(ctx.engine) as session:
             existing = repo.find_video_by_sha(session, sha256=sha)
@@ -161,14 +186,17 @@ def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, rep
         try:
             meta = probe(item.source)
         except MediaError as exc:
-            raise IngestError(name, exc.reason) from exc
+            raise NotAVideo(name, exc.reason) from exc
+        refusal = over_limit(meta, ctx.settings)
+        if refusal:
+            raise IngestError(name, refusal)
         if not meta.has_audio:
             report.notes.append(f"{name}: no audio track (accepted, acoustic features are zeros)")
         if meta.duration < 5.95:
             report.notes.append(f"{name}: {meta.duration:.1f} s long, padded to 6 s by repeating the last frame")
         elif meta.duration > 6.05:
             report.notes.append(f"{name}: {meta.duration:.1f} s long, only the first 6 s are used")
-        rel = _store_copy(ctx, item.source, sha)
+        rel = _store_copy(ctx, item.source, sha, stored_suffix(name, meta.extension))
         with session_scope(ctx.engine) as session:
             video_id = repo.add_video(
                 session, sha256=sha, path=rel, original_name=name[:400], duration=meta.duration, fps=meta.fps,
@@ -182,6 +210,11 @@ def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, rep
         return video_id
     except repo.UnknownVenue as exc:
         report.errors.append(IngestError(name, f"unknown venue category {exc.name!r}"))
+    except NotAVideo as exc:
+        if item.optional:
+            report.skipped.append(str(exc))
+        else:
+            report.errors.append(exc)
     except IngestError as exc:
         report.errors.append(exc)
     except OSError as exc:

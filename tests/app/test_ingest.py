@@ -38,12 +38,14 @@ def test_folder_with_bad_files(ctx, good, tmp_path: Path) -> None:
     (folder / "notes.mp4").write_text("this is not a video\n")
     data = good["b"].read_bytes()
     (folder / "truncated.mp4").write_bytes(data[: len(data) // 3])
-    (folder / "readme.txt").write_text("ignored: not a video extension")
+    (folder / "readme.txt").write_text("skipped: not a video, and its name does not claim one")
 
     report = ingest_path(ctx, folder)
 
     errors = {e.name: e.reason for e in report.errors}
     assert set(errors) == {"empty.mp4", "notes.mp4", "truncated.mp4"}
+    assert report.skipped == ["readme.txt: not a video file: it is a text file"]
+    assert "skip  readme.txt: not a video file: it is a text file" in report.lines()
     assert "empty" in errors["empty.mp4"]
     assert all(reason for reason in errors.values())
     assert len(report.added) == 2
@@ -99,8 +101,8 @@ def test_manifest_labels_captions_and_bad_rows(ctx, good, tmp_path: Path) -> Non
 
 def test_wrong_file_type_and_missing_path(ctx, tmp_path: Path) -> None:
     doc = tmp_path / "clip.gif"
-    doc.write_bytes(b"GIF89a")
+    doc.write_bytes(b"GIF89a")  # a name is never refused: the content is, with ffmpeg's reason
     report = ingest_path(ctx, doc)
-    assert "unsupported file type '.gif'" in str(report.errors[0])
+    assert str(report.errors[0]).startswith("clip.gif: ") and report.added == []
     report = ingest_path(ctx, tmp_path / "nope")
     assert "no such file" in str(report.errors[0])

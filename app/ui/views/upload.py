@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import dashboard
-from app.services.ingest import VIDEO_EXTENSIONS
 from app.ui import cache, components, figures, navigation, session
 
 st.title("Upload a video")
 components.show_flash()
 limit = cache.ctx().settings.upload_max_mb
-st.caption(f"mp4, mov, webm or mkv, up to {limit} MB. The model reads the first 6 seconds: 12 frames, 6 one-second "
+st.caption(f"Any video ffmpeg reads (mp4, mov, webm, mkv, avi, mpg, 3gp, ts, wmv, flv, ...), up to {limit} MB; "
+           "the file's content decides, not its name. The model reads the first 6 seconds: 12 frames, 6 one-second "
            "audio clips and the caption.")
 
 if not session.can("upload"):  # the navigation hides this page too; a stale tab still lands here
@@ -19,8 +19,7 @@ if not session.can("upload"):  # the navigation hides this page too; a stale tab
     st.stop()
 
 with st.form("upload_form", clear_on_submit=False):
-    file = st.file_uploader("Video file", type=sorted(e.lstrip(".") for e in VIDEO_EXTENSIONS),
-                            max_upload_size=limit, key="upload_file")
+    file = st.file_uploader("Video file", type=None, max_upload_size=limit, key="upload_file")
     caption = st.text_area("Caption (optional)", key="upload_caption", max_chars=2000, height=80)
     venue = st.selectbox("Venue label, if you know it (optional)", cache.venue_choices(), index=None,
                          key="upload_venue", placeholder="no label")
