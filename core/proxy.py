@@ -124,9 +124,15 @@ def write_thumbnail(src: str | Path, dest: str | Path, info: MediaInfo | None = 
     info = info or probe(src)
     at = 0.5 if info.duration > 1.0 else 0.0  # the first frame is often a fade from black
     with atomic_path(dest, prefix=".part-", suffix=".jpg", private=False) as tmp:
-        cmd = [_ffmpeg(), "-nostdin", "-y", "-loglevel", "error", "-ss", f"{at}", "-i", str(src),
-               "-frames:v", "1", "-vf", _fit(THUMB_SIDE), "-q:v", "4", "-f", "image2", "-update", "1", str(tmp)]
-        _run(cmd, src, tmp)
+        for seek in ((["-ss", f"{at}"] if at else []), []):  # some MPEG-TS seek to nothing: then the first frame
+            cmd = [_ffmpeg(), "-nostdin", "-y", "-loglevel", "error", *seek, "-i", str(src), "-frames:v", "1",
+                   "-vf", _fit(THUMB_SIDE), "-q:v", "4", "-f", "image2", "-update", "1", str(tmp)]
+            try:
+                _run(cmd, src, tmp)
+                break
+            except ProxyError:
+                if not seek:
+                    raise
     return dest
 
 

@@ -61,6 +61,11 @@ def test_thumbnails_are_upright_at_display_size(folder: Path, tmp_path: Path) ->
         assert q.width > q.height and max(q.size) <= proxy.THUMB_SIDE
 
 
+def test_a_transport_stream_that_seeks_to_nothing_gets_its_first_frame(folder: Path, tmp_path: Path) -> None:
+    with Image.open(proxy.write_thumbnail(make_format("mpegts", folder), tmp_path / "ts.jpg")) as img:
+        assert img.size == (160, 90)
+
+
 def test_ensure_writes_what_is_missing_once(folder: Path, tmp_path: Path) -> None:
     sha = "ab" * 32
     hevc = make_format("hevc_mov", folder)
