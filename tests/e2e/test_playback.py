@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from core import proxy
 from core.probe import probe
@@ -99,6 +100,10 @@ def test_every_ingested_format_plays_upright(page, format_home: dict, format_ser
         copy = proxy.proxy_path(home, v.sha256).is_file()
         needed = not proxy.browser_playable(probe(home / v.path))[0]
         outcomes[name] = {"proxy": copy, "needed": needed, **played}
+        if copy:  # one line under the player says a copy plays, and why
+            reason = proxy.browser_playable(probe(home / v.path))[1]
+            expect(keyed(page, "video_player").get_by_text(f"Playing a browser copy (the original is {reason}).")
+                   ).to_be_visible()
         with Image.open(proxy.thumb_path(home, v.sha256)) as thumb:
             outcomes[name]["thumb"] = thumb.size
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
