@@ -107,6 +107,11 @@ def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
                          new_venues_by=new_venues_by)
     for line in report.lines():
         print(line)
+    if report.added:  # thumbnails + browser copies now (~0.3 s a video): playable before any features run
+        from app.services.proxies import make_missing
+
+        copies = make_missing(ctx, video_ids=report.added)
+        print(f"browser copies: {copies.proxies} made, thumbnails: {copies.thumbnails} made")
     if report.added and not args.no_features:
         _extract(ctx)
     return 0 if report.ok else 1
@@ -137,6 +142,9 @@ def _extract(ctx: AppContext, *, workers: int | None = None, ray_address: str | 
         print(f"ERROR {line}")
     vocab = f"; text vocabulary refitted: {report.embedder_words} words" if report.embedder_words else ""
     print(f"features: {report.extracted} extracted, {len(report.failed)} failed{vocab}")
+    for line in report.proxy_failed:
+        print(f"note  no browser copy: {line}")
+    print(f"browser copies: {report.proxies} made, thumbnails: {report.thumbnails} made")
     return 0 if not report.failed else 1
 
 
@@ -394,7 +402,13 @@ def cmd_history(ctx: AppContext, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The other command modules register with app.commands_base when imported (after this module's own, so
     # `--help` lists setup and training first); they import commands_base, never this module.
-    from app import commands_admin, commands_eval, commands_labels, commands_venues  # noqa: F401
+    from app import (  # noqa: F401
+        commands_admin,
+        commands_eval,
+        commands_labels,
+        commands_media,
+        commands_venues,
+    )
 
     p = argparse.ArgumentParser(prog="python -m app", description="EASTERN micro-video workbench")
     add_commands(p.add_subparsers(dest="command", required=True))

@@ -4,8 +4,6 @@ EASTERN_HOME/cache, so a page never decodes a video twice."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from app.context import AppContext
-from core.fileio import atomic_path, atomic_write
+from app.services.proxies import Playback, playback
+from core.fileio import atomic_write
 from db import queries, repo
 from db.session import session_scope
 
-THUMB_WIDTH = 240
 STRIP_WIDTH = 160  # width of one frame of the strip, in pixels
 VIEW_LONGEST_SIDE = 480  # frames for a view are decoded at most this large (ffmpeg scales while decoding)
 FRAME_TIMES = tuple(0.5 * i for i in range(12))
@@ -82,36 +80,12 @@ def media_path(ctx: AppContext, rel_path: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-class _NoThumbnail(Exception):
-    """ffmpeg wrote no frame."""
-
-
 def thumbnail(ctx: AppContext, *, sha256: str, rel_path: str) -> Path | None:
-    """The first frame as a JPEG (THUMB_WIDTH wide), extracted once; None when the file is missing
-    or unreadable (the grid then shows a placeholder)."""
-    out = _cache_dir(ctx, "thumbs") / sha256[:2] / f"{sha256}.jpg"
-    if out.exists():
-        return out
-    src = media_path(ctx, rel_path)
-    if src is None:
-        return None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with atomic_path(out, prefix=".part-", suffix=".jpg") as tmp:
-            cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-i", str(src), "-frames:v", "1",
-                   "-vf", f"scale={THUMB_WIDTH}:-2", "-q:v", "4", str(tmp)]
-            done = subprocess.run(cmd, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-            if done.returncode != 0 or os.path.getsize(tmp) == 0:
-                raise _NoThumbnail  # the temporary file is removed, `out` never appears
-        return out
-    except (OSError, subprocess.TimeoutExpired, _NoThumbnail):
-        return None
+    """The stored upright thumbnail (EASTERN_HOME/thumbs, written at ingest or extraction; made once here when
+    missing); None when the file is missing or unreadable (the grid then shows a placeholder)."""
+    from app.services.proxies import thumbnail_file
+
+    return thumbnail_file(ctx, sha256=sha256, rel_path=rel_path)
 
 
 def thumbnails(ctx: AppContext, items: list[tuple[int, str]]) -> dict[int, str | None]:
@@ -225,6 +199,7 @@ class VideoDetail:
     model: queries.ActiveModel | None
     top: list[tuple[str, float]]  # the active model's top-5 (venue, probability); [] when none stored
     confidence: float | None
+    playback: Playback | None = None  # what the player streams (a browser copy or the original)
 
 
 def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
@@ -238,8 +213,9 @@ def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
     mine = next((p for p in predictions if active and p.model_version_id == active.id), None)
     top = [(names.get(int(v), f"venue {v}"), float(p)) for v, p in (mine.topk if mine else [])]
     path = media_path(ctx, video.path)
+    play = playback(ctx, sha256=video.sha256, rel_path=video.path) if path else None
     return VideoDetail(video=video, media_file=str(path) if path else None, history=history, model=active,
-                       top=top, confidence=mine.confidence if mine else None)
+                       top=top, confidence=mine.confidence if mine else None, playback=play)
 
 
 def video_exists(ctx: AppContext, video_id: int) -> bool:

@@ -160,6 +160,14 @@ def diagnose(ctx: AppContext, *, checksums: bool = True, feature_version: str | 
                 d.add("feature files", f"{path.relative_to(s.home)}: leftover of an interrupted write",
                       f"rm '{path}'  (or python -m app doctor --fix)", repair=path.unlink)
 
+    d.checked.append("browser copies")
+    from app.services import proxies
+
+    for v, what in proxies.problems(ctx):
+        d.add("browser copies", f"video {v.id} ({v.path}): {what}",
+              "python -m app proxies  (or python -m app doctor --fix)",
+              repair=lambda sha=v.sha256, rel=v.path: proxies.repair_video(ctx, sha256=sha, rel_path=rel))
+
     d.checked.append("model checkpoints")
     for model_id, rel, active in checkpoints:
         path = s.home / rel

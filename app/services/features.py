@@ -23,6 +23,9 @@ class FeatureReport:
     extracted: int = 0
     failed: list[str] = field(default_factory=list)
     embedder_words: int = 0
+    thumbnails: int = 0  # browser copies and thumbnails written after extraction (app.services.proxies)
+    proxies: int = 0
+    proxy_failed: list[str] = field(default_factory=list)
 
 
 @lru_cache(maxsize=2)
@@ -93,6 +96,10 @@ def extract_pending(ctx: AppContext, *, progress: Callable[[int, int], None] | N
     if pending or feature_store.load_embedder() is None:
         report.embedder_words = refresh_text_embedder(ctx)
         feature_store.pack(repack=rebuild)
+    from app.services.proxies import make_missing  # thumbnails + browser copies of new (and older) videos
+
+    copies = make_missing(ctx)
+    report.thumbnails, report.proxies, report.proxy_failed = copies.thumbnails, copies.proxies, copies.failed
     from app.services.triage import compute_missing  # dead-modality flags of new videos (older ones backfilled)
     compute_missing(ctx)
     return report

@@ -1,23 +1,23 @@
-"""A player for 6-second clips (Streamlit's components API with our own small JS, app/ui/static/player.html):
-playback speed 0.25x-4x, loop, frame and half-second steps, and under it one time line of the 12 frame and 6
-audio-clip attributions with the caption's words. Clicking the time line seeks; playing moves its cursor. The
-media travels inside the page as a data URL (clips are small), so nothing is fetched or downloaded at run time."""
+"""A player for 6-second clips (st.iframe with our own small JS, app/ui/static/player.html): playback speed
+0.25x-4x, loop, frame and half-second steps, and under it one time line of the 12 frame and 6 audio-clip
+attributions with the caption's words. Clicking the time line seeks; playing moves its cursor. The media is
+streamed by URL from Streamlit's media file manager (`/media/...`, HTTP range requests): the browser copy when
+the original does not play in every browser (app.services.proxies), else the original."""
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
-import streamlit.components.v1 as st_components
 
 from app.services.explain_view import ExplanationView
+from app.services.proxies import Playback
+from app.ui.components import plain
 
 TEMPLATE = Path(__file__).resolve().parent / "static" / "player.html"
 SPEEDS = (0.25, 0.5, 1, 1.5, 2, 3, 4)
 SPAN_S = 6.0  # the time line covers the 6 s the model reads
-MAX_INLINE_BYTES = 20 * 1024 * 1024  # larger files fall back to st.video
 VIDEO_HEIGHT = 300
 
 
@@ -46,9 +46,19 @@ def timeline_of(explanation: ExplanationView | None) -> Timeline:
     )
 
 
-def player_html(media: bytes, *, fps: float, timeline: Timeline | None = None, loop: bool = True,
-                video_height: int = VIDEO_HEIGHT, mime: str = "video/mp4") -> str:
-    """The player's page: the template with its payload as JSON (`</` escaped, so no text closes the script)."""
+MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm",
+        ".mkv": "video/webm"}  # what the browser is told; a .mov of H.264 plays as video/mp4
+
+
+def _script_safe(text: str) -> str:
+    """JSON for an inline <script>: every <, > and & as a \\u escape, so no text closes the script or opens an
+    HTML comment (`<!--<script>` would otherwise swallow the closing tag and blank the player)."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def player_html(src: str, *, fps: float, timeline: Timeline | None = None, loop: bool = True,
+                video_height: int = VIDEO_HEIGHT) -> str:
+    """The player's page for the media at URL `src`: the template with its payload as script-safe JSON."""
     timeline = timeline or Timeline()
     if timeline.venue:
         hint = (f"Time line: attributions toward {timeline.venue} (red pushed it up, blue down). "
@@ -56,27 +66,36 @@ def player_html(media: bytes, *, fps: float, timeline: Timeline | None = None, l
     else:
         hint = "Click a moment to seek; keys: space play, , and . frame step, l loop, m sound."
     payload = {
-        "src": f"data:{mime};base64,{base64.b64encode(media).decode('ascii')}",
-        "fps": float(fps) if fps and fps > 0 else 30.0, "span": SPAN_S, "speeds": list(SPEEDS), "loop": loop,
-        "video_height": int(video_height), "frames": timeline.frames, "clips": timeline.clips,
+        "src": src, "fps": float(fps) if fps and fps > 0 else 30.0, "span": SPAN_S, "speeds": list(SPEEDS),
+        "loop": loop, "video_height": int(video_height), "frames": timeline.frames, "clips": timeline.clips,
         "words": [list(w) for w in timeline.words] if timeline.words else None, "hint": hint,
     }
-    # no "<" at all in the script element: "</script>" cannot close it and "<!--<script>" cannot make the
-    # parser skip its real end (JSON reads \u003c back as "<")
-    text = json.dumps(payload).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return TEMPLATE.read_text(encoding="utf-8").replace("__PAYLOAD__", text)
+    return TEMPLATE.read_text(encoding="utf-8").replace("__PAYLOAD__", _script_safe(json.dumps(payload)))
 
 
-def player(path: str | Path, *, fps: float, key: str, timeline: Timeline | None = None,
+def media_url(path: Path, *, key: str) -> str:
+    """A URL the browser streams `path` from (Streamlit's media file manager, kept while the page shows it)."""
+    from streamlit import runtime
+
+    if not runtime.exists():  # bare mode (no server): nothing to serve from
+        return ""
+    mime = MIME.get(path.suffix.lower(), "video/mp4")
+    return runtime.get_instance().media_file_mgr.add(str(path), mime, f"eastern.player.{key}")
+
+
+def player(media: Playback | str | Path, *, fps: float, key: str, timeline: Timeline | None = None,
            video_height: int = VIDEO_HEIGHT) -> None:
-    """Draw the player for a stored clip inside a container keyed `key` (st.video for a very large file)."""
-    path = Path(path)
+    """Draw the player inside a container keyed `key` for a Playback (app.services.proxies.playback) or a
+    file path, with one caption line when a browser copy plays or nothing can."""
+    playback = media if isinstance(media, Playback) else Playback(Path(media), False, None)
     with st.container(key=key):
-        if path.stat().st_size > MAX_INLINE_BYTES:
-            st.video(str(path), loop=True)
-            st.caption("A large file: the plain player (no speed, steps or time line).")
+        if playback.path is None:
+            st.warning(plain(playback.note or "This video cannot be played."), icon=":material/videocam_off:")
             return
         words = timeline.words if timeline else None
         height = video_height + 150 + (28 * (1 + len(" ".join(w for w, _ in words)) // 70) if words else 0)
-        st_components.html(player_html(path.read_bytes(), fps=fps, timeline=timeline, video_height=video_height),
-                           height=height)
+        page = player_html(media_url(Path(playback.path), key=key), fps=fps, timeline=timeline,
+                           video_height=video_height)
+        st.iframe(page, height=height, alt="video player")
+        if playback.note:
+            st.caption(plain(playback.note))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.services import proxies
 from core.features.store import FeatureStore, VideoFeatures
 from db import repo
 from db.session import session_scope
@@ -36,6 +37,7 @@ def home(ctx, tmp_path: Path):  # noqa: ANN001, ANN201 - a home with 4 ingested 
     for i in range(4):
         write_video(folder / f"v{i}.mp4", seconds=1.0, fps=5, size=(32, 32), audio=False, seed=i)
     assert ingest_path(ctx, folder).ok
+    proxies.make_missing(ctx)  # thumbnails, as extraction writes them
     store = FeatureStore(ctx.settings.features_dir, VERSION)
     with session_scope(ctx.engine) as s:
         for video_id in range(1, 5):

@@ -1,8 +1,7 @@
-"""The clip player's page: the clip inline as a data URL, speeds 0.25x-4x, the time line of 12 frame and 6 clip
+"""The clip player's page: the clip by URL, speeds 0.25x-4x, the time line of 12 frame and 6 clip
 attributions with the caption's words, and user text that cannot close the script it travels in."""
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -21,10 +20,10 @@ def test_the_page_carries_the_clip_and_its_time_line(tmp_path: Path) -> None:
     clip = write_video(tmp_path / "clip.mp4", seconds=2.0)
     timeline = player.Timeline(frames=[0.1 * i - 0.5 for i in range(12)], clips=[0.2, -0.1, 0, 0, 0.3, 0.1],
                                words=[("court", 0.4), ("#fun", None)], venue="College Basketball Court")
-    page = player.player_html(clip.read_bytes(), fps=10, timeline=timeline)
+    page = player.player_html("/media/abc.mp4", fps=10, timeline=timeline)
     data = _payload(page)
-    assert data["src"].startswith("data:video/mp4;base64,")
-    assert base64.b64decode(data["src"].split(",", 1)[1]) == clip.read_bytes()
+    assert data["src"] == "/media/abc.mp4"
+    assert clip.exists() and "base64" not in page  # streamed by URL, never inlined
     assert data["speeds"][0] == 0.25 and data["speeds"][-1] == 4 and 2 in data["speeds"]
     assert len(data["frames"]) == 12 and len(data["clips"]) == 6
     assert data["words"] == [["court", 0.4], ["#fun", None]]
@@ -34,8 +33,8 @@ def test_the_page_carries_the_clip_and_its_time_line(tmp_path: Path) -> None:
 
 def test_user_text_stays_text(tmp_path: Path) -> None:
     hostile = '</script><img src=x onerror="alert(1)">'
-    page = player.player_html(b"\x00", fps=0, timeline=player.Timeline(words=[(hostile, 0.1)]))
-    assert hostile not in page  # "</" is escaped inside the JSON, so the script cannot be closed early
+    page = player.player_html("/media/x.mp4", fps=0, timeline=player.Timeline(words=[(hostile, 0.1)]))
+    assert hostile not in page  # "<" is escaped inside the JSON, so the script cannot be closed early
     assert _payload(page)["words"] == [[hostile, 0.1]]
     assert _payload(page)["fps"] == 30.0  # an unknown frame rate steps in 1/30 s
     assert "innerHTML" not in page  # the template writes user text with textContent only
@@ -52,3 +51,11 @@ def test_timeline_of_an_explanation() -> None:
     timeline = player.timeline_of(explanation)
     assert timeline.frames == [0.0] * 12 and timeline.clips is None and timeline.words is None
     assert timeline.venue == "Garden" and player.timeline_of(None) == player.Timeline()
+
+
+def test_a_comment_opener_cannot_blank_the_player() -> None:
+    hostile = "<!--<script>"
+    page = player.player_html("/media/x.mp4", fps=25, timeline=player.Timeline(words=[(hostile, 0.2)]))
+    payload_part = page.split('id="payload">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in payload_part and ">" not in payload_part  # nothing in the JSON opens a comment or a tag
+    assert _payload(page)["words"] == [[hostile, 0.2]]

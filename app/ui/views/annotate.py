@@ -51,7 +51,8 @@ with left:
                            help="Integrated Gradients of the active model toward the current label (a few seconds)")
         why = (components.attempt(cache.explanation, video.id, video.current_venue_id, status.model.id)
                if colour and video.current_venue_id is not None else None)
-        player.player(detail.media_file, fps=video.fps, key="annotate_player", timeline=player.timeline_of(why))
+        player.player(detail.playback or detail.media_file, fps=video.fps, key="annotate_player",
+                      timeline=player.timeline_of(why))
     else:
         st.warning("The stored file of this video is missing.")
     view = components.attempt(cache.media_view, video.sha256, video.path)

@@ -36,7 +36,8 @@ with left:
     if detail.media_file:
         why = (components.attempt(cache.explanation, video.id, st.session_state.get("video_why_target"), model.id)
                if model is not None and st.session_state.get(why_key) else None)
-        player.player(detail.media_file, fps=video.fps, key="video_player", timeline=player.timeline_of(why))
+        player.player(detail.playback or detail.media_file, fps=video.fps, key="video_player",
+                      timeline=player.timeline_of(why))
     else:
         st.warning("The stored file of this video is missing.", icon=":material/warning:")
     st.caption("Caption")

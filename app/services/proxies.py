@@ -1,0 +1,159 @@
+"""Browser copies and thumbnails of the stored videos (core.proxy): made after ingest and feature extraction,
+by `python -m app proxies`, checked and rebuilt by doctor; and what the player should play."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.context import AppContext
+from core import proxy
+from core.probe import MediaError, probe
+from db import repo
+from db.session import session_scope
+
+WORKERS = 2  # ffmpeg processes at a time (each is itself multi-threaded)
+
+
+@dataclass
+class ProxyReport:
+    """What a `make_missing` run wrote, and the videos it could not (one line each)."""
+
+    thumbnails: int = 0
+    proxies: int = 0
+    checked: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Playback:
+    """What the player plays for one video: a file (the proxy or the original, None when neither plays) and
+    one line saying why a copy is played or nothing is."""
+
+    path: Path | None
+    is_proxy: bool
+    note: str | None
+
+
+def _videos(ctx: AppContext, video_ids: list[int] | None = None) -> list[repo.VideoRow]:
+    with session_scope(ctx.engine) as session:
+        rows = repo.all_videos(session)
+    return rows if video_ids is None else [v for v in rows if v.id in set(video_ids)]
+
+
+def ensure_video(ctx: AppContext, *, sha256: str, rel_path: str, rebuild: bool = False) -> proxy.Made:
+    """Thumbnail and (when the original does not play everywhere) proxy of one stored video.
+    Raises MediaError / ProxyError with a one-line reason, FileNotFoundError when the file is gone."""
+    src = ctx.settings.inside_home(Path(rel_path))
+    if not src.is_file():
+        raise FileNotFoundError(f"the stored file is missing: {rel_path}")
+    return proxy.ensure(src, ctx.settings.home, sha256, rebuild=rebuild)
+
+
+def make_missing(ctx: AppContext, *, rebuild: bool = False, video_ids: list[int] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> ProxyReport:
+    """Write every missing thumbnail and proxy (all of them again with `rebuild`), WORKERS at a time;
+    resumable: each file is published atomically and existing ones are skipped."""
+    videos = _videos(ctx, video_ids)
+    report = ProxyReport()
+
+    def one(v: repo.VideoRow) -> tuple[repo.VideoRow, proxy.Made | None, str | None]:
+        try:
+            return v, ensure_video(ctx, sha256=v.sha256, rel_path=v.path, rebuild=rebuild), None
+        except (MediaError, proxy.ProxyError, OSError, ValueError) as exc:
+            return v, None, str(exc)
+
+    if progress:
+        progress(0, len(videos))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for done, (v, made, error) in enumerate(pool.map(one, videos), start=1):
+            report.checked += 1
+            if error:
+                report.failed.append(f"video {v.id} ({v.original_name}): {error}")
+            elif made:
+                report.thumbnails += int(made.thumbnail)
+                report.proxies += int(made.proxy)
+            if progress:
+                progress(done, len(videos))
+    return report
+
+
+def thumbnail_file(ctx: AppContext, *, sha256: str, rel_path: str) -> Path | None:
+    """The stored thumbnail (made once and kept when missing); None when the video cannot give one."""
+    path = proxy.thumb_path(ctx.settings.home, sha256)
+    if path.is_file():
+        return path
+    try:
+        src = ctx.settings.inside_home(Path(rel_path))
+        return proxy.write_thumbnail(src, path) if src.is_file() else None
+    except (MediaError, proxy.ProxyError, OSError, ValueError):
+        return None
+
+
+def playback(ctx: AppContext, *, sha256: str, rel_path: str) -> Playback:
+    """The file the player should stream: the proxy when there is one, else the original when it plays
+    everywhere; else None, with the reason."""
+    src = ctx.settings.inside_home(Path(rel_path))
+    if not src.is_file():
+        return Playback(None, False, f"The stored file is missing: {rel_path}")
+    try:
+        plays, reason = proxy.browser_playable(probe(src))
+    except MediaError as exc:
+        return Playback(None, False, f"This video cannot be read: {exc.reason}")
+    copy = proxy.proxy_path(ctx.settings.home, sha256)
+    if copy.is_file():
+        why = f" (the original is {reason})" if not plays else ""
+        return Playback(copy, True, f"Playing a browser copy{why}.")
+    if plays:
+        return Playback(src, False, None)
+    return Playback(src, False, f"No browser copy yet ({reason}); it may not play here. "
+                                "Run `python -m app proxies` to make one.")
+
+
+def problems(ctx: AppContext) -> Iterator[tuple[repo.VideoRow, str]]:
+    """Videos whose thumbnail or needed proxy is missing or damaged, with what is wrong (for doctor)."""
+    home = ctx.settings.home
+    for v in _videos(ctx):
+        src = home / v.path
+        if not src.is_file():
+            continue  # doctor's media check reports it
+        thumb, copy = proxy.thumb_path(home, v.sha256), proxy.proxy_path(home, v.sha256)
+        if not thumb.is_file():
+            yield v, "thumbnail missing"
+        elif thumb.stat().st_size == 0 or not _is_image(thumb):
+            yield v, "thumbnail damaged"
+        if copy.is_file():
+            try:
+                info = probe(copy)
+                if not proxy.browser_playable(info)[0]:
+                    yield v, "browser copy does not play everywhere"
+            except MediaError as exc:
+                yield v, f"browser copy damaged ({exc.reason})"
+        else:
+            try:
+                if not proxy.browser_playable(probe(src))[0]:
+                    yield v, "browser copy missing"
+            except MediaError:
+                continue  # an unreadable original: its features row says why
+
+
+def repair_video(ctx: AppContext, *, sha256: str, rel_path: str) -> None:
+    """Remove a video's thumbnail and proxy and write them again (doctor --fix); raises OSError on failure."""
+    for path in (proxy.thumb_path(ctx.settings.home, sha256), proxy.proxy_path(ctx.settings.home, sha256)):
+        path.unlink(missing_ok=True)
+    try:
+        ensure_video(ctx, sha256=sha256, rel_path=rel_path)
+    except (MediaError, proxy.ProxyError) as exc:
+        raise OSError(str(exc)) from exc
+
+
+def _is_image(path: Path) -> bool:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+        return True
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        return False
