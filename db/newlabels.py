@@ -36,7 +36,8 @@ def file_names(session: Session, *, video_ids: Sequence[int]) -> dict[int, str]:
     ids = list(video_ids)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
-        out.update(dict(session.execute(select(Video.id, Video.original_name).where(Video.id.in_(chunk))).tuples().all()))
+        rows = session.execute(select(Video.id, Video.original_name).where(Video.id.in_(chunk))).tuples()
+        out.update(dict(rows.all()))
     return out
 
 
