@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 EMBED_DIMS = 128  # random projection size: distances keep their ranks (Johnson-Lindenstrauss), 20k x 128 is cheap
-GREEDY_PICKS = 1000  # picks made one at a time; the rest follow by their score after these (cost O(picks * N * d))
+GREEDY_PICKS = 500  # picks made one at a time; the rest follow by their score after these (cost O(picks * N * d))
 UNCERTAINTY_WEIGHT = 0.7  # share of the blended score that is the model's uncertainty (the rest: distance)
-CHUNK = 4096  # rows per block of the labelled-to-candidate distance computation
+CHUNK = 1024  # labelled videos per block of the distance computation ((N, CHUNK) float32 at a time)
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,17 @@ def _pool(seq: np.ndarray) -> np.ndarray:
 
 def min_distances(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Euclidean distance of each point to its nearest center, in blocks of CHUNK centers (inf without centers)."""
-    best = np.full(len(points), np.inf, dtype=np.float64)
-    sq_points = (points.astype(np.float64) ** 2).sum(axis=1)
+    best = np.full(len(points), np.inf, dtype=np.float32)
+    points = np.asarray(points, dtype=np.float32)
+    sq_points = (points ** 2).sum(axis=1)
     for start in range(0, len(centers), CHUNK):
-        block = centers[start:start + CHUNK].astype(np.float64)
-        d2 = sq_points[:, None] + (block ** 2).sum(axis=1)[None, :] - 2.0 * points.astype(np.float64) @ block.T
-        best = np.minimum(best, d2.min(axis=1))
-    return np.sqrt(np.maximum(best, 0.0))
+        block = np.asarray(centers[start:start + CHUNK], dtype=np.float32)
+        d2 = points @ block.T  # (N, chunk) in float32: a ranking needs no more
+        d2 *= -2.0
+        d2 += sq_points[:, None]
+        d2 += (block ** 2).sum(axis=1)[None, :]
+        np.minimum(best, d2.min(axis=1), out=best)
+    return np.sqrt(np.maximum(best.astype(np.float64), 0.0))
 
 
 def margin_uncertainty(probs: np.ndarray) -> np.ndarray:
@@ -86,20 +91,12 @@ def rank(points: np.ndarray, candidates: np.ndarray, labelled: np.ndarray, *, un
     if np.isinf(dist).all():  # nothing labelled: the distance to the corpus centre stands in for coverage
         dist = np.linalg.norm(cand - cand.mean(axis=0), axis=1).astype(np.float64)
         if u is None:  # farthest-first needs a first center: a seeded random one
-            dist = dist.copy()
             dist[np.random.default_rng(seed).integers(n)] = np.inf
     taken = np.zeros(n, dtype=bool)
+    sq = (cand.astype(np.float64) ** 2).sum(axis=1)
     order, score, at_pick = [], [], []
-    for _ in range(min(picks, n)):
-        s = _score(dist, u, weight)
-        s[taken] = -np.inf
-        i = int(np.argmax(s))
-        order.append(i)
-        score.append(float(s[i]) if np.isfinite(s[i]) else float(np.nanmax(np.where(np.isfinite(dist), dist, 0))))
-        at_pick.append(dist[i])
-        taken[i] = True
-        step = np.linalg.norm(cand - cand[i], axis=1)
-        dist = np.minimum(dist, step)
+    with threadpool_limits(1):  # one small matrix-vector product per pick: BLAS threads only wait for each other
+        _greedy(cand, sq, dist, u, weight, taken, min(picks, n), order, score, at_pick)
     rest = np.flatnonzero(~taken)
     if len(rest):
         s = _score(dist, u, weight)[rest]
@@ -111,6 +108,21 @@ def rank(points: np.ndarray, candidates: np.ndarray, labelled: np.ndarray, *, un
     distance = np.asarray(at_pick, dtype=np.float64)
     distance[~np.isfinite(distance)] = 0.0
     return Ranking(candidates[idx], np.asarray(score, dtype=np.float64), distance, None if u is None else u[idx])
+
+
+def _greedy(cand: np.ndarray, sq: np.ndarray, dist: np.ndarray, u: np.ndarray | None, weight: float,
+            taken: np.ndarray, picks: int, order: list, score: list, at_pick: list) -> None:
+    """Make `picks` picks in place: `dist` (min distances) and `taken` are updated, the lists appended."""
+    for _ in range(picks):
+        s = _score(dist, u, weight)
+        s[taken] = -np.inf
+        i = int(np.argmax(s))
+        order.append(i)
+        score.append(float(s[i]) if np.isfinite(s[i]) else float(np.nanmax(np.where(np.isfinite(dist), dist, 0))))
+        at_pick.append(dist[i])
+        taken[i] = True
+        step = np.sqrt(np.maximum(sq - 2.0 * (cand @ cand[i]) + sq[i], 0.0))  # one matrix-vector product
+        np.minimum(dist, step, out=dist)
 
 
 def _score(dist: np.ndarray, u: np.ndarray | None, weight: float) -> np.ndarray:
