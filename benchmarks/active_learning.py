@@ -7,7 +7,9 @@ its demo label. Three seeds each; prints mean +- sd, and how many labels the que
 score at 40% (linear between the measured budgets).
 
     python benchmarks/active_learning.py [--videos 600] [--seeds 1,2,3] [--epochs 8] [--budgets 0.05,0.1,0.2,0.4]
-        [--home DIR (the built corpus is kept there and reused)] [--json out.json] [--quick]
+        [--home DIR] [--json out.json] [--quick]
+
+--home keeps the built corpus and reuses it; its `built.json` names the videos, seed and planted label noise.
 """
 from __future__ import annotations
 
@@ -33,22 +35,40 @@ def _context(home: Path):  # noqa: ANN202 - AppContext
     return make_context(Settings(home=home, db_url=f"sqlite:///{home / 'eastern.db'}", job_heartbeat_s=5.0))
 
 
-def build(home: Path, videos: int, seed: int):  # noqa: ANN201 - (ctx, seconds)
-    """The demo corpus and its features under `home` (reused when a previous run finished building it)."""
+def build(home: Path, videos: int, seed: int):  # noqa: ANN201 - (ctx, corpus description, seconds)
+    """The demo corpus and its features under `home`, reused when `home/built.json` says one is there (its
+    videos, seed and planted label noise: the simulation reveals the recipe venue, never a planted wrong label)."""
     from app.services import corpus, features
 
     home.mkdir(parents=True, exist_ok=True)
     ctx = _context(home)
     marker = home / "built.json"
     if marker.is_file():
-        return ctx, 0.0
+        return ctx, json.loads(marker.read_text()), 0.0
     started = time.perf_counter()
     report = corpus.build_demo(ctx, videos=videos, seed=seed, label_noise=0.0)
     assert report.ok, report.lines()
     extracted = features.extract_pending(ctx)
     assert not extracted.failed, extracted.failed
-    marker.write_text(json.dumps({"videos": videos, "seed": seed}))
-    return ctx, time.perf_counter() - started
+    built = {"videos": videos, "seed": seed, "noise": 0.0}
+    marker.write_text(json.dumps(built))
+    return ctx, built, time.perf_counter() - started
+
+
+def true_labels(ctx, dataset, built: dict) -> np.ndarray:  # noqa: ANN001
+    """Each row's demo venue (the recipe that made the video) as a class index of the dataset."""
+    from core.corpus.generate import corpus_items
+    from db import newlabels as db_newlabels
+    from db.session import session_scope
+
+    recipe = {it.filename: it.recipe_venue for it in corpus_items(built["videos"], built["seed"], built["noise"])}
+    with session_scope(ctx.engine) as session:
+        names = db_newlabels.file_names(session, video_ids=dataset.video_ids.tolist())
+    index = {name: i for i, name in enumerate(dataset.data.class_names)}
+    labels = dataset.data.labels.copy()
+    for row, vid in enumerate(dataset.video_ids.tolist()):
+        labels[row] = index.get(recipe.get(names[vid], ""), labels[row])
+    return labels
 
 
 def points_of(data) -> np.ndarray:  # noqa: ANN001 - a FeatureSet
@@ -129,8 +149,9 @@ def main() -> None:
     from app.services.training import load_dataset
 
     home = args.home or Path(tempfile.mkdtemp(prefix="eastern-al-"))
-    ctx, build_s = build(home, args.videos, args.corpus_seed)
+    ctx, built, build_s = build(home, args.videos, args.corpus_seed)
     dataset = load_dataset(ctx)
+    dataset.data.labels[:] = true_labels(ctx, dataset, built)
     pool, test = dataset.stable_split()
     points = points_of(dataset.data)
     budgets = [max(2, round(share * len(pool))) for share in shares]
@@ -156,7 +177,7 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
-            "videos": int(len(dataset.video_ids)), "pool": int(len(pool)), "test": int(len(test)),
+            "corpus": built, "videos": int(len(dataset.video_ids)), "pool": int(len(pool)), "test": int(len(test)),
             "venues": len(dataset.venue_ids), "epochs": args.epochs, "seeds": seeds, "shares": shares,
             "budgets": budgets, "curves": curves, "mean": mean, "sd": sd, "queue_labels_to_reach_random_40": reach,
             "build_s": round(build_s, 1), "simulate_s": round(time.perf_counter() - started, 1),

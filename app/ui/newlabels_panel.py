@@ -1,7 +1,7 @@
 """Annotate's "Label new videos" queue: unlabelled videos in the order core.active ranks them (coverage before a
 model, then uncertainty + coverage), with the player, the frame strip and the label editor (1/2/3 pick the model's
-top venues once there is a model, Enter saves, S skips, U undoes), and a first model to train once there are
-enough labels."""
+top venues once there is a model, Enter saves, S skips, U goes back to the video just labelled to change it: a
+first label has no earlier one to undo to), and a first model to train once there are enough labels."""
 from __future__ import annotations
 
 import streamlit as st
@@ -28,14 +28,26 @@ def show() -> None:
                 icon=":material/person:")
         _table(items[:20])
         return
-    label_editor.undo_button(key="newlabels_undo")
+    revisit = st.session_state.get("newlabels_revisit")
+    last = st.session_state.get("newlabels_last")
+    if revisit is None and last is not None and st.button(
+            f"Back to video {last}", key="newlabels_undo", icon=":material/undo:", shortcut="U",
+            help="show the video just labelled again, to change its label"):
+        st.session_state["newlabels_revisit"] = last
+        st.rerun()
+    if revisit is not None:
+        if st.button("Continue the queue", key="newlabels_continue", icon=":material/skip_next:"):
+            st.session_state.pop("newlabels_revisit")
+            st.rerun()
+        _label(revisit, None, done)
+        return
     if not items:
         st.success("No unlabelled video left in this batch.", icon=":material/task_alt:")
         if done and st.button("Start over", key="newlabels_restart"):
             st.session_state["newlabels_done"] = []
             st.rerun()
         return
-    _label(items[0], done)
+    _label(items[0].video_id, items[0], done)
     with st.expander(f"Next in the queue ({len(items) - 1})"):
         _table(items[1:11])
 
@@ -62,8 +74,9 @@ def _first_model(queue: newlabels.NewLabelQueue) -> None:
             st.rerun()
 
 
-def _label(item: newlabels.NewLabelItem, done: list[int]) -> None:
-    detail = components.attempt(cache.video_detail, item.video_id)
+def _label(video_id: int, item: newlabels.NewLabelItem | None, done: list[int]) -> None:
+    """One video to label: the player and frame strip, why it is next (`item`; None when revisited), the editor."""
+    detail = components.attempt(cache.video_detail, video_id)
     if detail is None:
         return
     video = detail.video
@@ -79,21 +92,29 @@ def _label(item: newlabels.NewLabelItem, done: list[int]) -> None:
         if view is not None:
             st.image(media_figures.frame_strip(view.frames), caption="the 12 frames the model reads (one per 0.5 s)")
     with right:
-        with st.container(border=True):
-            st.markdown(f"**Queue position {item.rank}**")
-            a, b = st.columns(2)
-            a.metric("Distance", f"{item.distance:.2f}", help="standardised feature distance to the nearest labelled "
-                     "video or earlier pick: high = unlike anything labelled")
-            if item.uncertainty is not None:
-                b.metric("Uncertainty", f"{item.uncertainty:.0%}", help="1 - margin between the model's top two")
+        if item is None:
+            st.caption("Labelled just now as:")
+            st.text(video.current_venue or "(none)")
+        else:
+            with st.container(border=True):
+                st.markdown(f"**Queue position {item.rank}**")
+                a, b = st.columns(2)
+                a.metric("Distance", f"{item.distance:.2f}", help="standardised feature distance to the nearest "
+                         "labelled video or earlier pick: high = unlike anything labelled")
+                if item.uncertainty is not None:
+                    b.metric("Uncertainty", f"{item.uncertainty:.0%}", help="1 - margin between the model's top two")
         st.caption("Caption:")
         st.text(video.caption or "(no caption)")
 
-    label_editor.label_editor(  # a labelled video leaves the queue by itself
-        video, cache.venue_choices(), key=f"newlabels_{video.id}", picks=item.top,
+    def saved(_version: int) -> None:  # a labelled video leaves the queue by itself; U brings it back
+        st.session_state["newlabels_last"] = video.id
+        st.session_state.pop("newlabels_revisit", None)
+
+    label_editor.label_editor(
+        video, cache.venue_choices(), key=f"newlabels_{video.id}", picks=item.top if item else (), on_saved=saved,
         save=lambda **kw: annotate.relabel(cache.ctx(), video_id=video.id, **kw).version,
     )
-    if st.button("Skip", key="newlabels_skip", icon=":material/skip_next:", shortcut="S"):
+    if item is not None and st.button("Skip", key="newlabels_skip", icon=":material/skip_next:", shortcut="S"):
         done.append(video.id)
         st.rerun()
 

@@ -94,6 +94,14 @@ def test_annotate_labels_new_videos_without_a_model(blank_ws) -> None:  # noqa: 
         assert repo.get_video(s, video_id=first).current_venue == venue, texts(at)
     shown = texts(at)
     assert f"1 labelled, {len(truth) - 1} to go" in shown and f"Video #{first}" not in shown
+    at.button(key="newlabels_undo").click().run()  # U: back to the video just labelled, to change it
+    assert f"Video #{first}" in texts(at) and venue in [t.value for t in at.text]
+    other = next(n for n in at.selectbox(key=f"newlabels_{first}_venue").options if n != venue)
+    at.selectbox(key=f"newlabels_{first}_venue").set_value(other)
+    at.button(key=f"newlabels_{first}_save").click().run()
+    with session_scope(ctx_of(ws).engine) as s:
+        assert repo.get_video(s, video_id=first).current_venue == other
+    assert f"Video #{first}" not in texts(at)  # and on with the queue
     at.segmented_control(key="annotate_mode").set_value("Fix labels").run()
     assert "it needs a trained model" in texts(at)
 
