@@ -18,6 +18,10 @@ def show() -> None:
     queue = components.attempt(newlabels.unlabelled_queue, cache.ctx(), limit=PAGE + len(done))
     if queue is None:
         return
+    if queue.n_labelled + queue.n_unlabelled == 0:
+        st.info("No video with features yet: add videos on the Upload page (or `python -m app ingest PATH`, then "
+                "`python -m app features`).", icon=":material/video_library:")
+        return
     st.caption(f"{queue.n_labelled} labelled, {queue.n_unlabelled} to go · {len(done)} skipped in this session")
     st.info(f"Order: {queue.order}. {queue.reason}", icon=":material/format_list_numbered:")
     _first_model(queue)
