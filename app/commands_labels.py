@@ -50,12 +50,19 @@ def _queue_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--limit", type=int, default=20)
     sp.add_argument("--offset", type=int, default=0)
     sp.add_argument("--json", action="store_true", help="one JSON object per line")
+    sp.add_argument("--unlabelled", action="store_true",
+                    help="the videos to label next instead (coverage before a model, then uncertainty + coverage)")
 
 
-@command("queue", "the label-issue queue (out-of-sample, most suspicious first)", _queue_args)
+@command("queue", "the label-issue queue (out-of-sample, most suspicious first); --unlabelled: what to label next",
+         _queue_args)
 def cmd_queue(ctx: AppContext, args: argparse.Namespace) -> int:
-    """The label-issue queue, most suspicious first, with the prediction set that ranked it."""
+    """The label-issue queue, most suspicious first, with the prediction set that ranked it; with --unlabelled the
+    unlabelled videos in the order to label them."""
     from app.services.annotate import issue_queue
+
+    if args.unlabelled:
+        return _unlabelled_queue(ctx, args)
 
     source, rows = issue_queue(ctx, limit=args.limit, offset=args.offset)
     if source.kind == "none":
@@ -74,6 +81,24 @@ def cmd_queue(ctx: AppContext, args: argparse.Namespace) -> int:
             flag = "!" if r.is_issue else " "
             print(f"{flag} {r.id:>6}  {r.score:6.3f}  {r.label} -> {r.suggested} ({r.suggested_probability:.0%})  "
                   f"{r.original_name}")
+    return 0
+
+
+def _unlabelled_queue(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services.newlabels import unlabelled_queue
+
+    queue = unlabelled_queue(ctx, limit=args.limit, offset=args.offset)
+    if not args.json:
+        say(f"{queue.n_labelled} labelled, {queue.n_unlabelled} to go. Order: {queue.order}. {queue.reason}")
+    for item in queue.items:
+        row = {"rank": item.rank, "video_id": item.video_id, "file_name": item.file_name,
+               "score": round(item.score, 6), "order": queue.order, "distance": round(item.distance, 6),
+               "uncertainty": None if item.uncertainty is None else round(item.uncertainty, 6),
+               "model_id": queue.model_id}
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(f"{item.rank:>6}  {item.video_id:>6}  {item.score:7.3f}  {item.file_name}")
     return 0
 
 

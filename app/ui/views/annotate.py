@@ -1,4 +1,5 @@
-"""Annotate: the label-issue queue, ranked out of sample (cleanlab on cross-validated probabilities, or the
+"""Annotate: two queues. "Label new videos": unlabelled videos, most informative first (app/ui/newlabels_panel.py).
+"Fix labels": the label-issue queue, ranked out of sample (cleanlab on cross-validated probabilities, or the
 active model on its test videos only), with why each video is there. The picker starts at the current label;
 1/2/3 pick one of the model's top venues, Enter saves, S skips, U undoes."""
 from __future__ import annotations
@@ -6,13 +7,23 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import annotate, triage
-from app.ui import cache, components, label_editor, labelissues, media_figures, player, session
+from app.ui import cache, components, label_editor, labelissues, media_figures, newlabels_panel, player, session
+
+QUEUES = ("Fix labels", "Label new videos")
 
 st.title("Annotate")
 components.show_flash()
 
 status = cache.status()
-if components.need_model(status) is None:
+default = QUEUES[0] if status.model is not None else QUEUES[1]
+mode = st.segmented_control("Queue", QUEUES, default=default, key="annotate_mode", label_visibility="collapsed")
+if (mode or default) == QUEUES[1]:
+    newlabels_panel.show()
+    st.stop()
+if status.model is None:
+    st.info("Fix labels ranks the labels a model disagrees with out of sample: it needs a trained model. Label "
+            "videos in \"Label new videos\" first; once every venue in use has enough labels, an admin can train "
+            "a first model there.", icon=":material/model_training:")
     st.stop()
 source = labelissues.source_panel(key="annotate")
 labelissues.download("issues", key="annotate_download", label="Download the queue (CSV)")
