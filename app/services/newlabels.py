@@ -112,18 +112,13 @@ def ready(counts: dict[str, int]) -> bool:
 
 
 def start_first_model(ctx: AppContext, *, who: str, epochs: int = FIRST_MODEL_EPOCHS) -> int:
-    """Start training a first model on the labels so far, activated when done (admins only; audited)."""
-    from app.services import audit, jobs
-    from app.services.accounts import require
+    """Start training a first model on the labels so far, activated when done (the job room checks that `who` is
+    an admin and audits)."""
+    from app.services import jobs
     from app.services.training import TrainRequest
 
-    who = require(ctx, name=who, action="retrain").name
     request = TrainRequest(epochs=epochs, activate=True, name="first model (Label new videos)")
-    job_id = jobs.start_job(ctx, request, who=who)
-    audit.record(ctx, actor=who, action="retrain", target=f"job {job_id}",
-                 detail={"architecture": request.architecture, "epochs": epochs, "activate": True,
-                         "from": "label new videos"})
-    return job_id
+    return jobs.submit(ctx, request, who=who)
 
 
 def _ranking(ctx: AppContext, featured: list[db_newlabels.FeaturedVideo], model_id: int | None,
