@@ -107,11 +107,8 @@ def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
                          new_venues_by=new_venues_by)
     for line in report.lines():
         print(line)
-    if report.added:  # thumbnails + browser copies now (~0.3 s a video): playable before any features run
-        from app.services.proxies import make_missing
-
-        copies = make_missing(ctx, video_ids=report.added)
-        print(f"browser copies: {copies.proxies} made, thumbnails: {copies.thumbnails} made")
+    if report.copies is not None:
+        print(f"browser copies: {report.copies.proxies} made, thumbnails: {report.copies.thumbnails} made")
     if report.added and not args.no_features:
         _extract(ctx)
     return 0 if report.ok else 1

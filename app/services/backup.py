@@ -21,7 +21,7 @@ from core.fileio import atomic_path, atomic_write_json
 MANIFEST = "backup.json"
 SQLITE_FILE = "eastern.db"
 PG_FILE = "eastern.pgdump"
-FOLDERS = ("media", "features", "models")  # beside the database: what a restored home needs
+FOLDERS = ("media", "features", "models", "proxies", "thumbs")  # beside the database: what a restored home needs
 
 
 class BackupError(UserError):

@@ -69,6 +69,7 @@ class IngestReport:
     notes: list[str] = field(default_factory=list)  # accepted with a remark (no audio, padded, ...)
     errors: list[IngestError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # a folder's files that are not videos, with the reason
+    copies: Any = None  # app.services.proxies.ProxyReport: the new videos' thumbnails and browser copies
 
     @property
     def ok(self) -> bool:
@@ -284,9 +285,12 @@ def ingest_path(
         if progress:
             progress(done, len(items))
     if report.added:  # the new videos' stable splits, balanced per label over the whole batch
+        from app.services.proxies import make_missing
         from app.services.splits import ensure_splits
 
         ensure_splits(ctx)
+        # thumbnails + browser copies now (~0.3 s a video): playable and shown in Browse before any features run
+        report.copies = make_missing(ctx, video_ids=report.added)
     return report
 
 

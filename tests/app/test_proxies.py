@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +38,8 @@ def home(ctx, tmp_path: Path):  # noqa: ANN001, ANN201 - an HEVC .MOV, a portrai
     make_format("rotated_mp4", folder)
     write_video(folder / "plain.mp4", seconds=1.0, fps=5, size=(64, 48), audio=False, seed=3)
     (folder / ".sources").rename(tmp_path / "sources")  # keep make_format's intermediate files out of ingest
-    assert ingest_path(ctx, folder).ok
+    report = ingest_path(ctx, folder)
+    assert report.ok and (report.copies.thumbnails, report.copies.proxies) == (3, 2)  # made at ingest
     return ctx
 
 
@@ -49,9 +51,11 @@ def _videos(ctx) -> dict[str, repo.VideoRow]:  # noqa: ANN001
 def test_extraction_writes_copies_and_a_rerun_skips_them(home) -> None:  # noqa: ANN001
     from app.services import features
 
+    h = home.settings.home
+    for folder in ("thumbs", "proxies"):  # as in a home from before copies were made at ingest
+        shutil.rmtree(h / folder)
     first = features.extract_pending(home)
     assert not first.failed and (first.thumbnails, first.proxies) == (3, 2)
-    h = home.settings.home
     videos = _videos(home)
     assert proxy.proxy_path(h, videos["iphone.MOV"].sha256).is_file()
     assert proxy.proxy_path(h, videos["portrait.mp4"].sha256).is_file()
@@ -87,6 +91,8 @@ def test_browse_reads_the_stored_thumbnail_and_makes_a_missing_one_once(home) ->
 
 def test_the_proxies_command_and_doctor_rebuild_what_was_lost(home) -> None:  # noqa: ANN001
     h = home.settings.home
+    for folder in ("thumbs", "proxies"):
+        shutil.rmtree(h / folder)
     made = cli(h, "proxies")
     assert made.returncode == 0, made.stderr[-2000:]
     assert "3 videos checked, 2 browser copies and 3 thumbnails made, 0 failed" in made.stdout

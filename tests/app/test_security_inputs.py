@@ -67,7 +67,7 @@ def test_a_comment_opening_caption_cannot_blank_the_player() -> None:
     from app.ui import player
 
     hostile = "<!--<script>alert(1)</script>-->&amp;"
-    page = player.player_html(b"\x00", fps=0, timeline=player.Timeline(words=[(hostile, 0.1)]))
+    page = player.player_html("/media/x.mp4", fps=0, timeline=player.Timeline(words=[(hostile, 0.1)]))
     found = re.search(r'<script type="application/json" id="payload">(.*?)</script>', page, re.S)
     assert "<" not in found.group(1) and ">" not in found.group(1)
     assert json.loads(found.group(1))["words"][0][0] == hostile
