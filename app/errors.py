@@ -10,9 +10,11 @@ def user_message(exc: BaseException) -> str | None:
     from app.services.training import TrainingError
     from core.corpus import CorpusError
     from core.media import MediaError
+    from core.ood import OodError
     from db.repo import RepoError
 
-    known = IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | FileNotFoundError
+    known = (IngestError | ExportError | MediaError | RepoError | TrainingError | CorpusError | OodError
+             | FileNotFoundError)
     if isinstance(exc, known) or isinstance(exc, REPRODUCE_ERRORS):
         return str(exc)
     return None

@@ -216,6 +216,7 @@ class VideoDetail:
     model: queries.ActiveModel | None
     top: list[tuple[str, float]]  # the active model's top-5 (venue, probability); [] when none stored
     confidence: float | None
+    ood_score: float | None = None  # core/ood.py: above 1.0 the video is unlike the model's training videos
 
 
 def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
@@ -230,7 +231,8 @@ def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
     top = [(names.get(int(v), f"venue {v}"), float(p)) for v, p in (mine.topk if mine else [])]
     path = media_path(ctx, video.path)
     return VideoDetail(video=video, media_file=str(path) if path else None, history=history, model=active,
-                       top=top, confidence=mine.confidence if mine else None)
+                       top=top, confidence=mine.confidence if mine else None,
+                       ood_score=mine.ood_score if mine else None)
 
 
 def video_exists(ctx: AppContext, video_id: int) -> bool:

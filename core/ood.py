@@ -1,0 +1,150 @@
+"""Out-of-distribution score: how far a video's representation lies from the model's training videos.
+
+    z        = (x - mean_ref) / std_ref, then z / |z|                 standardised, unit length   (N, D)
+    d(x)     = mean cosine distance of z to its k nearest reference vectors (k = 10)             (N,)
+    score(x) = d(x) / threshold,  threshold = 99th percentile of d over held-out training videos
+
+So 1.0 is the threshold: above it a video is further from the training videos than 99% of held-out ones.
+Exact kNN in chunks; reference sets above `max_reference` vectors are subsampled (deterministically).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.fileio import atomic_savez
+
+VERSION = "ood-v1"  # bump when the score's recipe changes: stored calibrations of another version are rebuilt
+SPACES = ("common", "input")  # the model's common space, or pooled standardised input features (no common space)
+
+
+class OodError(ValueError):
+    """A calibration that cannot be built or read (too few vectors, a damaged file)."""
+
+
+@dataclass(frozen=True)
+class OodConfig:
+    k: int = 10
+    percentile: float = 99.0
+    max_reference: int = 50_000
+    min_calibration: int = 20  # fewer held-out videos: add leave-one-out scores of the reference videos
+    chunk: int = 1024
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Reference vectors (already standardised, unit length), their standardisation and the threshold."""
+
+    reference: np.ndarray  # (R, D) float32
+    mean: np.ndarray  # (D,)
+    std: np.ndarray  # (D,)
+    threshold: float
+    space: str
+    feature_version: str
+    n_calibration: int
+    calibration_kind: str  # "validation" | "validation+leave-one-out"
+    config: OodConfig = field(default_factory=OodConfig)
+    version: str = VERSION
+
+    def describe(self) -> dict:
+        """What made this calibration (the run's record), without the arrays."""
+        return {"version": self.version, "space": self.space, "feature_version": self.feature_version,
+                "threshold": self.threshold, "n_reference": int(len(self.reference)),
+                "n_calibration": self.n_calibration, "calibration_kind": self.calibration_kind,
+                "config": asdict(self.config)}
+
+
+def representation(common: dict[str, np.ndarray], pooled: dict[str, np.ndarray],
+                   modalities: list[str] | tuple[str, ...]) -> tuple[np.ndarray, str]:
+    """(vectors (N, D), space): the model's common-space vectors of its modalities side by side, or, for a model
+    without a common space (lstms), the mean-pooled input features (standardised later, as every space)."""
+    if all(m in common for m in modalities):
+        return np.concatenate([common[m] for m in modalities], axis=1).astype(np.float32), "common"
+    return np.concatenate([pooled[m] for m in modalities], axis=1).astype(np.float32), "input"
+
+
+def _standardise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    z = (np.asarray(x, np.float32) - mean) / std
+    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
+def knn_distance(queries: np.ndarray, reference: np.ndarray, k: int, *, chunk: int = 1024,
+                 exclude_self: bool = False) -> np.ndarray:
+    """Mean cosine distance (N,) of unit-length queries to their k nearest unit-length reference rows;
+    with exclude_self the queries are the reference itself and each row skips its own match."""
+    skip = 1 if exclude_self else 0
+    k = max(1, min(k, len(reference) - skip))
+    out = np.empty(len(queries), np.float32)
+    for start in range(0, len(queries), chunk):
+        dist = 1.0 - queries[start:start + chunk] @ reference.T  # (c, R)
+        if exclude_self:
+            rows = np.arange(dist.shape[0])
+            dist[rows, start + rows] = np.inf
+        nearest = np.partition(dist, k - 1, axis=1)[:, :k]
+        out[start:start + chunk] = np.clip(nearest, 0.0, 2.0).mean(axis=1)
+    return out
+
+
+def calibrate(reference: np.ndarray, held_out: np.ndarray, *, space: str, feature_version: str,
+              config: OodConfig = OodConfig()) -> Calibration:
+    """Calibrate on training vectors (N_r, D) and held-out training-distribution vectors (N_h, D)."""
+    if space not in SPACES:
+        raise OodError(f"unknown representation space {space!r}; choose from {', '.join(SPACES)}")
+    reference = np.asarray(reference, np.float32)
+    if len(reference) < 2:
+        raise OodError(f"{len(reference)} training vectors: an out-of-distribution score needs at least 2")
+    if len(reference) > config.max_reference:
+        keep = np.sort(np.random.default_rng(config.seed).choice(len(reference), config.max_reference, replace=False))
+        reference = reference[keep]
+    mean = reference.mean(axis=0)
+    std = np.maximum(reference.std(axis=0), 1e-6)
+    ref = _standardise(reference, mean, std)
+    scores = [knn_distance(_standardise(held_out, mean, std), ref, config.k, chunk=config.chunk)] if len(held_out) \
+        else []
+    kind = "validation"
+    if len(held_out) < config.min_calibration:
+        scores.append(knn_distance(ref, ref, config.k, chunk=config.chunk, exclude_self=True))
+        kind = "validation+leave-one-out"
+    calibration = np.concatenate(scores)
+    threshold = max(float(np.percentile(calibration, config.percentile)), 1e-6)
+    return Calibration(reference=ref, mean=mean, std=std, threshold=threshold, space=space,
+                       feature_version=feature_version, n_calibration=int(len(calibration)),
+                       calibration_kind=kind, config=config)
+
+
+def score(cal: Calibration, vectors: np.ndarray) -> np.ndarray:
+    """Scores (N,) float32: kNN distance over the threshold (1.0 = as far as the 99th held-out percentile)."""
+    queries = _standardise(vectors, cal.mean, cal.std)
+    return knn_distance(queries, cal.reference, cal.config.k, chunk=cal.config.chunk) / np.float32(cal.threshold)
+
+
+def save(path: Path, cal: Calibration) -> None:
+    """Write the calibration (arrays + its description as JSON) atomically."""
+    atomic_savez(path, reference=cal.reference.astype(np.float32), mean=cal.mean, std=cal.std,
+                 describe=np.array(json.dumps(cal.describe())))
+
+
+def description(path: Path) -> dict:
+    """A saved calibration's description alone (space, threshold, sizes), without reading its vectors."""
+    try:
+        with np.load(path) as z:
+            return json.loads(str(z["describe"]))
+    except (OSError, ValueError, KeyError) as exc:
+        raise OodError(f"{path}: unreadable out-of-distribution calibration ({exc})") from None
+
+
+def load(path: Path) -> Calibration:
+    """Read a calibration written by `save` (OodError when damaged)."""
+    try:
+        with np.load(path) as z:
+            info = json.loads(str(z["describe"]))
+            return Calibration(reference=z["reference"], mean=z["mean"], std=z["std"], threshold=info["threshold"],
+                               space=info["space"], feature_version=info["feature_version"],
+                               n_calibration=info["n_calibration"], calibration_kind=info["calibration_kind"],
+                               config=OodConfig(**info["config"]), version=info["version"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise OodError(f"{path}: unreadable out-of-distribution calibration ({exc})") from None
