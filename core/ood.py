@@ -1,11 +1,13 @@
 """Out-of-distribution score: how far a video's representation lies from the model's training videos.
 
-    z        = (x - mean_ref) / std_ref, then z / |z|                 standardised, unit length   (N, D)
-    d(x)     = mean cosine distance of z to its k nearest reference vectors (k = 10)             (N,)
+    z        = (x - mean_ref) / std_ref                                standardised               (N, D)
+    d(x)     = mean L2 distance of z to its k nearest reference vectors (k = 10), over sqrt(D)   (N,)
     score(x) = d(x) / threshold,  threshold = 99th percentile of d over held-out training videos
 
 So 1.0 is the threshold: above it a video is further from the training videos than 99% of held-out ones.
-Exact kNN in chunks; reference sets above `max_reference` vectors are subsampled (deterministically).
+L2 rather than cosine: a video far out along the training data's own directions (a magnitude no training
+video reaches) is as unlike them as one pointing elsewhere. Exact kNN in chunks; reference sets above
+`max_reference` vectors are subsampled (deterministically).
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ class OodConfig:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Reference vectors (already standardised, unit length), their standardisation and the threshold."""
+    """Reference vectors (already standardised), their standardisation and the threshold."""
 
     reference: np.ndarray  # (R, D) float32
     mean: np.ndarray  # (D,)
@@ -68,25 +70,26 @@ def representation(common: dict[str, np.ndarray], pooled: dict[str, np.ndarray],
 
 
 def _standardise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    z = (np.asarray(x, np.float32) - mean) / std
-    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+    return (np.asarray(x, np.float32) - mean) / std
 
 
 def knn_distance(queries: np.ndarray, reference: np.ndarray, k: int, *, chunk: int = 1024,
                  exclude_self: bool = False) -> np.ndarray:
-    """Mean cosine distance (N,) of unit-length queries to their k nearest unit-length reference rows;
-    with exclude_self the queries are the reference itself and each row skips its own match."""
+    """Mean L2 distance (N,) of the queries to their k nearest reference rows, over sqrt(D); with exclude_self
+    the queries are the reference itself and each row skips its own match."""
     skip = 1 if exclude_self else 0
     k = max(1, min(k, len(reference) - skip))
+    ref_sq = (reference * reference).sum(axis=1)
     out = np.empty(len(queries), np.float32)
     for start in range(0, len(queries), chunk):
-        dist = 1.0 - queries[start:start + chunk] @ reference.T  # (c, R)
+        q = queries[start:start + chunk]
+        sq = (q * q).sum(axis=1)[:, None] + ref_sq[None, :] - 2.0 * (q @ reference.T)  # (c, R)
         if exclude_self:
-            rows = np.arange(dist.shape[0])
-            dist[rows, start + rows] = np.inf
-        nearest = np.partition(dist, k - 1, axis=1)[:, :k]
-        out[start:start + chunk] = np.clip(nearest, 0.0, 2.0).mean(axis=1)
-    return out
+            rows = np.arange(sq.shape[0])
+            sq[rows, start + rows] = np.inf
+        nearest = np.partition(sq, k - 1, axis=1)[:, :k]
+        out[start:start + chunk] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1)
+    return out / np.float32(np.sqrt(max(reference.shape[1], 1)))
 
 
 def calibrate(reference: np.ndarray, held_out: np.ndarray, *, space: str, feature_version: str,
