@@ -40,7 +40,7 @@ class OodVerdict:
 def vectors(data: FeatureSet, inter: dict[str, Any]) -> tuple[np.ndarray, str]:
     """The rows' representation (N, D) and its space, from predict_intermediates' output."""
     pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
-    return ood.representation(inter["common"], pooled, inter["modalities"])
+    return ood.representation(inter.get("common", {}), pooled, inter["modalities"])
 
 
 def calibration_path(ctx: AppContext, model_id: int) -> Path:
