@@ -1,7 +1,7 @@
 """Out-of-distribution score: how far a video's representation lies from the model's training videos.
 
     z        = (x - mean_ref) / std_ref                                standardised               (N, D)
-    d(x)     = mean L2 distance of z to its k nearest reference vectors (k = 10), over sqrt(D)   (N,)
+    d(x)     = mean L2 distance of z to its k nearest reference vectors (k = 10)                 (N,)
     score(x) = d(x) / threshold,  threshold = 99th percentile of d over held-out training videos
 
 So 1.0 is the threshold: above it a video is further from the training videos than 99% of held-out ones.
@@ -19,8 +19,8 @@ import numpy as np
 
 from core.fileio import atomic_savez
 
-VERSION = "ood-v1"  # bump when the score's recipe changes: stored calibrations of another version are rebuilt
-SPACES = ("common", "input")  # the model's common space, or pooled standardised input features (no common space)
+VERSION = "ood-v2"  # bump when the score's recipe changes: stored calibrations of another version are rebuilt
+SPACES = ("common+input", "input")  # common space + pooled inputs, or pooled inputs alone (no common space)
 
 
 class OodError(ValueError):
@@ -61,12 +61,16 @@ class Calibration:
 
 
 def representation(common: dict[str, np.ndarray], pooled: dict[str, np.ndarray],
-                   modalities: list[str] | tuple[str, ...]) -> tuple[np.ndarray, str]:
-    """(vectors (N, D), space): the model's common-space vectors of its modalities side by side, or, for a model
-    without a common space (lstms), the mean-pooled input features (standardised later, as every space)."""
+                   modalities: list[str] | tuple[str, ...]) -> tuple[np.ndarray, str, list[int]]:
+    """(vectors (N, D), space, block sizes): the model's common-space vectors of its modalities followed by the
+    mean-pooled input features; inputs alone for a model without a common space (lstms). What the model reads
+    catches footage its barely trained common space maps near the training videos; each block weighs the same."""
+    blocks = [pooled[m] for m in modalities]
+    space = "input"
     if all(m in common for m in modalities):
-        return np.concatenate([common[m] for m in modalities], axis=1).astype(np.float32), "common"
-    return np.concatenate([pooled[m] for m in modalities], axis=1).astype(np.float32), "input"
+        blocks = [common[m] for m in modalities] + blocks
+        space = "common+input"
+    return (np.concatenate(blocks, axis=1).astype(np.float32), space, [int(b.shape[1]) for b in blocks])
 
 
 def _standardise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -75,7 +79,7 @@ def _standardise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray
 
 def knn_distance(queries: np.ndarray, reference: np.ndarray, k: int, *, chunk: int = 256,
                  exclude_self: bool = False) -> np.ndarray:
-    """Mean L2 distance (N,) of the queries to their k nearest reference rows, over sqrt(D); with exclude_self
+    """Mean L2 distance (N,) of the queries to their k nearest reference rows; with exclude_self
     the queries are the reference itself and each row skips its own match."""
     skip = 1 if exclude_self else 0
     k = max(1, min(k, len(reference) - skip))
@@ -92,12 +96,13 @@ def knn_distance(queries: np.ndarray, reference: np.ndarray, k: int, *, chunk: i
             sq[rows, start + rows] = np.inf
         nearest = np.partition(sq, k - 1, axis=1)[:, :k]
         out[start:start + chunk] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1)
-    return out / np.float32(np.sqrt(max(reference.shape[1], 1)))
+    return out
 
 
 def calibrate(reference: np.ndarray, held_out: np.ndarray, *, space: str, feature_version: str,
-              config: OodConfig = OodConfig()) -> Calibration:
-    """Calibrate on training vectors (N_r, D) and held-out training-distribution vectors (N_h, D)."""
+              blocks: list[int] | None = None, config: OodConfig = OodConfig()) -> Calibration:
+    """Calibrate on training vectors (N_r, D) and held-out training-distribution vectors (N_h, D); `blocks` (sizes
+    summing to D) weigh each block of dimensions the same in the distance, whatever its size."""
     if space not in SPACES:
         raise OodError(f"unknown representation space {space!r}; choose from {', '.join(SPACES)}")
     reference = np.asarray(reference, np.float32)
@@ -108,6 +113,10 @@ def calibrate(reference: np.ndarray, held_out: np.ndarray, *, space: str, featur
         reference = reference[keep]
     mean = reference.mean(axis=0)
     std = np.maximum(reference.std(axis=0), 1e-6)
+    if blocks:
+        if sum(blocks) != reference.shape[1]:
+            raise OodError(f"blocks {blocks} do not cover the {reference.shape[1]} dimensions")
+        std = std * np.repeat(np.sqrt(np.asarray(blocks, np.float32)), blocks)  # equal weight per block
     ref = _standardise(reference, mean, std)
     scores = [knn_distance(_standardise(held_out, mean, std), ref, config.k, chunk=config.chunk)] if len(held_out) \
         else []

@@ -37,8 +37,8 @@ class OodVerdict:
                 "space": self.space}
 
 
-def vectors(data: FeatureSet, inter: dict[str, Any]) -> tuple[np.ndarray, str]:
-    """The rows' representation (N, D) and its space, from predict_intermediates' output."""
+def vectors(data: FeatureSet, inter: dict[str, Any]) -> tuple[np.ndarray, str, list[int]]:
+    """The rows' representation (N, D), its space and block sizes, from predict_intermediates' output."""
     pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
     return ood.representation(inter.get("common", {}), pooled, inter["modalities"])
 
@@ -56,13 +56,13 @@ def calibrate(ctx: AppContext, model_id: int, data: FeatureSet, video_ids: np.nd
     """Calibrate on the version's fit videos (reference) and its validation videos (held out); save it."""
     with session_scope(ctx.engine) as session:
         split = (repo.get_model_version(session, model_id=model_id).config or {}).get("split") or {}
-    X, space = vectors(data, inter)
+    X, space, blocks = vectors(data, inter)
     row_of = {int(v): i for i, v in enumerate(video_ids)}
     fit = [row_of[v] for v in split.get("train", []) if v in row_of]
     held = [row_of[v] for v in split.get("val", []) if v in row_of]
     if not fit:  # a version without a recorded split: every labelled video, scored leave-one-out
         fit, held = np.flatnonzero(data.labels >= 0).tolist(), []
-    cal = ood.calibrate(X[fit], X[held], space=space, feature_version=feature_version)
+    cal = ood.calibrate(X[fit], X[held], space=space, feature_version=feature_version, blocks=blocks)
     ood.save(calibration_path(ctx, model_id), cal)
     return cal
 
