@@ -19,7 +19,7 @@ import numpy as np
 
 from core.fileio import atomic_savez
 
-VERSION = "ood-v2"  # bump when the score's recipe changes: stored calibrations of another version are rebuilt
+VERSION = "ood-v3"  # bump when the score's recipe changes: stored calibrations of another version are rebuilt
 SPACES = ("common+input", "input")  # common space + pooled inputs, or pooled inputs alone (no common space)
 
 
@@ -112,11 +112,15 @@ def calibrate(reference: np.ndarray, held_out: np.ndarray, *, space: str, featur
         keep = np.sort(np.random.default_rng(config.seed).choice(len(reference), config.max_reference, replace=False))
         reference = reference[keep]
     mean = reference.mean(axis=0)
-    std = np.maximum(reference.std(axis=0), 1e-6)
-    if blocks:
-        if sum(blocks) != reference.shape[1]:
-            raise OodError(f"blocks {blocks} do not cover the {reference.shape[1]} dimensions")
-        std = std * np.repeat(np.sqrt(np.asarray(blocks, np.float32)), blocks)  # equal weight per block
+    blocks = blocks or [reference.shape[1]]
+    if sum(blocks) != reference.shape[1]:
+        raise OodError(f"blocks {blocks} do not cover the {reference.shape[1]} dimensions")
+    std = reference.std(axis=0)
+    # a dimension (nearly) constant over few training videos (a ReLU feature always 0) would turn any change
+    # into an enormous distance: floor each std at a tenth of its block's mean std
+    floors = [max(0.1 * float(part.mean()), 1e-6) for part in np.split(std, np.cumsum(blocks)[:-1])]
+    std = np.maximum(std, np.repeat(np.asarray(floors, np.float32), blocks))
+    std = std * np.repeat(np.sqrt(np.asarray(blocks, np.float32)), blocks)  # each block weighs the same
     ref = _standardise(reference, mean, std)
     scores = [knn_distance(_standardise(held_out, mean, std), ref, config.k, chunk=config.chunk)] if len(held_out) \
         else []
