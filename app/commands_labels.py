@@ -181,6 +181,9 @@ def cmd_explain(ctx: AppContext, args: argparse.Namespace) -> int:
         from app.services.casestudy import venue_id_of
 
         target = venue_id_of(ctx, args.venue)
+    from app.services.ood import stored_verdict
+
     out = explain_video(ctx, args.video_id, target_venue_id=target, model_id=args.model).to_json()
+    out["ood"] = stored_verdict(ctx, args.video_id, out["model"]["id"]).to_json()
     print(json.dumps(out, ensure_ascii=False, indent=None if args.compact else 1))
     return 0

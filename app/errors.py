@@ -12,7 +12,7 @@ from abc import ABCMeta
 
 FOREIGN = (
     "core.media:MediaError", "core.corpus.generate:CorpusError", "core.protocol:ProtocolError",
-    "core.h5import:FeatureImportError", "db.repo:RepoError",
+    "core.h5import:FeatureImportError", "core.ood:OodError", "db.repo:RepoError",
 )
 
 

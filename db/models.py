@@ -131,11 +131,15 @@ class Prediction(Base):
     label_probability: Mapped[float | None] = mapped_column(Float)
     entropy: Mapped[float] = mapped_column(Float, default=0.0)
     topk: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[venue_id, prob], ...]
+    # Out-of-distribution score (core/ood.py): 1.0 = as far from the training videos as the 99th percentile
+    # of held-out training videos; above it the video is unlike the training data. None: not scored.
+    ood_score: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         UniqueConstraint("video_id", "model_version_id", name="uq_prediction_video_model"),
         Index("ix_predictions_model_venue", "model_version_id", "venue_id"),
         Index("ix_predictions_model_conf", "model_version_id", "confidence"),
+        Index("ix_predictions_model_ood", "model_version_id", "ood_score"),
     )
 
 

@@ -39,6 +39,7 @@ class VideoFilter:
     label_issue_set_id: int | None = None  # only videos this out-of-sample set flags as likely wrong labels
     split: str | None = None  # "train" | "test": the stable split
     triage_flags: tuple[str, ...] = ()  # videos with any of these triage flags (core/features/triage.FLAGS)
+    unlike_training: bool = False  # only videos the model scores out of distribution (predictions.ood_score > 1)
 
 
 def contains_lower(dialect: str, column, pattern: str):  # noqa: ANN001, ANN201 - SQL expressions
@@ -46,6 +47,9 @@ def contains_lower(dialect: str, column, pattern: str):  # noqa: ANN001, ANN201 
     (SQLite's LIKE ignores ASCII case, and its lower() folds ASCII only) without a lower() call per row, which
     was half the cost of counting a caption search at 200k videos (docs/scale.md)."""
     return column.like(pattern) if dialect == "sqlite" else func.lower(column).like(pattern)
+
+
+OOD_THRESHOLD = 1.0  # predictions.ood_score is scaled so that the flag threshold (core/ood.py) is 1.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ def _apply(stmt, f: VideoFilter, pred, label_venue, dialect: str):  # noqa: ANN0
         stmt = stmt.where(pred.confidence >= f.min_confidence)
     if f.max_confidence < 1.0:
         stmt = stmt.where(pred.confidence <= f.max_confidence)
+    if f.unlike_training:  # ix_predictions_model_ood: a range of one model's scores
+        stmt = stmt.where(pred.ood_score > OOD_THRESHOLD)
     if f.has_audio is not None:
         stmt = stmt.where(Video.has_audio.is_(f.has_audio))
     if f.has_caption is not None:
@@ -131,7 +137,8 @@ def browse(
     dialect = session.get_bind().dialect.name
     stmt = _apply(stmt, filters, pred, label_venue, dialect)
     f = filters
-    if f.predicted_venue_ids or f.correctness != "any" or f.min_confidence > 0.0 or f.max_confidence < 1.0:
+    if (f.predicted_venue_ids or f.correctness != "any" or f.min_confidence > 0.0 or f.max_confidence < 1.0
+            or f.unlike_training):
         total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(Video.id).subquery())) or 0
     else:  # no filter reads the prediction: count videos alone, without the outer joins (docs/scale.md)
         # count(*), not count(id): unfiltered, SQLite counts the b-tree's cells (1 ms, not 20, at 200k)

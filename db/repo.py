@@ -129,6 +129,7 @@ class PredictionRow:
     label_probability: float | None
     entropy: float
     topk: list[Any]
+    ood_score: float | None = None  # core/ood.py: above 1.0 the video is unlike the model's training videos
 
 
 class JobStatus(StrEnum):
@@ -473,7 +474,7 @@ def activate_model(session: Session, *, model_id: int) -> None:
 
 def replace_predictions(session: Session, *, model_version_id: int, rows: Sequence[dict[str, Any]]) -> int:
     """Store a model's predictions, replacing earlier ones of that model. Each row has video_id,
-    venue_id, confidence, label_probability, entropy, topk."""
+    venue_id, confidence, label_probability, entropy, topk and optionally ood_score."""
     session.execute(delete(Prediction).where(Prediction.model_version_id == model_version_id))
     if rows:
         session.execute(insert(Prediction), [{**r, "model_version_id": model_version_id} for r in rows])
@@ -497,7 +498,7 @@ def predictions_for_video(session: Session, *, video_id: int) -> list[Prediction
     )
     return [
         PredictionRow(p.video_id, p.model_version_id, p.venue_id, n, p.confidence, p.label_probability,
-                      p.entropy, list(p.topk))
+                      p.entropy, list(p.topk), p.ood_score)
         for p, n in session.execute(stmt)
     ]
 

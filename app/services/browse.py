@@ -200,6 +200,7 @@ class VideoDetail:
     top: list[tuple[str, float]]  # the active model's top-5 (venue, probability); [] when none stored
     confidence: float | None
     playback: Playback | None = None  # what the player streams (a browser copy or the original)
+    ood_score: float | None = None  # core/ood.py: above 1.0 the video is unlike the model's training videos
 
 
 def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
@@ -215,7 +216,8 @@ def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
     path = media_path(ctx, video.path)
     play = playback(ctx, sha256=video.sha256, rel_path=video.path) if path else None
     return VideoDetail(video=video, media_file=str(path) if path else None, history=history, model=active,
-                       top=top, confidence=mine.confidence if mine else None, playback=play)
+                       top=top, confidence=mine.confidence if mine else None, playback=play,
+                       ood_score=mine.ood_score if mine else None)
 
 
 def video_exists(ctx: AppContext, video_id: int) -> bool:

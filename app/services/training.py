@@ -15,6 +15,7 @@ import numpy as np
 from app.context import AppContext
 from app.errors import UserError
 from app.services import features as feature_service
+from app.services import ood as ood_service
 from app.services.jobs import JobOutcome, JobRequest, Progress
 from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
@@ -391,7 +392,9 @@ def recompute_predictions(ctx: AppContext, model_id: int, *, progress: Callable[
     data, video_ids = features_for_model(ctx, meta)
     if len(video_ids) == 0:
         return 0
-    probs = predict_proba(model, data)
+    inter = predict_intermediates(model, data)
+    probs = inter["probs"]
+    ood_scores = ood_service.score_rows(ctx, model_id, data, video_ids, inter, meta["feature_version"])
     venue_ids = meta["venue_ids"]
     rows = []
     for i, vid in enumerate(video_ids):
@@ -402,13 +405,12 @@ def recompute_predictions(ctx: AppContext, model_id: int, *, progress: Callable[
             "video_id": int(vid), "venue_id": int(venue_ids[top[0]]), "confidence": float(p[top[0]]),
             "label_probability": float(p[label]) if label >= 0 else None,
             "entropy": float(-(p * np.log(np.clip(p, 1e-12, 1))).sum() / math.log(len(p))),
-            "topk": [[int(venue_ids[j]), float(p[j])] for j in top],
+            "topk": [[int(venue_ids[j]), float(p[j])] for j in top], "ood_score": float(ood_scores[i]),
         })
         if progress and i % 500 == 0:
             progress(i, len(video_ids))
     with session_scope(ctx.engine) as session:
         repo.replace_predictions(session, model_version_id=model_id, rows=rows)
-    inter = predict_intermediates(model, data)
     if "atom_codes" in inter:
         save_atom_codes(ctx, model_id, video_ids, inter["atom_codes"])
     return len(rows)
@@ -445,10 +447,12 @@ def predict_file(ctx: AppContext, path: Path, *, caption: str = "", model_id: in
         feats.visual[None], feats.acoustic[None], [feats.tokens], embedder, labels=np.array([-1]),
         keys=["upload"], class_names=list(meta["class_names"]),
     )
-    p = predict_proba(model, data)[0]
+    inter = predict_intermediates(model, data)
+    p = inter["probs"][0]
     top = np.argsort(-p)[:k]
     return {
         "file": path.name, "model": {"id": model_row.id, "name": model_row.name},
         "top": [{"venue": meta["class_names"][j], "probability": round(float(p[j]), 4)} for j in top],
+        "ood": ood_service.score_one(ctx, model_row.id, model, meta, data, inter).to_json(),
     }
 

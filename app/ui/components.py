@@ -59,6 +59,14 @@ def need_model(status: Status) -> ActiveModel | None:
     return model
 
 
+def ood_warning(score: float | None) -> None:
+    """Warn in words when the model scores a video out of distribution (app/services/ood.py)."""
+    from app.services.ood import WARNING, OodVerdict
+
+    if OodVerdict(score=score).flag:
+        st.warning(f"{WARNING} (score {score:.2f}; 1.00 is the threshold)", icon=":material/explore_off:")
+
+
 def plain(text: object) -> str:
     """User text made inert for the places that render Markdown (alerts, flashes): every ASCII punctuation mark
     backslash-escaped, so no link, image, emphasis, heading, directive or HTML tag survives."""

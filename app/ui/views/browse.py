@@ -62,6 +62,8 @@ with st.container(border=True):  # three rows that fit from 1280 to 1920 px (che
     issues_only = c1.toggle("Label issues only", key="browse_issues", on_change=_first_page,
                             help="videos whose label cleanlab flags as likely wrong, from out-of-fold probabilities",
                             **KEEP)
+    unlike = c1.toggle("Only videos unlike the training data", key="browse_ood", on_change=_first_page,
+                       help="the active model's out-of-distribution flag (core/ood.py)", **KEEP)
     split = c2.selectbox("Split", ["any", "train", "test"], key="browse_split", on_change=_first_page,
                          help="the stable evaluation split (given once per video; relabels never move it)", **KEEP)
     dead = c3.multiselect("Triage flags (any of)", triage.flag_names(), format_func=triage.badge,
@@ -75,7 +77,7 @@ filters = VideoFilter(
     correctness=correctness or "any", min_confidence=low, max_confidence=high, has_audio=TRISTATE[audio],
     has_caption=TRISTATE[caption], annotated=TRISTATE[annotated], text=text,
     split=None if split == "any" else split, label_issue_set_id=_issue_set() if issues_only else None,
-    triage_flags=tuple(dead),
+    triage_flags=tuple(dead), unlike_training=unlike,
 )
 page_size = {"Grid": 24, "Dense": 36}.get(view, 50)
 requested = int(st.session_state.setdefault("browse_page", 1))

@@ -53,5 +53,6 @@ if submitted:
         top = [(t["venue"], t["probability"]) for t in result.prediction["top"]]
         st.plotly_chart(figures.top_venues_figure(top, label=venue, title=f"Predicted by #{model['id']} "
                                                      f"{model['name']}"), key="upload_top")
+        components.ood_warning(result.prediction.get("ood", {}).get("score"))
     elif result.prediction_error:
         st.info(result.prediction_error)

@@ -79,6 +79,7 @@ if model is None:
     components.need_model(cache.status())
     st.stop()
 st.header(f"Model #{model.id} {components.plain(model.name)}")
+components.ood_warning(detail.ood_score)
 c1, c2 = st.columns(2)
 with c1:
     if detail.top:

@@ -9,7 +9,7 @@ declared foreign key (SQLite cannot drop such a column without that rebuild); db
 and venues are never deleted.
 
 Revision ID: 0009
-Revises: 0007 (rechained after 0008 at merge)
+Revises: 0008
 Create Date: 2026-12-04 13:30:00
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
