@@ -244,7 +244,7 @@ def cmd_status(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _train_args(sp: argparse.ArgumentParser) -> None:
-    from app.services.training import TrainRequest
+    from app.services.requests import TrainRequest
 
     add_request_args(sp, TrainRequest, aliases={"architecture": "--model"})
     sp.add_argument("--background", action="store_true",
@@ -255,7 +255,7 @@ def _train_args(sp: argparse.ArgumentParser) -> None:
 @command("train", "train a model on the current labels (--background: as a job)", _train_args)
 def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services import jobs
-    from app.services.training import TrainRequest
+    from app.services.requests import TrainRequest
 
     request = request_from_args(TrainRequest, args)
     who = account_for(ctx, args, request.permission)

@@ -11,7 +11,7 @@ from app.context import AppContext
 
 
 def _crossval_args(sp: argparse.ArgumentParser) -> None:
-    from app.services.crossval import CrossvalRequest
+    from app.services.requests import CrossvalRequest
 
     add_request_args(sp, CrossvalRequest, aliases={"architecture": "--model"})
     sp.add_argument("--resume", type=int, metavar="SET_ID", help="finish an interrupted set on its own snapshot")
@@ -23,8 +23,8 @@ def _crossval_args(sp: argparse.ArgumentParser) -> None:
 def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
     """K-fold out-of-sample probabilities on the current labels, and cleanlab's label issues."""
     from app.services import jobs
-    from app.services.crossval import CrossvalRequest
     from app.services.database import prepare_database
+    from app.services.requests import CrossvalRequest
 
     prepare_database(ctx)
     request = request_from_args(CrossvalRequest, args)

@@ -4,9 +4,12 @@ as well as 5-fold EASTERN does in a small fraction of the time (benchmarks/label
 loop can re-rank after every batch of labels; EASTERN's folds refine it in the background."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from core.data import FeatureSet
+if TYPE_CHECKING:
+    from core.data import FeatureSet
 
 PROBE = "probe"  # its name where an architecture is expected (cross-validation sets, the queue's source)
 DEFAULT_C = 0.05  # inverse L2 strength: chosen on demo corpora with planted wrong labels (benchmarks/label_issues.py)

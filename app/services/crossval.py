@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from app.context import AppContext
-from app.services.jobs import JobOutcome, JobRequest, Progress
+from app.services.jobs import JobOutcome, Progress
+from app.services.requests import CrossvalRequest  # noqa: F401 - re-exported
 from app.services.training import (
     Dataset,
     TrainingError,
@@ -29,43 +29,13 @@ from app.services.training import (
 )
 from core.fileio import atomic_savez, atomic_write_json
 from core.label_probe import PROBE
-from core.modalities import MODALITIES, letters
-from core.models import registry
+from core.modalities import letters
 from core.splits import kfold_assignment
 from core.train import TrainConfig, load_checkpoint, predict_proba, save_checkpoint, train
 from db import repo
 from db.session import session_scope
 
 ProgressFn = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class CrossvalRequest(JobRequest):
-    """K fold models on the current labels; every labelled video scored by the one that never saw it."""
-
-    kind: ClassVar[str] = "crossval"
-    permission: ClassVar[str] = "crossval"
-    audit_action: ClassVar[str] = "crossval"
-    runner: ClassVar[str] = "app.services.crossval:run_crossval_job"
-
-    architecture: str = field(default="eastern", metadata={
-        "help": f"the deep model each fold trains, or {PROBE!r}: logistic regression on pooled features (seconds)",
-        "choices": lambda: (*registry.names("deep"), PROBE)})
-    modalities: tuple[str, ...] = field(default=MODALITIES, metadata={"help": "v,a,t or a subset"})
-    folds: int = field(default=5, metadata={"help": "number of folds (K)"})
-    epochs: int = field(default=15, metadata={"help": "epochs per fold model"})
-    seed: int = field(default=0, metadata={"help": "seed of the folds and of each fold's training"})
-    batch_size: int = field(default=64, metadata={"help": "videos per batch", "advanced": True})
-    lr: float = field(default=1e-3, metadata={"help": "Adam's learning rate", "advanced": True})
-
-    def check(self) -> None:
-        if self.architecture != PROBE and not registry.is_registered(self.architecture, "deep"):
-            raise TrainingError(f"cross-validation trains deep models ({', '.join(registry.names('deep'))}) or the "
-                                f"fast {PROBE!r}, not {self.architecture!r}")
-        if self.folds < 2:
-            raise TrainingError(f"cross-validation needs at least 2 folds, got {self.folds}")
-        if self.epochs < 1:
-            raise TrainingError(f"epochs must be at least 1, got {self.epochs}")
 
 
 def _set_dir(ctx: AppContext, set_id: int) -> Path:

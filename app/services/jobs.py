@@ -39,8 +39,8 @@ FINISHED_OK = (JobStatus.DONE, JobStatus.CANCELLED)  # a worker that ends so exi
 # Every kind of job, and the request class that declares it ("module:Class", imported when first needed, the way
 # core/models/registry.py resolves builders). A new kind is a JobRequest subclass and one line here.
 REQUESTS: dict[str, str] = {
-    "train": "app.services.training:TrainRequest",
-    "crossval": "app.services.crossval:CrossvalRequest",
+    "train": "app.services.requests:TrainRequest",
+    "crossval": "app.services.requests:CrossvalRequest",
 }
 JOB_KINDS = tuple(REQUESTS)
 
@@ -111,7 +111,7 @@ class JobRequest:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Self:
         """The request a job row stores (unknown keys ignored, modalities checked, then `check`)."""
-        from app.services.training import parse_modalities
+        from app.services.requests import parse_modalities
 
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}  # type: ignore[attr-defined]
         if "modalities" in known:

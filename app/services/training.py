@@ -6,40 +6,27 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from app.context import AppContext
-from app.errors import UserError
 from app.services import features as feature_service
 from app.services import ood as ood_service
-from app.services.jobs import JobOutcome, JobRequest, Progress
+from app.services.jobs import JobOutcome, Progress
+from app.services.requests import TrainingError, TrainRequest, parse_modalities  # noqa: F401 - re-exported
 from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
 from core.features.textual import TextEmbedder
 from core.fileio import atomic_write
-from core.modalities import MODALITIES, letters
-from core.modalities import parse as _parse_modalities
+from core.modalities import letters
 from core.models import ModelConfig, registry
 from core.splits import TEST, TRAIN, holdout_split
 from core.train import TrainConfig, load_checkpoint, predict_intermediates, predict_proba, save_checkpoint, train
 from db import repo
 from db.session import session_scope
-
-
-class TrainingError(UserError):
-    """Training cannot start or finish (too few labels, no features, ...)."""
-
-
-def parse_modalities(text: str | None) -> tuple[str, ...]:
-    """'v,a,t' or 'visual,textual' -> canonical ordered tuple (core.modalities.parse, as a TrainingError)."""
-    try:
-        return _parse_modalities(text)
-    except ValueError as exc:
-        raise TrainingError(str(exc)) from None
 
 
 def is_shallow(architecture: str) -> bool:
@@ -101,28 +88,6 @@ def load_dataset(ctx: AppContext, *, min_per_class: int = 2) -> Dataset:
         splits=np.array([r.split or TRAIN for r in rows]), label_snapshot_id=snapshot_id,
         label_snapshot_at=snapshot_at,
     )
-
-
-@dataclass(frozen=True)
-class TrainRequest(JobRequest):
-    """Train one model on the current labels (the `train` command, the Retrain page, the first run)."""
-
-    kind: ClassVar[str] = "train"
-    permission: ClassVar[str] = "retrain"
-    audit_action: ClassVar[str] = "retrain"
-    runner: ClassVar[str] = "app.services.training:run_train_job"
-
-    architecture: str = field(default="eastern", metadata={
-        "help": "a deep model, or a shallow baseline of Table 1 (stored and compared, not activatable)",
-        "choices": lambda: registry.names()})
-    modalities: tuple[str, ...] = field(default=MODALITIES, metadata={"help": "v,a,t or a subset"})
-    epochs: int = field(default=15, metadata={"help": "at most this many epochs (early stopping on validation)"})
-    seed: int = field(default=0, metadata={"help": "seed of the initialisation, batches and validation slice"})
-    batch_size: int = field(default=64, metadata={"help": "videos per batch", "advanced": True})
-    lr: float = field(default=1e-3, metadata={"help": "Adam's learning rate", "advanced": True})
-    activate: bool = field(default=False, metadata={"help": "make it the active model when it is done"})
-    name: str = field(default="", metadata={"help": "a name for the version (default: architecture, "
-                                                    "modalities and seed)", "advanced": True})
 
 
 ProgressFn = Callable[[dict[str, Any]], None]

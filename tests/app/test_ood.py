@@ -45,13 +45,13 @@ def test_demo_videos_of_the_models_classes_are_mostly_in_distribution(ws_ctx, wo
 
 def test_real_clips_are_flagged_stored_and_filtered(private_ws: Workspace) -> None:
     from app.context import get_context
-    from app.services import browse, dashboard, training
+    from app.services import browse, ingest, training
 
     ctx = get_context()
     ids = []
     for name in REAL:
         started = time.perf_counter()
-        up = dashboard.ingest_upload(ctx, filename=name, data=(CLIPS / name).read_bytes())
+        up = ingest.ingest_upload(ctx, filename=name, data=(CLIPS / name).read_bytes())
         assert not up.errors and up.prediction, (up.errors, up.prediction_error)
         print(f"{name}: ood {up.prediction['ood']} ({time.perf_counter() - started:.2f} s with extraction)")
         assert up.prediction["ood"]["score"] > 1.5 and up.prediction["ood"]["space"] == "common+input"

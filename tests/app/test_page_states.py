@@ -85,6 +85,9 @@ STATES: dict[str, tuple[Callable[[Path], None], ...]] = {
 
 PAGES = [p.key for p in pages.PAGES]
 ROLES = (None, "viewer", "annotator", "admin")
+# every role in the states where what a role sees differs most; the visitor and the admin (who sees every page)
+# elsewhere: the matrix stays a few minutes on 2 cores
+ALL_ROLES_STATES = ("a model with an out-of-sample set", "labels without a model", "cross-validation running")
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +165,8 @@ def _texts(at: AppTest) -> str:
 def test_every_page_in_every_state(in_state: Callable[[str], Workspace], state: str) -> None:
     in_state(state)
     failures = []
-    for role in ROLES:
+    roles = ROLES if state in ALL_ROLES_STATES else (None, "admin")
+    for role in roles:
         if role is not None and "no account" in state:
             continue
         for page in PAGES:
@@ -209,6 +213,6 @@ def test_a_new_page_is_one_file_and_one_line(in_state: Callable[[str], Workspace
     monkeypatch.setattr(pages, "PAGES", (*pages.PAGES, spec))
     monkeypatch.setitem(pages.PAGE_FILES, "toy", str(toy))
     at = _run("toy", "annotator")
-    assert [t.value for t in at.title] == ["Toy page"] and not at.exception
+    assert "Toy page" in [t.value for t in at.title] and not at.exception
     with pytest.raises(NotOffered):
         _run("toy", "viewer")

@@ -1,0 +1,77 @@
+"""The requests of the job room (app.services.jobs): what a training or a cross-validation is asked to do, with
+its defaults, help and choices. Light on purpose (no torch): every CLI command builds its parser from them, and the
+Retrain form and the job list read them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from app.errors import UserError
+from app.services.jobs import JobRequest
+from core.label_probe import PROBE
+from core.modalities import MODALITIES
+from core.modalities import parse as _parse_modalities
+from core.models import registry
+
+
+class TrainingError(UserError):
+    """Training cannot start or finish (too few labels, no features, ...)."""
+
+
+def parse_modalities(text: str | None) -> tuple[str, ...]:
+    """'v,a,t' or 'visual,textual' -> canonical ordered tuple (core.modalities.parse, as a TrainingError)."""
+    try:
+        return _parse_modalities(text)
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class TrainRequest(JobRequest):
+    """Train one model on the current labels (the `train` command, the Retrain page, the first run)."""
+
+    kind: ClassVar[str] = "train"
+    permission: ClassVar[str] = "retrain"
+    audit_action: ClassVar[str] = "retrain"
+    runner: ClassVar[str] = "app.services.training:run_train_job"
+
+    architecture: str = field(default="eastern", metadata={
+        "help": "a deep model, or a shallow baseline of Table 1 (stored and compared, not activatable)",
+        "choices": lambda: registry.names()})
+    modalities: tuple[str, ...] = field(default=MODALITIES, metadata={"help": "v,a,t or a subset"})
+    epochs: int = field(default=15, metadata={"help": "at most this many epochs (early stopping on validation)"})
+    seed: int = field(default=0, metadata={"help": "seed of the initialisation, batches and validation slice"})
+    batch_size: int = field(default=64, metadata={"help": "videos per batch", "advanced": True})
+    lr: float = field(default=1e-3, metadata={"help": "Adam's learning rate", "advanced": True})
+    activate: bool = field(default=False, metadata={"help": "make it the active model when it is done"})
+    name: str = field(default="", metadata={"help": "a name for the version (default: architecture, "
+                                                    "modalities and seed)", "advanced": True})
+
+
+@dataclass(frozen=True)
+class CrossvalRequest(JobRequest):
+    """K fold models on the current labels; every labelled video scored by the one that never saw it."""
+
+    kind: ClassVar[str] = "crossval"
+    permission: ClassVar[str] = "crossval"
+    audit_action: ClassVar[str] = "crossval"
+    runner: ClassVar[str] = "app.services.crossval:run_crossval_job"
+
+    architecture: str = field(default="eastern", metadata={
+        "help": f"the deep model each fold trains, or {PROBE!r}: logistic regression on pooled features (seconds)",
+        "choices": lambda: (*registry.names("deep"), PROBE)})
+    modalities: tuple[str, ...] = field(default=MODALITIES, metadata={"help": "v,a,t or a subset"})
+    folds: int = field(default=5, metadata={"help": "number of folds (K)"})
+    epochs: int = field(default=15, metadata={"help": "epochs per fold model"})
+    seed: int = field(default=0, metadata={"help": "seed of the folds and of each fold's training"})
+    batch_size: int = field(default=64, metadata={"help": "videos per batch", "advanced": True})
+    lr: float = field(default=1e-3, metadata={"help": "Adam's learning rate", "advanced": True})
+
+    def check(self) -> None:
+        if self.architecture != PROBE and not registry.is_registered(self.architecture, "deep"):
+            raise TrainingError(f"cross-validation trains deep models ({', '.join(registry.names('deep'))}) or the "
+                                f"fast {PROBE!r}, not {self.architecture!r}")
+        if self.folds < 2:
+            raise TrainingError(f"cross-validation needs at least 2 folds, got {self.folds}")
+        if self.epochs < 1:
+            raise TrainingError(f"epochs must be at least 1, got {self.epochs}")
