@@ -23,7 +23,8 @@ def show() -> None:
                 "`python -m app features`).", icon=":material/video_library:")
         return
     st.caption(f"{queue.n_labelled} labelled, {queue.n_unlabelled} to go · {len(done)} skipped in this session")
-    st.info(f"Order: {queue.order}. {queue.reason}", icon=":material/format_list_numbered:")
+    st.info(f"Order: {queue.order}.", icon=":material/format_list_numbered:")  # a name of the service's own
+    st.text(queue.reason)  # the reason may name venues: plain text, never Markdown
     _first_model(queue)
     who = session.annotator()
     items = [q for q in queue.items if q.video_id not in done]
