@@ -184,6 +184,7 @@ def cmd_bootstrap(ctx: AppContext, args: argparse.Namespace) -> int:
         outcome = jobs.run_inline(ctx, request, who=admin,
                                   progress=lambda p: None if p.step else tick(p.epoch or 0, s.demo_epochs))
         say(f"model version {outcome.model_version_id} trained and active")
+        _follow_activation(ctx, outcome.model_version_id, admin)
         _start_first_crossval(ctx, admin)
     return 0
 
@@ -270,8 +271,19 @@ def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
         return 1
     from app.services import models as model_service
 
+    if request.activate:
+        _follow_activation(ctx, outcome.model_version_id, who)
     print(json.dumps(model_service.summary(ctx, outcome.model_version_id).to_dict(), indent=2))
     return 0
+
+
+def _follow_activation(ctx: AppContext, model_id: int, who: str) -> None:
+    """The active model's embeddings (the Map page, `similar`, data issues), computed in the background."""
+    from app.services import embeddings
+
+    job_id = embeddings.follow_activation(ctx, model_id, who=who)
+    if job_id is not None:
+        say(f"embeddings job {job_id} started in the background: the Map page draws the corpus when it is done")
 
 
 def _predict_args(sp: argparse.ArgumentParser) -> None:
@@ -309,7 +321,8 @@ def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
 
     who = account_for(ctx, args, "promote")
     n = promote(ctx, args.model_id, who=who, progress=bar("predictions"))
-    say(f"model version {args.model_id} is active; {n} predictions stored")
+    say(f"model version {args.model_id} is active; {n} predictions stored (its embeddings follow in the background "
+        "when EASTERN_MAP_ON_ACTIVATE is on, the default)")
     return 0
 
 
@@ -403,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands_admin,
         commands_eval,
         commands_labels,
+        commands_map,
         commands_media,
         commands_venues,
     )

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     test_share: float = Field(default=0.15, ge=0.0, lt=1.0,
                               description="share of each venue's videos that the stable split holds out for test")
     torch_threads: int = Field(default=0, ge=0, description="0: leave torch's default")
+    map_on_activate: bool = Field(default=True, description="a model that becomes active starts its embeddings job "
+                                  "(the corpus map, similar videos, data issues) in the background")
     job_heartbeat_s: float = Field(default=2.0, gt=0)
     job_stale_s: float = Field(default=30.0, gt=0, description="a running job silent this long is dead")
 

@@ -267,3 +267,61 @@ class VideoTriage(Base):
     measures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[str] = mapped_column(String(20))
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EmbeddingRun(Base):
+    """A model version's embeddings (core/embeddings.py) of every video with features: the vectors, their 2-D
+    layouts and nearest-neighbour indexes, files under `artifact_dir`; `stages_done` names the files finished, so
+    a killed run resumes. One per (model version, feature version, recipe version)."""
+
+    __tablename__ = "embedding_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    features_version: Mapped[str] = mapped_column(String(80))
+    version: Mapped[str] = mapped_column(String(20))  # core.embeddings.VERSION
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|done|failed|cancelled
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stages_done: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    n_videos: Mapped[int] = mapped_column(Integer, default=0)
+    artifact_dir: Mapped[str] = mapped_column(String(400), default="")  # relative to EASTERN_HOME
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("training_jobs.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_embedding_runs_model", "model_version_id", "features_version", "version"),)
+
+
+class DataIssue(Base):
+    """One video's score for one kind of data issue (cleanlab Datalab on a run's joint embeddings)."""
+
+    __tablename__ = "data_issues"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("embedding_runs.id", ondelete="CASCADE"))
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(20))  # near_duplicate | outlier | non_iid
+    score: Mapped[float] = mapped_column(Float)  # cleanlab's quality score: low = more of an issue
+    is_issue: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)  # near duplicates: the closest other video
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "video_id", "type", name="uq_data_issue"),
+        Index("ix_data_issues_run_type", "run_id", "type", "is_issue", "video_id"),
+    )
+
+
+class SavedSelection(Base):
+    """A named set of videos (a lasso on the Map, kept): Browse and Annotate filter on it."""
+
+    __tablename__ = "saved_selections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    owner: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SavedSelectionVideo(Base):
+    __tablename__ = "saved_selection_videos"
+    selection_id: Mapped[int] = mapped_column(ForeignKey("saved_selections.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)

@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import (
     SYSTEM_ANNOTATORS,
+    DataIssue,
     Label,
     ModelVersion,
     OosPrediction,
     Prediction,
     PredictionSet,
+    SavedSelectionVideo,
     Venue,
     Video,
     VideoTriage,
@@ -40,6 +42,8 @@ class VideoFilter:
     split: str | None = None  # "train" | "test": the stable split
     triage_flags: tuple[str, ...] = ()  # videos with any of these triage flags (core/features/triage.FLAGS)
     unlike_training: bool = False  # only videos the model scores out of distribution (predictions.ood_score > 1)
+    data_issue: tuple[int, str] | None = None  # (embedding run, type): videos that run flags with that data issue
+    selection_id: int | None = None  # only the videos of this saved selection
 
 
 def contains_lower(dialect: str, column, pattern: str):  # noqa: ANN001, ANN201 - SQL expressions
@@ -123,6 +127,14 @@ def _apply(stmt, f: VideoFilter, pred, label_venue, dialect: str):  # noqa: ANN0
         t = VideoTriage
         stmt = stmt.where(exists().where(t.video_id == Video.id, or_(*[t.flags.like(f"%,{flag},%")
                                                                       for flag in f.triage_flags])))
+    if f.data_issue is not None:
+        d = DataIssue
+        run_id, kind = f.data_issue
+        stmt = stmt.where(exists().where(d.run_id == run_id, d.type == kind, d.is_issue.is_(True),
+                                         d.video_id == Video.id))
+    if f.selection_id is not None:
+        s = SavedSelectionVideo
+        stmt = stmt.where(exists().where(s.selection_id == f.selection_id, s.video_id == Video.id))
     return stmt
 
 
@@ -229,10 +241,18 @@ def _issue_select(set_id: int):  # noqa: ANN202 - a Select of IssueRow columns
     )
 
 
+def _in_selection(stmt, selection_id: int | None):  # noqa: ANN001, ANN202 - a Select
+    """Only the videos of a saved selection (unchanged without one)."""
+    if selection_id is None:
+        return stmt
+    s = SavedSelectionVideo
+    return stmt.where(exists().where(s.selection_id == selection_id, s.video_id == Video.id))
+
+
 def issue_queue(session: Session, *, set_id: int, limit: int = 50, offset: int = 0,
-                issues_only: bool = False) -> list[IssueRow]:
-    """One page of a set's queue, by cleanlab label quality, lowest first."""
-    stmt = _issue_select(set_id).offset(offset).limit(limit)
+                issues_only: bool = False, selection_id: int | None = None) -> list[IssueRow]:
+    """One page of a set's queue, by cleanlab label quality, lowest first (of a saved selection's videos)."""
+    stmt = _in_selection(_issue_select(set_id), selection_id).offset(offset).limit(limit)
     if issues_only:
         stmt = stmt.where(OosPrediction.is_issue.is_(True))
     return [IssueRow(*r) for r in session.execute(stmt).all()]
@@ -264,7 +284,8 @@ def issue_counts(session: Session, *, set_id: int) -> tuple[int, int]:
 
 
 def test_split_queue(session: Session, *, model_version_id: int, limit: int = 50, offset: int = 0,
-                     test_video_ids: tuple[int, ...] | None = None) -> list[IssueRow]:
+                     test_video_ids: tuple[int, ...] | None = None, selection_id: int | None = None
+                     ) -> list[IssueRow]:
     """The fallback queue: the model's predictions on its test videos only (videos it never trained on), by the
     probability it gives the current label, lowest first. With `test_video_ids` (a model trained before the
     stable split), those videos; otherwise the stable split's test videos."""
@@ -280,6 +301,7 @@ def test_split_queue(session: Session, *, model_version_id: int, limit: int = 50
         .offset(offset).limit(limit)
     )
     stmt = stmt.where(Video.id.in_(test_video_ids)) if test_video_ids is not None else stmt.where(Video.split == "test")
+    stmt = _in_selection(stmt, selection_id)
     return [IssueRow(*r[:9], bool(r[9]), r[10]) for r in session.execute(stmt).all()]
 
 

@@ -10,6 +10,9 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 # librosa's numba kernels compile once per test session (~15 s) into a folder of this session only:
 # numba's file cache is not safe when several processes write one folder at once (seen here: segfaults).
+# A promotion in a test would start the embeddings job (UMAP, seconds of CPU) in the background of every test that
+# promotes; tests/app/test_map.py turns it on where it checks exactly that.
+os.environ.setdefault("EASTERN_MAP_ON_ACTIVATE", "false")
 os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="eastern-numba-"))
 
 

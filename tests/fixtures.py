@@ -63,6 +63,11 @@ def build_workspace(home: Path, n_videos: int = 30, epochs: int = 2, seed: int =
 
     # out-of-sample label issues for the Annotate queue (3 folds of 1 epoch: seconds at this size)
     assert run_crossval(ctx, CrossvalRequest(folds=3, epochs=1, seed=seed)) is not None
+    from app.services import embeddings
+    from app.services.requests import EmbeddingsRequest
+
+    # the corpus map of the active model: vectors, indexes, layouts and data issues (what activation starts)
+    assert embeddings.compute(ctx, EmbeddingsRequest()) is not None
     from app.services import accounts
 
     accounts.create(ctx, name="admin", role="admin", password=ADMIN_PASSWORD, actor="fixture")

@@ -106,20 +106,22 @@ def queue_source(ctx: AppContext) -> QueueSource:
                        running=running)
 
 
-def issue_queue(ctx: AppContext, *, limit: int = 50, offset: int = 0,
-                source: QueueSource | None = None) -> tuple[QueueSource, list[queries.IssueRow]]:
-    """The queue of labels to review, most suspicious first, with the source that ranked it. Never in-sample:
-    predictions on a model's own training videos are not suspicion."""
+def issue_queue(ctx: AppContext, *, limit: int = 50, offset: int = 0, source: QueueSource | None = None,
+                selection_id: int | None = None) -> tuple[QueueSource, list[queries.IssueRow]]:
+    """The queue of labels to review, most suspicious first, with the source that ranked it (only the videos of a
+    saved selection, when given). Never in-sample: predictions on a model's own training videos are not
+    suspicion."""
     source = source or queue_source(ctx)
     with session_scope(ctx.engine) as session:
         if source.kind == "crossval":
-            rows = queries.issue_queue(session, set_id=source.set_id, limit=limit, offset=offset)
+            rows = queries.issue_queue(session, set_id=source.set_id, limit=limit, offset=offset,
+                                       selection_id=selection_id)
         elif source.kind == "test_split":
             model = repo.get_model_version(session, model_id=source.model_id)
             split = model.config.get("split", {}) if model else {}
             ids = None if split.get("kind") == "stable" else tuple(split.get("test", []))
             rows = queries.test_split_queue(session, model_version_id=source.model_id, limit=limit, offset=offset,
-                                            test_video_ids=ids)
+                                            test_video_ids=ids, selection_id=selection_id)
         else:
             rows = []
     return source, rows

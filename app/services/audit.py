@@ -14,7 +14,8 @@ ACTIONS = (
     "signin.ok", "signin.failed",
     "account.add", "account.passwd", "account.role", "account.disable", "account.enable", "account.unlock",
     "backup", "restore",
-    "retrain", "promote", "crossval", "export",
+    "retrain", "promote", "crossval", "export", "embeddings",
+    "selection.save", "selection.delete",
     "venue.add",
 )
 

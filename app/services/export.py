@@ -13,7 +13,7 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,10 +55,10 @@ class ExportReport:
 
 
 def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id: int | None = None,
-           with_media: bool = False, actor: str = "cli") -> ExportReport:
+           with_media: bool = False, actor: str = "cli", video_ids: Collection[int] | None = None) -> ExportReport:
     """Write one export to `out` (and its description to `out`.meta.json). With `with_media` (labels only),
     the media files are linked or copied beside the manifest under its file names, so the folder can be
-    ingested into a fresh home as it is."""
+    ingested into a fresh home as it is. With `video_ids`, only the rows of those videos (a selection)."""
     _may_export(ctx, actor)
     if kind not in KINDS:
         raise ExportError(f"unknown export {kind!r}: choose from {', '.join(KINDS)}")
@@ -72,6 +72,9 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
     if out.is_dir():
         raise ExportError(f"{out} is a folder: give a file name, e.g. {out / (kind + '.' + fmt)}")
     meta: dict[str, Any] = {"kind": kind, "format": fmt, "written_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    keep = None if video_ids is None else {int(v) for v in video_ids}
+    if keep is not None:
+        meta["videos"] = len(keep)
     with session_scope(ctx.engine) as session:
         meta["label_snapshot"] = {"label_id": repo.newest_label_id(session), "at": meta["written_at"]}
         model = None
@@ -106,7 +109,8 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
     counter = {"rows": 0, "media": 0}
     if fmt in interop.FORMATS:
         spec = interop.FORMATS[fmt]
-        counter["rows"] = spec.write(out, _rows(ctx, kind, None, None, out.parent / spec.media_dir, counter))
+        counter["rows"] = spec.write(out, _only(keep, _rows(ctx, kind, None, None, out.parent / spec.media_dir,
+                                                            counter, keep)))
         return _finish(ctx, actor, kind, out, meta, counter)
 
     def write(fh: IO[bytes]) -> None:
@@ -115,7 +119,7 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
         writer = csv.DictWriter(text, fieldnames=columns, extrasaction="raise") if fmt == "csv" else None
         if writer:
             writer.writeheader()
-        for row in _rows(ctx, kind, model.id if model else None, source, media_dir, counter):
+        for row in _only(keep, _rows(ctx, kind, model.id if model else None, source, media_dir, counter, keep)):
             if writer:
                 writer.writerow({k: _csv_value(v) for k, v in row.items()})
             else:
@@ -126,6 +130,11 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
 
     atomic_write(out, write)
     return _finish(ctx, actor, kind, out, meta, counter)
+
+
+def _only(keep: set[int] | None, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The rows of the kept videos (all rows when keep is None)."""
+    return rows if keep is None else (row for row in rows if int(row["video_id"]) in keep)
 
 
 def _finish(ctx: AppContext, actor: str, kind: str, out: Path, meta: dict[str, Any],
@@ -165,11 +174,13 @@ def _csv_value(value: Any) -> Any:
 
 
 def _rows(ctx: AppContext, kind: str, model_id: int | None, source: Any, media_dir: Path | None,
-          counter: dict[str, int]) -> Iterator[dict[str, Any]]:
+          counter: dict[str, int], keep: set[int] | None = None) -> Iterator[dict[str, Any]]:
     with session_scope(ctx.engine) as session:
         if kind == "labels":
             used: set[str] = set()
             for vid, name, caption, venue, sha, path, split, version in queries.iter_label_manifest(session):
+                if keep is not None and vid not in keep:
+                    continue  # before its media is placed
                 filename = _unique(name, vid, used)
                 if media_dir is not None:
                     counter["media"] += _place_media(ctx.settings.home / path, media_dir / filename)

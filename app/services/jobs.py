@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from app.context import AppContext
 from app.errors import UserError
-from db import repo
+from db import maps, repo
 from db.repo import JobRow, JobStatus
 from db.session import session_scope
 
@@ -41,6 +41,7 @@ FINISHED_OK = (JobStatus.DONE, JobStatus.CANCELLED)  # a worker that ends so exi
 REQUESTS: dict[str, str] = {
     "train": "app.services.requests:TrainRequest",
     "crossval": "app.services.requests:CrossvalRequest",
+    "embeddings": "app.services.requests:EmbeddingsRequest",
 }
 JOB_KINDS = tuple(REQUESTS)
 
@@ -77,6 +78,7 @@ class JobOutcome:
     cancelled: bool = False
     model_version_id: int | None = None
     set_id: int | None = None
+    run_id: int | None = None  # an embedding run (app.services.embeddings)
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,7 @@ def reap_dead_jobs(ctx: AppContext) -> list[int]:
             if error:
                 repo.finish_job(session, job_id=job.id, status=JobStatus.FAILED, error=error)
                 repo.abandon_prediction_sets(session, job_id=job.id, message=f"{error}; resumable")
+                maps.abandon_runs(session, job_id=job.id, message=f"{error}; resumable")
                 reaped.append(job.id)
     return reaped
 

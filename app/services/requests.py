@@ -75,3 +75,27 @@ class CrossvalRequest(JobRequest):
             raise TrainingError(f"cross-validation needs at least 2 folds, got {self.folds}")
         if self.epochs < 1:
             raise TrainingError(f"epochs must be at least 1, got {self.epochs}")
+
+
+@dataclass(frozen=True)
+class EmbeddingsRequest(JobRequest):
+    """A model version's embeddings of every video (joint and per modality), their nearest-neighbour indexes, 2-D
+    layouts (UMAP) and data issues (cleanlab Datalab): the corpus map. Resumes an unfinished run of the same model
+    and features; a finished one is kept unless `rebuild`."""
+
+    kind: ClassVar[str] = "embeddings"
+    permission: ClassVar[str] = "promote"
+    audit_action: ClassVar[str] = "embeddings"
+    runner: ClassVar[str] = "app.services.embeddings:run_embeddings_job"
+
+    model: int = field(default=0, metadata={"help": "the model version (0: the active one)"})
+    rebuild: bool = field(default=False, metadata={"help": "compute a new run even when a finished one exists",
+                                                   "advanced": True})
+    max_fit: int = field(default=50_000, metadata={"help": "UMAP is fitted on a sample of this many videos and "
+                                                           "places the others with transform", "advanced": True})
+
+    def check(self) -> None:
+        if self.model < 0:
+            raise TrainingError(f"model must be a model version id or 0 (the active one), got {self.model}")
+        if self.max_fit < 100:
+            raise TrainingError(f"max_fit must be at least 100, got {self.max_fit}")

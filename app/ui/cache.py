@@ -158,8 +158,9 @@ def queue_source() -> annotate.QueueSource:
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False)
-def issue_queue(limit: int, offset: int) -> list[queries.IssueRow]:
-    return annotate.issue_queue(ctx(), limit=limit, offset=offset, source=queue_source())[1]
+def issue_queue(limit: int, offset: int, selection_id: int | None = None) -> list[queries.IssueRow]:
+    return annotate.issue_queue(ctx(), limit=limit, offset=offset, source=queue_source(),
+                                selection_id=selection_id)[1]
 
 
 @st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=256)
@@ -227,11 +228,59 @@ def latest_report() -> dict[str, Any] | None:
     return reports.latest_report(ctx())
 
 
+# ---------------------------------------------------------------- the corpus map
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def map_state() -> Any:
+    """The active model's embedding run and a job computing it (short ttl: the page follows the job)."""
+    from app.services import corpusmap
+
+    return corpusmap.state(ctx())
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=8)
+def map_points(space: str, run_id: int, stages: tuple[str, ...]) -> Any:
+    """Every placed video with its colour columns, keyed by the run and its finished stages."""
+    from app.services import corpusmap
+
+    return corpusmap.points(ctx(), space)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=64)
+def similar(video_id: int, space: str, k: int, run_id: int) -> list[Any]:
+    from app.services import similar as similar_service
+
+    return similar_service.similar(ctx(), video_id, space=space, k=k)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False)
+def saved_selections() -> list[Any]:
+    from app.services import selections
+
+    return selections.list_all(ctx())
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
+def selection_videos(selection_id: int) -> list[int]:
+    from app.services import selections
+
+    return selections.videos(ctx(), selection_id)
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=16)
+def data_issue_videos(issue: str) -> tuple[int, ...]:
+    from app.services import dataissues
+
+    return dataissues.flagged_ids(ctx(), issue)
+
+
 # ---------------------------------------------------------------- invalidation
 
 _LABEL_DEPENDENT = (status, browse_page, venue_choices, video_detail, queue_source, issue_queue, suggestions,
-                    failure_gallery, pair_videos, paper_cases, case_candidates, videos_by_id, triage_flags)
-_MODEL_DEPENDENT = (model_list, model_view, compare_models, latest_report)
+                    failure_gallery, pair_videos, paper_cases, case_candidates, videos_by_id, triage_flags,
+                    map_points, similar, saved_selections, selection_videos)
+_MODEL_DEPENDENT = (model_list, model_view, compare_models, latest_report, map_state, data_issue_videos)
 
 
 def clear_after_label_change() -> None:

@@ -24,6 +24,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("video", "views/video.py", "Video detail", ":material/movie:", "Videos"),
     PageSpec("annotate", "views/annotate.py", "Annotate", ":material/edit_note:", "Videos"),
     PageSpec("upload", "views/upload.py", "Upload", ":material/upload:", "Videos", action="upload"),
+    PageSpec("map", "views/map.py", "Corpus map", ":material/bubble_chart:", "Understand"),
     PageSpec("atoms", "views/atoms.py", "Atom explorer", ":material/scatter_plot:", "Understand"),
     PageSpec("failures", "views/failures.py", "Failure cases", ":material/report:", "Understand"),
     PageSpec("casestudy", "views/casestudy.py", "Case study", ":material/compare:", "Understand"),

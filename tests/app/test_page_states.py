@@ -51,6 +51,10 @@ def _empty(db: Path) -> None:
     _exec(db, "DELETE FROM training_jobs", "DELETE FROM video_triage", "DELETE FROM videos")
 
 
+def _no_map(db: Path) -> None:
+    _exec(db, "DELETE FROM data_issues", "DELETE FROM embedding_runs")
+
+
 def _no_accounts(db: Path) -> None:
     _exec(db, "DELETE FROM users")
 
@@ -81,6 +85,7 @@ STATES: dict[str, tuple[Callable[[Path], None], ...]] = {
     "training running": (_job("train", "running"),),
     "training finished": (_job("train", "done"),),
     "training failed, no model": (_no_models, _job("train", "failed")),
+    "a model, its map being computed": (_no_map, _job("embeddings", "running")),
 }
 
 PAGES = [p.key for p in pages.PAGES]

@@ -37,7 +37,11 @@ if not who:
     st.stop()
 
 done: list[int] = st.session_state.setdefault("annotate_done", [])
-queue = [q for q in cache.issue_queue(50 + len(done), 0) if q.id not in done]
+saved = {s.id: s for s in cache.saved_selections()}
+selection = st.selectbox("Only the videos of a saved selection", [None, *saved], key="annotate_selection",
+                         format_func=lambda i: "every video" if i is None else f"{saved[i].name} ({saved[i].n_videos})",
+                         disabled=not saved, help="selections are saved on the Map page") if saved else None
+queue = [q for q in cache.issue_queue(50 + len(done), 0, selection) if q.id not in done]
 remaining = max(source.n_scored - len(done), len(queue))
 st.caption(f"{len(done)} reviewed in this session · {remaining} left in the queue")
 label_editor.undo_button(key="annotate_undo")

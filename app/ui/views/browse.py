@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import browse, triage
-from app.ui import bulk_panel, cache, components, labelissues, navigation
+from app.ui import browse_extra, bulk_panel, cache, components, labelissues, navigation
 from db.queries import VideoFilter
 
 SORT_LABELS = {
@@ -72,12 +72,14 @@ with st.container(border=True):  # three rows that fit from 1280 to 1920 px (che
                                "empty or unreadable caption (core/features/triage.py)", **KEEP)
     view = c4.segmented_control("View", list(VIEWS), default="Grid", required=True, key="browse_view", **KEEP)
 
+selection_id, issue_run, map_ids = browse_extra.filters()
 filters = VideoFilter(
     label_venue_ids=cache.venue_ids(tuple(labels)), predicted_venue_ids=cache.venue_ids(tuple(predicted)),
     correctness=correctness or "any", min_confidence=low, max_confidence=high, has_audio=TRISTATE[audio],
     has_caption=TRISTATE[caption], annotated=TRISTATE[annotated], text=text,
     split=None if split == "any" else split, label_issue_set_id=_issue_set() if issues_only else None,
-    triage_flags=tuple(dead), unlike_training=unlike,
+    triage_flags=tuple(dead), unlike_training=unlike, selection_id=selection_id, data_issue=issue_run,
+    video_ids=map_ids,
 )
 page_size = {"Grid": 24, "Dense": 36}.get(view, 50)
 requested = int(st.session_state.setdefault("browse_page", 1))

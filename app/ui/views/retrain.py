@@ -34,8 +34,12 @@ else:
 
 def _job_panel(job: jobs.JobView) -> None:
     request = job.request
-    what = (f"{request.architecture} · {letters(request.modalities)} · {request.epochs} epochs"
-            if request is not None else "(parameters no longer readable)")
+    if request is None:
+        what = "(parameters no longer readable)"
+    elif hasattr(request, "architecture"):
+        what = f"{request.architecture} · {letters(request.modalities)} · {request.epochs} epochs"
+    else:  # a job that trains nothing (embeddings): its parameters
+        what = " · ".join(f"{k} {v}" for k, v in request.to_dict().items())
     st.markdown(f"**Job {job.id}** · {job.kind} · {what} · started by {components.plain(job.created_by or '?')} "
                 f"· **{job.status}**")
     st.progress(min(max(job.progress, 0.0), 1.0), text=job.message or job.status)
@@ -75,8 +79,8 @@ if not recent:
     st.caption("No training job yet.")
 else:
     st.dataframe(pd.DataFrame([{
-        "job": j.id, "kind": j.kind, "status": j.status, "architecture": j.request and j.request.architecture,
-        "epochs": j.request and j.request.epochs, "by": j.created_by, "model version": j.model_version_id,
+        "job": j.id, "kind": j.kind, "status": j.status, "architecture": getattr(j.request, "architecture", None),
+        "epochs": getattr(j.request, "epochs", None), "by": j.created_by, "model version": j.model_version_id,
         "started": j.started_at.strftime("%Y-%m-%d %H:%M:%S") if j.started_at else "",
         "finished": j.finished_at.strftime("%Y-%m-%d %H:%M:%S") if j.finished_at else "",
         "error": j.error or "",

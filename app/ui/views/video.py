@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import annotate
-from app.ui import cache, components, figures, label_editor, media_figures, navigation, player, why_panel
+from app.ui import cache, components, figures, label_editor, map_panel, media_figures, navigation, player, why_panel
 
 components.show_flash()
 video_id = navigation.requested_video()
@@ -92,6 +92,8 @@ with c2:
         st.plotly_chart(figures.ablation_figure(ablation.rows, full_prediction=ablation.full_prediction),
                         key="video_ablation")
         st.caption(f"Each bar: the venue predicted from those modalities alone ({ablation.note}).")
+
+map_panel.more_like_this(video.id)
 
 # ---------------------------------------------------------------- why
 
