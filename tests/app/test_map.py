@@ -211,6 +211,14 @@ def test_export_of_a_selection_holds_only_its_videos(private_ws: Workspace, tmp_
     assert report.rows == 2 and report.meta["videos"] == 2
 
 
+def _array(value):  # noqa: ANN001, ANN202 - plotly's JSON array: a list, or {"dtype", "bdata"} (base64)
+    import base64
+
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return value
+
+
 def test_the_map_page_draws_every_video(ws_env: Workspace) -> None:
     from tests.app.test_pages import chart_keys, open_page, texts
 
@@ -218,7 +226,7 @@ def test_the_map_page_draws_every_video(ws_env: Workspace) -> None:
     assert "map_chart" in chart_keys(at)
     [chart] = [c for c in at.get("plotly_chart")]
     figure = json.loads(chart.proto.spec)
-    drawn = [v for trace in figure["data"] for v in trace["customdata"]]
+    drawn = [int(v) for trace in figure["data"] for v in _array(trace["customdata"])]
     assert all(t["type"] == "scattergl" for t in figure["data"])
     from app.context import get_context
 
