@@ -39,7 +39,7 @@ def _open_map(page: Page, server: str) -> None:
 def _drawn(page: Page) -> dict:
     return page.locator(PLOT).evaluate("""el => ({
         types: el._fullData.map(t => t.type),
-        ids: el.data.flatMap(t => Array.from(t.customdata)),
+        ids: el._fullData.flatMap(t => Array.from(t.customdata)),
         gl: el.querySelectorAll('canvas').length})""")
 
 
