@@ -203,3 +203,13 @@ def map_attributes(session: Session, *, model_version_id: int | None, set_id: in
         for n, v in zip(names, row, strict=True):
             cols[n].append(v)
     return cols
+
+
+def label_versions(session: Session, *, video_ids: Sequence[int]) -> dict[int, int]:
+    """Each video's label version (videos that do not exist are absent), in chunks of 900 ids."""
+    ids = [int(v) for v in video_ids]
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), 900):
+        stmt = select(Video.id, Video.version).where(Video.id.in_(ids[start:start + 900]))
+        out.update({int(v): int(n) for v, n in session.execute(stmt).tuples()})
+    return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from app.context import AppContext
 from app.services import annotate
-from db import repo
+from db import maps, repo
 from db.session import session_scope
 
 
@@ -18,9 +18,14 @@ class BulkResult:
 
 
 def label_versions(ctx: AppContext, video_ids: list[int]) -> dict[int, int]:
-    """Each video's label version now (what a page shows, to check against at save time)."""
+    """Each video's label version now (what a page shows, to check against at save time); one query per 900
+    videos (a lasso on the map holds thousands). repo.UnknownVideo for an id that names no video."""
     with session_scope(ctx.engine) as session:
-        return {v: repo.get_video(session, video_id=v).version for v in video_ids}
+        found = maps.label_versions(session, video_ids=video_ids)
+    missing = [v for v in video_ids if v not in found]
+    if missing:
+        raise repo.UnknownVideo(missing[0])
+    return {v: found[v] for v in video_ids}
 
 
 def relabel_many(ctx: AppContext, *, shown_versions: dict[int, int], venue: str, who: str,

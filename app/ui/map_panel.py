@@ -41,7 +41,9 @@ def selection_panel(ids: list[int]) -> None:
     if len(ids) > GRID:
         st.caption(f"The first {GRID} of {len(ids):,} are shown; open them in Browse to page through all.")
     versions_key = f"map_versions_{hash(tuple(sorted(ids)))}"  # the label versions shown with this selection
-    shown = st.session_state.setdefault(versions_key, bulk.label_versions(cache.ctx(), ids))
+    if versions_key not in st.session_state:
+        st.session_state[versions_key] = bulk.label_versions(cache.ctx(), ids)
+    shown = st.session_state[versions_key]
     browse_tab, relabel_tab, export_tab, save_tab = st.tabs(["Open in Browse", "Relabel", "Export", "Save"])
     with browse_tab:
         if st.button(f"Open these {len(ids):,} videos in Browse", key="map_open_browse", icon=":material/grid_view:"):
