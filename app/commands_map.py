@@ -71,3 +71,36 @@ def cmd_data_issues(ctx: AppContext, args: argparse.Namespace) -> int:
     for issue in issues(ctx, type_=args.type_):
         print(json.dumps(issue.to_dict(), ensure_ascii=False))
     return 0
+
+
+def _selections_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("action", choices=("list", "save", "delete", "show"))
+    sp.add_argument("name", nargs="?", default="", help="save: the new selection's name; delete/show: its id")
+    sp.add_argument("--ids", default="", help="save: the videos, as 1,2,3 (or - to read ids from stdin)")
+    add_account_args(sp)
+
+
+@command("selections", "saved selections of videos (the Map's lasso, kept): list, save, show, delete",
+         _selections_args)
+def cmd_selections(ctx: AppContext, args: argparse.Namespace) -> int:
+    import sys
+
+    from app.services import selections
+
+    if args.action == "list":
+        for s in selections.list_all(ctx):
+            print(json.dumps({"id": s.id, "name": s.name, "owner": s.owner, "videos": s.n_videos,
+                              "created": s.created_at.isoformat(timespec="seconds")}, ensure_ascii=False))
+        return 0
+    if args.action == "show":
+        print(json.dumps({"id": int(args.name), "video_ids": selections.videos(ctx, int(args.name))}))
+        return 0
+    who = account_for(ctx, args, "browse")
+    if args.action == "save":
+        raw = sys.stdin.read() if args.ids == "-" else args.ids
+        ids = [int(part) for part in raw.replace("\n", ",").split(",") if part.strip()]
+        print(json.dumps({"id": selections.save(ctx, name=args.name, video_ids=ids, who=who)}))
+    else:
+        selections.delete(ctx, int(args.name), who=who)
+        say(f"selection {args.name} deleted")
+    return 0

@@ -236,3 +236,18 @@ def test_the_map_page_draws_every_video(ws_env: Workspace) -> None:
     assert not at.exception
     at.segmented_control(key="map_space").set_value("textual").run()
     assert not at.exception
+
+
+def test_selections_on_the_command_line(private_ws: Workspace, capsys: pytest.CaptureFixture) -> None:
+    from app.cli import main
+
+    assert main(["selections", "save", "from the shell", "--ids", "3,1,3", *AS_ADMIN]) == 0
+    sid = json.loads(capsys.readouterr().out)["id"]
+    assert main(["selections", "show", str(sid)]) == 0
+    assert json.loads(capsys.readouterr().out)["video_ids"] == [1, 3]
+    assert main(["selections", "save", "from the shell", "--ids", "2", *AS_ADMIN]) == 2  # the name is taken
+    assert "exists already" in capsys.readouterr().err
+    assert main(["selections", "delete", str(sid), *AS_ADMIN]) == 0
+    capsys.readouterr()
+    assert main(["selections", "list"]) == 0
+    assert capsys.readouterr().out == ""

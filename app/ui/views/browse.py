@@ -71,8 +71,8 @@ with st.container(border=True):  # three rows that fit from 1280 to 1920 px (che
                           help="videos with no or near-silent audio, black or flat frames, a frozen picture, or an "
                                "empty or unreadable caption (core/features/triage.py)", **KEEP)
     view = c4.segmented_control("View", list(VIEWS), default="Grid", required=True, key="browse_view", **KEEP)
+    selection_id, issue_run, map_ids = browse_extra.filters()  # from the corpus map: a selection, a data issue
 
-selection_id, issue_run, map_ids = browse_extra.filters()
 filters = VideoFilter(
     label_venue_ids=cache.venue_ids(tuple(labels)), predicted_venue_ids=cache.venue_ids(tuple(predicted)),
     correctness=correctness or "any", min_confidence=low, max_confidence=high, has_audio=TRISTATE[audio],
