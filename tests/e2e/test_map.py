@@ -84,12 +84,12 @@ def test_lasso_relabel_save_and_filter_browse(page: Page, server: str, workspace
     radius = float(np.median(np.linalg.norm(xy - centre, axis=1)))
     angles = np.linspace(0, 2 * np.pi, 7)[:-1] + 0.3
     hexagon = centre + radius * np.column_stack([np.cos(angles), np.sin(angles)])
-    path = _pixels(page, hexagon)
+    # whole pixels, one mouse move per corner: the polygon plotly closes is exactly these points
+    path = [(round(x), round(y)) for x, y in _pixels(page, hexagon)]
     page.mouse.move(*path[0])
     page.mouse.down()
-    for a, b in zip(path, path[1:] + path[:1], strict=True):
-        for t in np.linspace(0, 1, 8)[1:]:
-            page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+    for corner in path[1:] + path[:1]:
+        page.mouse.move(*corner)
     page.mouse.up()
     # the polygon plotly closed, in data units (the mouse positions as it read them), against the stored layout
     drawn = _data(page, path)
