@@ -105,9 +105,11 @@ def compare(ctx: AppContext, model_a: int, model_b: int, *, who: str | None = "c
         ids = sorted(v for v in truth if v in pred[model_a] and v in pred[model_b])
         a_row, b_row = rows[model_a], rows[model_b]
         snap_a = (a_row.config.get("label_snapshot") or {}).get("label_id")
-        changed = queries.label_changes_after(session, video_ids=set(ids), label_id=snap_a,
-                                              after=None if snap_a is not None else a_row.created_at)
-        then = repo.labels_at(session, label_id=snap_a, video_ids=sorted(changed)) if snap_a is not None else {}
+        known_snapshot = snap_a is not None
+        if not known_snapshot:  # a version trained before label snapshots were recorded: its time stands in
+            snap_a = repo.label_id_at(session, when=a_row.created_at)
+        changed = repo.videos_relabelled_since(session, label_id=snap_a, video_ids=ids)
+        then = repo.labels_at(session, label_id=snap_a, video_ids=sorted(changed)) if known_snapshot else {}
         file_names = {v.id: v.original_name for v in (repo.get_video(session, video_id=i) for i in
                                                       sorted(set(changed) | _flipped(ids, pred, model_a, model_b)))}
     if not ids:
