@@ -282,7 +282,7 @@ def _predict_args(sp: argparse.ArgumentParser) -> None:
 
 @command("predict", "top-5 venues of a video file, as JSON", _predict_args)
 def cmd_predict(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.training import predict_file
+    from app.services.models import predict_file
 
     print(json.dumps(predict_file(ctx, Path(args.file), caption=args.caption, model_id=args.model_id), indent=2,
                      ensure_ascii=False))
@@ -305,7 +305,7 @@ def _promote_args(sp: argparse.ArgumentParser) -> None:
 
 @command("promote", "activate a model version and recompute predictions", _promote_args)
 def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.training import promote
+    from app.services.models import promote
 
     who = account_for(ctx, args, "promote")
     n = promote(ctx, args.model_id, who=who, progress=bar("predictions"))

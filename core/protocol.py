@@ -32,17 +32,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.data import FeatureSet
 from core.evaluate import PAPER_TEST_SIZE
 from core.fileio import atomic_write_json, jsonable
 from core.modalities import MODALITIES as ALL_MODALITIES
 from core.modalities import letters
 from core.models import registry
 from core.splits import random_train_val_test
+
+if TYPE_CHECKING:  # torch: the report's tables and the paper's numbers are read without it
+    from core.data import FeatureSet
 
 REFERENCE = "EASTERN"  # the method every p-value compares against
 VAL_FRACTION = 0.1  # of the training part, for early stopping / hyperparameter choice

@@ -90,7 +90,7 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
         with session_scope(ctx.engine) as session:
             missing = not queries.has_predictions(session, model_version_id=model.id)
         if missing:  # computed once and cached, as `compare` does
-            from app.services.training import recompute_predictions
+            from app.services.models import recompute_predictions
 
             recompute_predictions(ctx, model.id)
     source = None
