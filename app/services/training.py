@@ -18,10 +18,11 @@ from app.services.requests import TrainingError, TrainRequest, parse_modalities 
 from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
 from core.features.textual import TextEmbedder
+from core.fit import fit_deep, fit_shallow
 from core.modalities import letters
-from core.models import ModelConfig, registry
+from core.models import registry
 from core.splits import TEST, TRAIN, holdout_split
-from core.train import TrainConfig, predict_proba, save_checkpoint, train
+from core.train import TrainConfig, predict_proba, save_checkpoint
 from db import repo
 from db.session import session_scope
 
@@ -178,11 +179,11 @@ def _fit_deep(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows: Ro
     """core.train on the sequences; the checkpoint is models/<run>/model.pt (resumable while it trains)."""
     data = dataset.data
     fit_idx, val_idx, test_idx = rows
-    model_cfg = model_config(request.architecture, request.modalities, data, len(dataset.venue_ids))
     train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr, seed=request.seed)
     (ctx.settings.home / run_dir).mkdir(parents=True, exist_ok=True)
-    result = train(
-        model_cfg, train_cfg, data, fit_idx, val_idx, progress=progress, should_stop=should_stop,
+    model_cfg, result = fit_deep(
+        request.architecture, request.modalities, data, fit_idx, val_idx, train_cfg,
+        num_classes=len(dataset.venue_ids), progress=progress, should_stop=should_stop,
         checkpoint_path=ctx.settings.home / run_dir / "resume.pt",
     )
     if result.cancelled:
@@ -211,21 +212,20 @@ def _fit_shallow(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows:
     chosen on the validation slice), stored as models/<run>/model.pkl. epochs / batch_size / lr of the request
     do not apply. The fit itself cannot be interrupted; a stop request is honoured before it starts and before
     anything is stored."""
-    from core.baselines import build_baseline, pool_sequences, save_baseline
+    from core.baselines import pool_sequences, save_baseline
 
     data = dataset.data
     fit_idx, val_idx, test_idx = rows
     pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
-    X = {m: pooled[m] for m in request.modalities}
 
     def part(idx: np.ndarray) -> dict[str, np.ndarray]:
-        return {m: v[idx] for m, v in X.items()}
+        return {m: pooled[m][idx] for m in request.modalities}
 
     if should_stop is not None and should_stop():
         return None
-    model = build_baseline(request.architecture, data.class_names, seed=request.seed)
     started = time.perf_counter()
-    model.fit(part(fit_idx), data.labels[fit_idx], part(val_idx), data.labels[val_idx])
+    model = fit_shallow(request.architecture, request.modalities, pooled, data.labels, fit_idx, val_idx,
+                        class_names=data.class_names, seed=request.seed)
     fit_seconds = round(time.perf_counter() - started, 3)
     if should_stop is not None and should_stop():
         return None
@@ -262,14 +262,6 @@ def _fit_shallow(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows:
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
     """Hyperparameters as JSON values (tuples -> lists, numpy scalars -> Python)."""
     return json.loads(json.dumps(params, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
-
-
-def model_config(arch: str, modalities: tuple[str, ...], data: FeatureSet, num_classes: int) -> ModelConfig:
-    """Table 4's configuration of `arch` over these modalities, sized to the data's feature dimensions."""
-    return ModelConfig(
-        arch=arch, modalities=modalities, visual_dim=int(data.visual.shape[-1]),
-        acoustic_dim=int(data.acoustic.shape[-1]), text_dim=int(data.text.shape[-1]), num_classes=num_classes,
-    )
 
 
 def _stable_rows(dataset: Dataset, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
