@@ -51,11 +51,11 @@ def test_a_new_export_format_is_one_writer_and_one_line(private_ws: Workspace, t
     assert (out.parent / "history.tsv.meta.json").is_file()
 
     def page() -> None:
+        import streamlit as st
+
+        from app.context import get_context
         from app.services import accounts
         from app.ui import labelissues
-
-        import streamlit as st
-        from app.context import get_context
 
         if "auth" not in st.session_state:
             st.session_state["auth"] = accounts.start_session(get_context(), accounts.get(get_context(), "ann"))

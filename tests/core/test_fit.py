@@ -1,5 +1,7 @@
 """One function fits one method on one split (core/fit.py): training, cross-validation and the protocol size a
-model and run its fit there, so a change to how a method is fitted reaches all three."""
+model and run its fit there, so a change to how a method is fitted reaches all three. Their behaviour is tested
+through those callers (test_training_service trains deep and shallow versions, test_protocol runs both kinds,
+test_label_loop cross-validates)."""
 from __future__ import annotations
 
 import ast
