@@ -10,7 +10,7 @@ import torch
 
 from app.services import explain as service
 from app.services import features as feature_service
-from app.services import models, training
+from app.services import models
 from app.services.explain_view import ExplanationView
 from core.features.store import VideoFeatures
 from core.features.textual import TextEmbedder, clean_tokens
@@ -83,7 +83,7 @@ def test_explain_video_structure_and_cache(ctx, world, monkeypatch: pytest.Monke
     def refuse(*_args, **_kwargs):
         raise AssertionError("a cached explanation must not load the model")
 
-    monkeypatch.setattr(training, "load_model", refuse)
+    monkeypatch.setattr(models, "load_model", refuse)
     again = service.explain_video(ctx, world["video_id"])
     assert again.cached is True and dataclasses.replace(again, cached=False) == out
     assert len(list((ctx.settings.home / "cache" / "explain").glob("*.json"))) == 1

@@ -18,7 +18,8 @@ def _callers(name: str, *, attributes: bool = True) -> set[str]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):
                 fn = node.func
-                called = fn.id if isinstance(fn, ast.Name) else fn.attr if attributes and isinstance(fn, ast.Attribute) else None
+                attr = fn.attr if attributes and isinstance(fn, ast.Attribute) else None
+                called = fn.id if isinstance(fn, ast.Name) else attr
                 if called == name:
                     found.add(path.relative_to(ROOT).as_posix())
     return found
