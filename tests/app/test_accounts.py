@@ -197,3 +197,27 @@ def test_serve_says_clearly_when_the_port_is_taken(tmp_path: Path) -> None:
         result = cli_process(tmp_path / "h", "serve", env={"EASTERN_PORT": str(port)})
     assert result.returncode == 2
     assert f"cannot serve on 127.0.0.1:{port}" in result.stderr and f"PORT={port + 1}" in result.stderr
+
+
+def test_account_changes_act_as_an_admin_once_one_exists(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    first = cli(home, "users", "add", "root", "--role", "admin", "--password-stdin", stdin="root password 12\n")
+    assert first.returncode == 0, first.stderr  # no admin yet: the machine's operator makes the first
+    refused = cli(home, "users", "add", "ann", "--role", "annotator")
+    assert refused.returncode == 2 and "act as an admin with --who" in refused.stderr
+    wrong = cli(home, "users", "add", "ann", "--who", "root", "--password", "not the password")
+    assert wrong.returncode == 2
+    done = cli(home, "users", "add", "ann", "--role", "annotator", "--who", "root", "--password", "root password 12")
+    assert done.returncode == 0, done.stderr
+    as_annotator = cli(home, "users", "role", "ann", "admin", env={"EASTERN_USER": "ann", "EASTERN_PASSWORD": "x"})
+    assert as_annotator.returncode == 2
+    recovery = cli(home, "users", "passwd", "root", "--operator", "--password-stdin", stdin="a new root secret 7\n")
+    assert recovery.returncode == 0, recovery.stderr
+    from app.context import make_context
+    from app.settings import Settings
+
+    ctx = make_context(Settings(home=home, db_url=f"sqlite:///{home / 'eastern.db'}"))
+    events = [(e.action, e.actor, e.target) for e in reversed(audit.recent(ctx)) if e.action.startswith("account.")]
+    assert [a for a, *_ in events] == ["account.add", "account.add", "account.passwd"]
+    assert events[1][1:] == ("root", "ann") and events[0][1].startswith("cli") and events[2][1].startswith("cli")
+    assert {a.name: a.role for a in accounts.list_accounts(ctx)} == {"ann": "annotator", "root": "admin"}
