@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.services import annotate, export, jobs
+from app.services import annotate, export, jobs, requests
 from app.services.export_formats import formats_for
 from app.ui import cache, components, session
 
@@ -87,7 +87,7 @@ def _start_button(source: annotate.QueueSource, *, key: str) -> None:
 
 
 def _start(*, architecture: str) -> None:
-    job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=session.account_name() or "",
+    job_id = components.attempt(requests.start_crossval, cache.ctx(), who=session.account_name() or "",
                                 architecture=architecture)
     if job_id is not None:
         st.session_state["labelissues_watching"] = job_id
