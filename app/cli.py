@@ -294,7 +294,7 @@ def _predict_args(sp: argparse.ArgumentParser) -> None:
 
 @command("predict", "top-5 venues of a video file, as JSON", _predict_args)
 def cmd_predict(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.training import predict_file
+    from app.services.models import predict_file
 
     print(json.dumps(predict_file(ctx, Path(args.file), caption=args.caption, model_id=args.model_id), indent=2,
                      ensure_ascii=False))
@@ -317,7 +317,7 @@ def _promote_args(sp: argparse.ArgumentParser) -> None:
 
 @command("promote", "activate a model version and recompute predictions", _promote_args)
 def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.services.training import promote
+    from app.services.models import promote
 
     who = account_for(ctx, args, "promote")
     n = promote(ctx, args.model_id, who=who, progress=bar("predictions"))
@@ -393,6 +393,48 @@ def cmd_label(ctx: AppContext, args: argparse.Namespace) -> int:
         result = annotate.relabel(ctx, video_id=args.video_id, venue=args.venue, who=args.who,
                                   reason=args.reason, expected_version=args.version)
     print(json.dumps(dataclasses.asdict(result), default=str))
+    return 0
+
+
+def _parse_videos(text: str) -> dict[int, int | None]:
+    """'12,13@4,20-22' -> {12: None, 13: 4, 20: None, 21: None, 22: None}: ids (ranges allowed), each optionally
+    with the label version it was read at (@N, the conflict check)."""
+    out: dict[int, int | None] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        ids, _, version = part.partition("@")
+        first, _, last = ids.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()) or (version and not version.isdigit()):
+            raise argparse.ArgumentTypeError(f"{part!r}: expected ID, ID@VERSION or FIRST-LAST")
+        span = range(int(first), int(last or first) + 1)
+        if len(span) > 100_000:
+            raise argparse.ArgumentTypeError(f"{part!r}: at most 100,000 videos at once")
+        for vid in span:
+            out[vid] = int(version) if version else None
+    if not out:
+        raise argparse.ArgumentTypeError("no video ids")
+    return out
+
+
+def _bulk_label_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("venue")
+    sp.add_argument("--videos", required=True, type=_parse_videos,
+                    help="ids: 12,13,20-25; ID@N checks the label version you read (as `label --version`)")
+    sp.add_argument("--reason", default="")
+    add_account_args(sp)
+
+
+@command("bulk-label", "set one venue on many videos (each conflict-checked, one history row each)", _bulk_label_args)
+def cmd_bulk_label(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.services import bulk
+
+    who = account_for(ctx, args, "label")
+    unread = [vid for vid, version in args.videos.items() if version is None]
+    versions = {**args.videos, **bulk.label_versions(ctx, unread)}
+    result = bulk.relabel_many(ctx, shown_versions=versions, venue=args.venue, who=who, reason=args.reason)
+    print(json.dumps({"venue": result.venue, "saved": result.saved,
+                      "conflicts": [{"video_id": v, "why": why} for v, why in result.conflicts]}, ensure_ascii=False))
+    say(f"{len(result.saved)} video(s) set to {result.venue} as {who}; {len(result.conflicts)} changed meanwhile, "
+        "left as they are")
     return 0
 
 

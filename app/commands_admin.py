@@ -8,16 +8,36 @@ import getpass
 import json
 import sys
 
-from app.commands_base import command, say
+from app.commands_base import account_for, add_account_args, command, say
 from app.context import AppContext
+from app.errors import UserError
 
 
-def _actor() -> str:
-    """Account changes from the command line are made by whoever runs it on this machine."""
+def _operator() -> str:
+    """The machine's operator: whoever runs the command on this machine (`cli:USER`)."""
     try:
         return f"cli:{getpass.getuser()}"
     except Exception:  # noqa: BLE001 - no user name in a bare container
         return "cli"
+
+
+class NeedsAdmin(UserError):
+    """An account change from the command line once admins exist, with neither an admin nor --operator."""
+
+
+def _actor(ctx: AppContext, args: argparse.Namespace) -> str:
+    """Who makes an account change: an admin account given by --who/--password (or EASTERN_USER /
+    EASTERN_PASSWORD); the machine's operator while the home has no admin yet (the first one); or the operator
+    who says so with --operator, for recovery when every admin password is lost (audited as `cli:USER`)."""
+    from app.services import accounts
+
+    if args.who or ctx.settings.user:
+        return account_for(ctx, args, "accounts")
+    if args.operator or not any(a.role == "admin" and not a.disabled for a in accounts.list_accounts(ctx)):
+        return _operator()
+    raise NeedsAdmin("accounts exist: act as an admin with --who NAME --password PW (or EASTERN_USER / "
+                     "EASTERN_PASSWORD); --operator acts as this machine's operator instead (recovery, audited as "
+                     f"{_operator()})")
 
 
 def _password_from(args: argparse.Namespace, *, prompt: str) -> str | None:
@@ -44,13 +64,24 @@ def _users_args(users: argparse.ArgumentParser) -> None:
         sp.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
         if name == "add":
             sp.add_argument("--role", choices=ROLES, default="annotator")
+        if name != "verify":
+            _acting_args(sp)
     sp = actions.add_parser("role", help="change an account's role")
     sp.add_argument("name")
     sp.add_argument("role", choices=ROLES)
-    for name in ("disable", "enable"):
-        actions.add_parser(name, help=f"{name} an account").add_argument("name")
-    actions.add_parser("unlock", help="forget an account's failed sign-ins and lift its lock").add_argument("name")
+    _acting_args(sp)
+    for name, text in (("disable", "disable an account"), ("enable", "enable an account"),
+                       ("unlock", "forget an account's failed sign-ins and lift its lock")):
+        sp = actions.add_parser(name, help=text)
+        sp.add_argument("name")
+        _acting_args(sp)
     actions.add_parser("list", help="accounts as JSON lines")
+
+
+def _acting_args(sp: argparse.ArgumentParser) -> None:
+    add_account_args(sp)
+    sp.add_argument("--operator", action="store_true",
+                    help="act as this machine's operator, without an admin account (recovery; audited as cli:USER)")
 
 
 @command("users", "accounts: add, passwd, role, disable, enable, unlock, list, verify", _users_args)
@@ -77,27 +108,28 @@ def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
             return 0
         say(f"error: {result.reason}")
         return 1
+    actor = _actor(ctx, args)
     if action in ("add", "passwd"):
         password = _password_from(args, prompt=f"password for {args.name}: ")
         made = password is None
         password = password or accounts.new_password()
         if action == "add":
-            accounts.create(ctx, name=args.name, role=args.role, password=password, actor=_actor())
+            accounts.create(ctx, name=args.name, role=args.role, password=password, actor=actor)
         else:
-            accounts.change_password(ctx, name=args.name, password=password, actor=_actor())
+            accounts.change_password(ctx, name=args.name, password=password, actor=actor)
         if made:
             print(f"password for {args.name} (shown once): {password}")
         say(f"account {args.name}: {'created as ' + args.role if action == 'add' else 'password changed'}")
         return 0
     if action == "unlock":
-        accounts.unlock(ctx, name=args.name, actor=_actor())
+        accounts.unlock(ctx, name=args.name, actor=actor)
         say(f"account {args.name} unlocked")
         return 0
     if action == "role":
-        accounts.set_role(ctx, name=args.name, role=args.role, actor=_actor())
+        accounts.set_role(ctx, name=args.name, role=args.role, actor=actor)
         say(f"account {args.name} is now {args.role}")
         return 0
-    accounts.set_disabled(ctx, name=args.name, disabled=action == "disable", actor=_actor())
+    accounts.set_disabled(ctx, name=args.name, disabled=action == "disable", actor=actor)
     say(f"account {args.name} {action}d")
     return 0
 
@@ -176,7 +208,7 @@ def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
 
     files = backup.restore(ctx.settings, Path(args.src), force=args.force)
     prepare_database(ctx)  # a backup from an older version is migrated to this one
-    audit.record(ctx, actor=_actor(), action="restore", target=str(args.src), detail={"files": files})
+    audit.record(ctx, actor=_operator(), action="restore", target=str(args.src), detail={"files": files})
     say(f"restored {args.src} into {ctx.settings.home}: the database and {files} file(s); check it: "
         "python -m app doctor")
     return 0

@@ -142,23 +142,26 @@ def cmd_compare(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _export_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("kind", choices=["labels", "history", "predictions", "issues"])
-    from app.services.export import FORMATS
+    from app.services.export_formats import ALL_KINDS, FORMATS
 
-    sp.add_argument("--format", choices=FORMATS, default="csv",
-                    help="labelstudio / fiftyone: labels only, media written beside the file (media/ or data/)")
+    sp.add_argument("kind", choices=ALL_KINDS)
+    only = {f.name: "" if f.kinds == ALL_KINDS else f" ({', '.join(f.kinds)} only)" for f in FORMATS.values()}
+    sp.add_argument("--format", choices=list(FORMATS), default="csv",
+                    help="; ".join(f"{f.name}: {f.help}{only[f.name]}" for f in FORMATS.values()))
     sp.add_argument("--model", type=int, help="model version (predictions; default: the active one)")
     sp.add_argument("--out", required=True)
     sp.add_argument("--with-media", action="store_true",
                     help="labels: link the media files beside the manifest, ready for `ingest` in a fresh home")
+    add_account_args(sp)
 
 
 @command("export", "labels (an ingest manifest), history, predictions or issues", _export_args)
 def cmd_export(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.export import export
 
+    who = account_for(ctx, args, "export")
     report = export(ctx, args.kind, fmt=args.format, out=Path(args.out), model_id=args.model,
-                    with_media=args.with_media)
+                    with_media=args.with_media, actor=who)
     media = f", {report.media_copied} media files beside it" if report.media_copied else ""
     say(f"{report.rows} rows written to {report.path}{media}; described in {report.meta_path}")
     return 0

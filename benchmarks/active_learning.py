@@ -82,8 +82,8 @@ def points_of(data) -> np.ndarray:  # noqa: ANN001 - a FeatureSet
 
 def fit_and_score(data, labelled: np.ndarray, test: np.ndarray, *, epochs: int, seed: int):  # noqa: ANN001, ANN201
     """Train EASTERN on the labelled rows (10% of them for early stopping); (model, test Macro-F)."""
-    from app.services.training import model_config
     from core.evaluate import scores
+    from core.fit import model_config
     from core.modalities import MODALITIES
     from core.train import TrainConfig, predict_proba, train
 

@@ -398,14 +398,15 @@ def explain_browse(ws: Home, n: int) -> dict[str, list[str]]:
     confidence, caption search): EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite."""
     from sqlalchemy import event, select
 
-    from db import queries
+    from db import queries, repo
     from db.models import Video
     from db.session import make_engine, session_scope
 
     engine = make_engine(ws.db_url)
     postgresql = engine.dialect.name == "postgresql"
     with session_scope(engine) as s:
-        model_id = queries.active_model_id(s)
+        active = repo.active_model_brief(s)
+        model_id = active.id if active else None
         venue_id = s.scalar(select(Video.current_venue_id).order_by(Video.id).limit(1))  # the first video's venue
     scenarios = {
         "Browse, first page": queries.VideoFilter(),

@@ -32,17 +32,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.data import FeatureSet
 from core.evaluate import PAPER_TEST_SIZE
 from core.fileio import atomic_write_json, jsonable
 from core.modalities import MODALITIES as ALL_MODALITIES
 from core.modalities import letters
 from core.models import registry
 from core.splits import random_train_val_test
+
+if TYPE_CHECKING:  # torch: the report's tables and the paper's numbers are read without it
+    from core.data import FeatureSet
 
 REFERENCE = "EASTERN"  # the method every p-value compares against
 VAL_FRACTION = 0.1  # of the training part, for early stopping / hyperparameter choice
@@ -520,20 +522,16 @@ def _run_deep(
 ) -> tuple[dict[str, Any], np.ndarray, list[dict[str, float]]]:
     from core.baselines.common import grid_points
     from core.evaluate import atom_sparsity
-    from core.models import ModelConfig
-    from core.train import TrainConfig, predict_intermediates, predict_proba, train
+    from core.fit import fit_deep
+    from core.train import TrainConfig, predict_intermediates, predict_proba
 
-    model_cfg = ModelConfig(
-        arch=spec.arch, modalities=spec.modalities, visual_dim=int(data.visual.shape[-1]),
-        acoustic_dim=int(data.acoustic.shape[-1]), text_dim=int(data.text.shape[-1]),
-        num_classes=len(data.class_names), **{**model_overrides, **spec.params},
-    )
     eval_sets = {"test": sp["test"]} if record_curve else None
     res, chosen, val_scores = None, {}, []
     for point in grid_points(spec.train_grid) if spec.train_grid else [{}]:
         train_cfg = TrainConfig(**{"epochs": epochs, "seed": seed, "patience": patience, **train_overrides, **point})
-        candidate = train(model_cfg, train_cfg, data, sp["train"], sp["val"], progress=progress,
-                          should_stop=should_stop, eval_sets=eval_sets)
+        _cfg, candidate = fit_deep(spec.arch, spec.modalities, data, sp["train"], sp["val"], train_cfg,
+                                   overrides={**model_overrides, **spec.params}, progress=progress,
+                                   should_stop=should_stop, eval_sets=eval_sets)
         if candidate.cancelled:
             raise KeyboardInterrupt("stopped")
         score = candidate.best_val_macro_f1 if candidate.best_val_macro_f1 is not None else -math.inf
@@ -578,20 +576,14 @@ def _find_eval(entry: dict[str, Any], name: str) -> dict[str, Any] | None:
 def _run_shallow(
     spec: MethodSpec, data: FeatureSet, pooled: dict[str, np.ndarray], sp: dict[str, np.ndarray], *, seed: int
 ) -> tuple[dict[str, Any], np.ndarray]:
-    from core import baselines
+    from core.fit import fit_shallow
 
     params = dict(spec.params)
-    X = {m: pooled[m] for m in spec.modalities}
-    y = data.labels
-
-    def part(key: str) -> dict[str, np.ndarray]:
-        return {m: v[sp[key]] for m, v in X.items()}
-
     params.setdefault("select_metric", SELECT_METRIC)  # the deep models' criterion too
     # TRUMANN's tree-guided penalty gets the Foursquare tree of the corpus's venues (flat if unknown).
-    model = baselines.build_baseline(spec.arch, data.class_names, seed=seed, **params)
-    model.fit(part("train"), y[sp["train"]], part("val"), y[sp["val"]])
-    pred = np.asarray(model.predict(part("test")), dtype=np.int64)
+    model = fit_shallow(spec.arch, spec.modalities, pooled, data.labels, sp["train"], sp["val"],
+                        class_names=data.class_names, seed=seed, params=params)
+    pred = np.asarray(model.predict({m: pooled[m][sp["test"]] for m in spec.modalities}), dtype=np.int64)
     run = {"best_params": jsonable(getattr(model, "best_params_", {})), "select_metric": model.select_metric,
            "sparsity": None}
     if getattr(model, "best_epoch_", None) is not None:

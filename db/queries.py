@@ -11,7 +11,6 @@ from db.models import (
     SYSTEM_ANNOTATORS,
     DataIssue,
     Label,
-    ModelVersion,
     OosPrediction,
     Prediction,
     PredictionSet,
@@ -20,6 +19,7 @@ from db.models import (
     Video,
     VideoTriage,
 )
+from db.repo import relabelled_after
 
 SORTS = ("id", "newest", "confidence_desc", "confidence_asc", "label", "name")
 
@@ -267,7 +267,7 @@ def _relabelled(set_id: int):  # noqa: ANN202 - a Select of (label_venue_id, sug
     was most of the Annotate and Failure-cases pages (docs/scale.md)."""
     o = OosPrediction
     snapshot = select(func.coalesce(PredictionSet.label_snapshot_id, 0)).where(PredictionSet.id == set_id)
-    relabelled = select(Label.video_id).where(Label.id > snapshot.scalar_subquery())
+    relabelled = relabelled_after(snapshot.scalar_subquery())
     return (select(o.label_venue_id, o.suggested_venue_id, o.is_issue)
             .join(Video, Video.id == o.video_id)
             .where(o.set_id == set_id, o.video_id.in_(relabelled),
@@ -398,26 +398,6 @@ def has_predictions(session: Session, *, model_version_id: int) -> bool:
 # ---------------------------------------------------------------- small reads for the dashboard
 
 
-def active_model_id(session: Session) -> int | None:
-    """The id of the active model version (without loading its metrics), None when there is none."""
-    return session.scalar(select(ModelVersion.id).where(ModelVersion.is_active.is_(True)))
-
-
-@dataclass(frozen=True)
-class ActiveModel:
-    id: int
-    name: str
-    architecture: str
-
-
-def active_model_brief(session: Session) -> ActiveModel | None:
-    """Id, name and architecture of the active model version, None when there is none."""
-    row = session.execute(
-        select(ModelVersion.id, ModelVersion.name, ModelVersion.architecture).where(ModelVersion.is_active.is_(True))
-    ).first()
-    return ActiveModel(id=row[0], name=row[1], architecture=row[2]) if row else None
-
-
 def video_shas(session: Session, *, video_ids: list[int] | tuple[int, ...]) -> dict[int, str]:
     """sha256 of each of these videos, by id (ids that do not exist are left out)."""
     if not video_ids:
@@ -488,15 +468,6 @@ def test_split_predictions(session: Session, *, model_version_id: int) -> dict[i
             .join(Video, Video.id == Prediction.video_id)
             .where(Prediction.model_version_id == model_version_id, Video.split == "test"))
     return {k: v for k, v in session.execute(stmt).tuples()}
-
-
-def label_changes_after(session: Session, *, video_ids: set[int], label_id: int | None,
-                        after: object | None = None) -> dict[int, int]:
-    """Of these videos, those with a label row newer than `label_id` (or, when None, created after `after`):
-    video id -> the newest such label row's id."""
-    cond = Label.id > label_id if label_id is not None else Label.created_at > after
-    stmt = select(Label.video_id, func.max(Label.id)).where(cond).group_by(Label.video_id)
-    return {vid: lid for vid, lid in session.execute(stmt).tuples() if vid in video_ids}
 
 
 # ---------------------------------------------------------------- exports (streamed, never a whole table in memory)

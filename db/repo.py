@@ -1,4 +1,10 @@
-"""Repository functions: the only code that writes SQL. Keyword-only, take the session, return plain data."""
+"""Repository functions for videos, labels, venues, model versions, jobs and prediction sets. Keyword-only, take
+the session, return plain data.
+
+The db package is split by concept and answers each question in one place: this module writes and reads the
+tables above (the active model: `active_model_brief`, whose query the full row reuses; "relabelled since":
+`relabelled_after`, which queries.py's set queues reuse); accounts.py owns accounts and the audit log; triage.py
+owns video_triage; queries.py and newlabels.py only read, for the dashboard's pages."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -456,9 +462,28 @@ def get_model_version(session: Session, *, model_id: int) -> ModelRow | None:
     return _model_row(m) if m else None
 
 
+@dataclass(frozen=True)
+class ActiveModel:
+    """What pages need of the active model (its metrics, a large JSON, are not read)."""
+
+    id: int
+    name: str
+    architecture: str
+
+
+def active_model_brief(session: Session) -> ActiveModel | None:
+    """Id, name and architecture of the active model version, None when there is none: the one query that
+    finds it (activate_model keeps exactly one active)."""
+    row = session.execute(
+        select(ModelVersion.id, ModelVersion.name, ModelVersion.architecture).where(ModelVersion.is_active.is_(True))
+    ).first()
+    return ActiveModel(id=row[0], name=row[1], architecture=row[2]) if row else None
+
+
 def active_model(session: Session) -> ModelRow | None:
-    m = session.scalar(select(ModelVersion).where(ModelVersion.is_active.is_(True)))
-    return _model_row(m) if m else None
+    """The active model version with its config and metrics, None when there is none."""
+    brief = active_model_brief(session)
+    return get_model_version(session, model_id=brief.id) if brief else None
 
 
 def activate_model(session: Session, *, model_id: int) -> None:
@@ -681,9 +706,16 @@ def newest_label_id(session: Session) -> int:
     return session.scalar(select(func.max(Label.id))) or 0
 
 
+def relabelled_after(label_id: Any):  # noqa: ANN201 - a Select of video ids
+    """The videos with a label row newer than `label_id` (a number or a scalar subquery): labels are append-only
+    and every change of videos.current_venue_id appends one (set_label), so these are the only videos whose
+    label can differ from the one they had at that label snapshot."""
+    return select(Label.video_id).where(Label.id > label_id)
+
+
 def videos_relabelled_since(session: Session, *, label_id: int, video_ids: Sequence[int] | None = None) -> set[int]:
     """Videos with a label row newer than `label_id` (optionally among `video_ids`)."""
-    stmt = select(func.distinct(Label.video_id)).where(Label.id > label_id)
+    stmt = relabelled_after(label_id).distinct()
     if video_ids is not None:
         found: set[int] = set()
         ids = list(video_ids)
@@ -693,8 +725,13 @@ def videos_relabelled_since(session: Session, *, label_id: int, video_ids: Seque
     return set(session.scalars(stmt))
 
 
+def label_id_at(session: Session, *, when: datetime) -> int:
+    """The label snapshot at a time: the newest label row created at or before `when` (0 before any)."""
+    return session.scalar(select(func.max(Label.id)).where(Label.created_at <= when)) or 0
+
+
 def count_relabelled_since(session: Session, *, label_id: int) -> int:
-    return session.scalar(select(func.count(func.distinct(Label.video_id))).where(Label.id > label_id)) or 0
+    return session.scalar(select(func.count()).select_from(relabelled_after(label_id).distinct().subquery())) or 0
 
 
 def labels_at(session: Session, *, label_id: int, video_ids: Sequence[int]) -> dict[int, int]:

@@ -147,14 +147,3 @@ def crossval_jobs(ctx: AppContext, *, limit: int = 5) -> list:  # list[app.servi
     from app.services import jobs
 
     return jobs.list_jobs(ctx, kind="crossval", limit=limit)
-
-
-def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | None = None,
-                   architecture: str = "eastern") -> int:
-    """Start out-of-sample label issues in the background as account `who` (the admin's button on Annotate and
-    Models): the job room checks the permission and audits."""
-    from app.services import jobs
-    from app.services.crossval import CrossvalRequest
-
-    request = CrossvalRequest(architecture=architecture, folds=folds, epochs=epochs or ctx.settings.demo_epochs)
-    return jobs.submit(ctx, request, who=who)

@@ -29,10 +29,10 @@ class WordEvidence:
 
 
 def _setup(ctx: AppContext, model_id: int, video_ids: list[int], load: Callable | None):  # noqa: ANN202
-    from app.services import training
+    from app.services import models
 
-    model, cfg, meta = (load or training.load_model)(ctx, model_id)
-    data, all_ids = training.features_for_model(ctx, meta)
+    model, cfg, meta = (load or models.load_model)(ctx, model_id)
+    data, all_ids = models.features_for_model(ctx, meta)
     position = {int(v): i for i, v in enumerate(all_ids)}
     rows = [position[v] for v in video_ids if v in position]
     return model, cfg, meta, data, rows, [int(all_ids[r]) for r in rows]

@@ -34,6 +34,11 @@ class BrowsePage:
 MAX_SEARCH = 500  # characters of a caption / file name search
 
 
+def _active_id(session) -> int | None:  # noqa: ANN001 - a Session
+    active = repo.active_model_brief(session)
+    return active.id if active else None
+
+
 def browse_page(
     ctx: AppContext, *, filters: queries.VideoFilter, sort: str = "id", page: int = 0, page_size: int = 24
 ) -> BrowsePage:
@@ -43,7 +48,7 @@ def browse_page(
     if len(filters.text) > MAX_SEARCH:
         filters = dataclasses.replace(filters, text=filters.text[:MAX_SEARCH])
     with session_scope(ctx.engine) as session:
-        model_id = queries.active_model_id(session)
+        model_id = _active_id(session)
         rows, total = queries.browse(session, model_version_id=model_id, filters=filters, sort=sort,
                                      offset=page * page_size, limit=page_size)
         pages = max(1, -(-total // page_size))
@@ -196,7 +201,7 @@ class VideoDetail:
     video: repo.VideoRow
     media_file: str | None  # absolute path inside EASTERN_HOME, None when missing
     history: list[repo.LabelRow]
-    model: queries.ActiveModel | None
+    model: repo.ActiveModel | None
     top: list[tuple[str, float]]  # the active model's top-5 (venue, probability); [] when none stored
     confidence: float | None
     playback: Playback | None = None  # what the player streams (a browser copy or the original)
@@ -208,7 +213,7 @@ def video_detail(ctx: AppContext, video_id: int) -> VideoDetail:
     with session_scope(ctx.engine) as session:
         video = repo.get_video(session, video_id=video_id)
         history = repo.label_history(session, video_id=video_id)
-        active = queries.active_model_brief(session)
+        active = repo.active_model_brief(session)
         predictions = repo.predictions_for_video(session, video_id=video_id)
         names = repo.venue_names(session)
     mine = next((p for p in predictions if active and p.model_version_id == active.id), None)
@@ -234,7 +239,7 @@ def videos_by_id(ctx: AppContext, video_ids: tuple[int, ...] | list[int]) -> lis
     if not video_ids:
         return []
     with session_scope(ctx.engine) as session:
-        rows, _ = queries.browse(session, model_version_id=queries.active_model_id(session),
+        rows, _ = queries.browse(session, model_version_id=_active_id(session),
                                  filters=queries.VideoFilter(video_ids=tuple(video_ids)), limit=len(video_ids))
     return rows
 

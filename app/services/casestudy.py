@@ -105,10 +105,10 @@ def predictions_for_model(
     ctx: AppContext, model_id: int, video_ids: list[int], *, load: Loader | None = None
 ) -> dict[int, dict[str, Any]]:
     """Each video's top prediction by one model version: the stored one where the version was active
-    once, otherwise computed now from its checkpoint (a deep model through training.load_model, a
+    once, otherwise computed now from its checkpoint (a deep model through models.load_model, a
     shallow baseline of Table 1 on mean-pooled features). Videos without features of the model's
     extractor are left out."""
-    from app.services import training
+    from app.services import models
 
     with session_scope(ctx.engine) as session:
         stored = queries.predictions_of(session, model_version_id=model_id, video_ids=video_ids)
@@ -119,7 +119,7 @@ def predictions_for_model(
     missing = [v for v in video_ids if v not in out]
     if not missing:
         return out
-    if training.is_shallow(row.architecture):
+    if models.is_shallow(row.architecture):
         from core.baselines import load_baseline
 
         model, meta = load_baseline(ctx.settings.inside_home(Path(row.checkpoint_path)),
@@ -128,12 +128,12 @@ def predictions_for_model(
     else:
         from core.train import predict_proba
 
-        model, _cfg, meta = (load or training.load_model)(ctx, model_id)
+        model, _cfg, meta = (load or models.load_model)(ctx, model_id)
 
         def predict(data: Any, rows: np.ndarray) -> np.ndarray:
             return predict_proba(model, data, rows)
 
-    data, all_ids = training.features_for_model(ctx, meta)
+    data, all_ids = models.features_for_model(ctx, meta)
     position = {int(v): i for i, v in enumerate(all_ids)}
     rows = np.array([position[v] for v in missing if v in position], dtype=np.int64)
     if len(rows) == 0:

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.context import AppContext
-from app.services import training
+from app.services import models
 from app.services.models import ModelSummary
+from app.services.requests import TrainingError
 from core.evaluate import scores
 from db import queries, repo
 from db.session import session_scope
@@ -78,14 +79,14 @@ def compare(ctx: AppContext, model_a: int, model_b: int, *, who: str | None = "c
     """Score A and B on exactly the same videos and labels: today's test split, today's labels. Predictions not
     yet stored are computed and written first, which needs `who` to be the command line or an account."""
     if model_a == model_b:
-        raise training.TrainingError("pick two different model versions to compare")
+        raise TrainingError("pick two different model versions to compare")
     with session_scope(ctx.engine) as session:
         rows = {m: repo.get_model_version(session, model_id=m) for m in (model_a, model_b)}
         for m, row in rows.items():
             if row is None:
-                raise training.TrainingError(f"no model version {m}")
-            if training.is_shallow(row.architecture):
-                raise training.TrainingError(
+                raise TrainingError(f"no model version {m}")
+            if models.is_shallow(row.architecture):
+                raise TrainingError(
                     f"model version {m} is the shallow baseline {row.architecture}: it stores no predictions per "
                     "video, so it cannot be compared on today's test split; compare deep versions")
         missing = [m for m in rows if not queries.has_predictions(session, model_version_id=m)]
@@ -94,7 +95,7 @@ def compare(ctx: AppContext, model_a: int, model_b: int, *, who: str | None = "c
 
         require(ctx, name=who, action="browse")  # a viewer at least: anonymous visitors do not write
     for m in missing:  # computed once and cached in the predictions table
-        training.recompute_predictions(ctx, m)
+        models.recompute_predictions(ctx, m)
     from app.services.splits import ensure_splits
 
     ensure_splits(ctx)
@@ -105,13 +106,15 @@ def compare(ctx: AppContext, model_a: int, model_b: int, *, who: str | None = "c
         ids = sorted(v for v in truth if v in pred[model_a] and v in pred[model_b])
         a_row, b_row = rows[model_a], rows[model_b]
         snap_a = (a_row.config.get("label_snapshot") or {}).get("label_id")
-        changed = queries.label_changes_after(session, video_ids=set(ids), label_id=snap_a,
-                                              after=None if snap_a is not None else a_row.created_at)
-        then = repo.labels_at(session, label_id=snap_a, video_ids=sorted(changed)) if snap_a is not None else {}
+        known_snapshot = snap_a is not None
+        if not known_snapshot:  # a version trained before label snapshots were recorded: its time stands in
+            snap_a = repo.label_id_at(session, when=a_row.created_at)
+        changed = repo.videos_relabelled_since(session, label_id=snap_a, video_ids=ids)
+        then = repo.labels_at(session, label_id=snap_a, video_ids=sorted(changed)) if known_snapshot else {}
         file_names = {v.id: v.original_name for v in (repo.get_video(session, video_id=i) for i in
                                                       sorted(set(changed) | _flipped(ids, pred, model_a, model_b)))}
     if not ids:
-        raise training.TrainingError("no labelled test-split videos with predictions of both versions")
+        raise TrainingError("no labelled test-split videos with predictions of both versions")
     venues = sorted({truth[i] for i in ids} | {pred[m][i] for m in rows for i in ids})
     index = {v: k for k, v in enumerate(venues)}
     y = np.array([index[truth[i]] for i in ids])

@@ -25,13 +25,13 @@ from app.services.training import (
     TrainingError,
     _train_val,
     load_dataset,
-    model_config,
 )
 from core.fileio import atomic_savez, atomic_write_json
+from core.fit import fit_deep
 from core.label_probe import PROBE
 from core.modalities import letters
 from core.splits import kfold_assignment
-from core.train import TrainConfig, load_checkpoint, predict_proba, save_checkpoint, train
+from core.train import TrainConfig, load_checkpoint, predict_proba, save_checkpoint
 from db import repo
 from db.session import session_scope
 
@@ -179,7 +179,6 @@ def _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, 
     held = np.flatnonzero(folds == fold)
     others = np.flatnonzero(folds != fold)
     fit_pos, val_pos = _train_val(labels, others, seed=request.seed + fold)
-    cfg = model_config(request.architecture, request.modalities, fold_data, len(data.class_names))
     train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr,
                             seed=request.seed + fold, patience=None)
 
@@ -195,8 +194,8 @@ def _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, 
         progress(Progress(min((fold + within) / request.folds, 0.99), message, epoch=epoch,
                           log_line=None if step else message, step=step))
 
-    result = train(cfg, train_cfg, fold_data, rows[fit_pos], rows[val_pos], progress=fold_progress,
-                   should_stop=should_stop)
+    cfg, result = fit_deep(request.architecture, request.modalities, fold_data, rows[fit_pos], rows[val_pos],
+                           train_cfg, progress=fold_progress, should_stop=should_stop)
     if result.cancelled:
         return False
     probs = predict_proba(result.model, fold_data, rows[held]).astype(np.float32)

@@ -124,7 +124,7 @@ def compute(ctx: AppContext, request: EmbeddingsRequest, *, progress: ProgressFn
             should_stop: Callable[[], bool] | None = None, job_id: int | None = None) -> int | None:
     """Compute (or resume) the run of the request's model; its id, or None when stopped (resumable)."""
     from app.services import features as feature_service
-    from app.services.training import load_model
+    from app.services.models import load_model
 
     model_id = request.model or _active_id(ctx)
     model, _cfg, meta = load_model(ctx, model_id)
@@ -218,7 +218,7 @@ def _save(path: Path, array: np.ndarray) -> None:
 
 def _do_stage(ctx: AppContext, run: Run, stage: str, model, meta, request, progress, base, share) -> None:  # noqa: ANN001
     if stage == VECTORS:
-        from app.services.training import features_for_model
+        from app.services.models import features_for_model
         from core.train import predict_intermediates
 
         data, video_ids = features_for_model(ctx, meta)

@@ -13,8 +13,9 @@ import numpy as np
 
 from app.context import AppContext
 from app.services import features as feature_service
-from app.services import training
+from app.services import models
 from app.services.explain_view import AblationRow, AblationView, AtomOverview, ExplanationView, ModelRef
+from app.services.requests import TrainingError
 from core.data import build_feature_set
 from core.explain import (
     MODALITIES,
@@ -36,7 +37,7 @@ ABLATION_TOP = 3
 _MODALITY_NAMES = {"v": "visual", "a": "acoustic", "t": "textual", **{m: m for m in MODALITIES}}
 
 
-class ExplainError(training.TrainingError):
+class ExplainError(TrainingError):
     """Nothing to explain (no model, no features, unknown venue, ...). A TrainingError subclass, so
     app.errors.user_message shows it as one line."""
 
@@ -117,7 +118,7 @@ def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = 
                 return ExplanationView.from_json(cached, cached=True)
         except (OSError, ValueError, KeyError, TypeError):
             pass  # unreadable cache: recompute and overwrite it
-    model, _cfg, meta = training.load_model(ctx, model_row.id)
+    model, _cfg, meta = models.load_model(ctx, model_row.id)
     inputs, words = _inputs(ctx, video, meta)
     target = None if target_venue_id is None else _class_index(meta, target_venue_id)
     result = explain(model, inputs, target=target)
@@ -194,7 +195,7 @@ def modality_ablation_for_video(ctx: AppContext, video_id: int, model_id: int | 
     Absent modalities' atom codes are zeroed before the classifier (a masking ablation of this
     trained model, not a retrained one)."""
     model_row = _model_row(ctx, model_id)
-    model, _cfg, meta = training.load_model(ctx, model_row.id)
+    model, _cfg, meta = models.load_model(ctx, model_row.id)
     inputs, _words = _inputs(ctx, _video(ctx, video_id), meta)
     rows = [AblationRow.from_json(r) for r in _ablation_rows(modality_ablation(model, inputs), meta)]
     return AblationView(model=ModelRef(model_row.id, model_row.name), video_id=int(video_id),
@@ -210,7 +211,7 @@ def _modalities_of(model_row: repo.ModelRow) -> tuple[str, ...]:
 
 
 def _saved_atom_codes(ctx: AppContext, model_id: int) -> tuple[np.ndarray, np.ndarray]:
-    loaded = training.load_atom_codes(ctx, model_id)
+    loaded = models.load_atom_codes(ctx, model_id)
     if loaded is None:
         raise ExplainError(f"model {model_id} has no saved atom codes: activate it (or recompute its "
                            "predictions) first; models without a dictionary (lstms) have none")
@@ -256,7 +257,7 @@ def atom_venue_support(ctx: AppContext, atom: int, *,
     """The classifier weight from `atom` to every venue, per modality, largest first:
     {modality: [(venue, weight)]}. A positive weight means the atom's activation votes for the venue."""
     model_row = _model_row(ctx, model_id)
-    model, _cfg, meta = training.load_model(ctx, model_row.id)
+    model, _cfg, meta = models.load_model(ctx, model_row.id)
     try:
         weights = atom_class_weights(model, atom)  # (|M|, C)
     except IndexError as exc:

@@ -8,28 +8,23 @@ label snapshot, model version or prediction set they came from, and how many row
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import shutil
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from app.context import AppContext
 from app.errors import UserError
-from app.services import interop
-from core.csvcells import neutralise
-from core.fileio import atomic_write, atomic_write_json
+from app.services.export_formats import ALL_KINDS, FORMATS, formats_for
+from app.services.models import is_shallow
+from core.fileio import atomic_write_json
 from db import queries, repo
 from db.session import session_scope
 
-KINDS = ("labels", "history", "predictions", "issues")
-SHALLOW = ("tmdl", "dmdl", "trumann")
-FORMATS = ("csv", "jsonl", *interop.FORMATS)  # the interop formats: labels only, media always beside them
+KINDS = ALL_KINDS
 COLUMNS = {
     "labels": ["filename", "caption", "venue", "video_id", "sha256", "split", "version"],
     "history": ["label_id", "video_id", "filename", "sha256", "venue", "previous_venue", "who", "reason",
@@ -64,10 +59,12 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
         raise ExportError(f"unknown export {kind!r}: choose from {', '.join(KINDS)}")
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+    spec = FORMATS[fmt]
     if with_media and kind != "labels":
         raise ExportError("--with-media goes with the labels export only")
-    if fmt in interop.FORMATS and kind != "labels":
-        raise ExportError(f"the {fmt} format holds labels only: `export labels --format {fmt}`")
+    if kind not in spec.kinds:
+        raise ExportError(f"the {fmt} format holds {', '.join(spec.kinds)} only; for {kind} choose from "
+                          f"{', '.join(f.name for f in formats_for(kind))}")
     out = Path(out)
     if out.is_dir():
         raise ExportError(f"{out} is a folder: give a file name, e.g. {out / (kind + '.' + fmt)}")
@@ -83,7 +80,7 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
             if model is None:
                 raise ExportError(f"no model version {model_id}" if model_id
                                   else "no active model: name one with --model")
-            if model.architecture in SHALLOW and not queries.has_predictions(session, model_version_id=model.id):
+            if is_shallow(model.architecture) and not queries.has_predictions(session, model_version_id=model.id):
                 raise ExportError(f"model version {model.id} is a shallow baseline: it stores no predictions per video")
             meta["model"] = {"id": model.id, "name": model.name, "architecture": model.architecture}
         else:
@@ -93,7 +90,7 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
         with session_scope(ctx.engine) as session:
             missing = not queries.has_predictions(session, model_version_id=model.id)
         if missing:  # computed once and cached, as `compare` does
-            from app.services.training import recompute_predictions
+            from app.services.models import recompute_predictions
 
             recompute_predictions(ctx, model.id)
     source = None
@@ -105,30 +102,13 @@ def export(ctx: AppContext, kind: str, *, fmt: str = "csv", out: Path, model_id:
             raise ExportError("no label issues yet: run `python -m app crossval` (or train a model) first")
         meta["prediction_set"] = {"kind": source.kind, "name": source.name, "set_id": source.set_id,
                                   "model_id": source.model_id, "labels_changed_since": source.stale_labels}
-    media_dir = out.parent if with_media else None
+    if spec.media_dir is not None:  # the format's media always go beside it, in its folder
+        media_dir: Path | None = out.parent / spec.media_dir
+    else:
+        media_dir = out.parent if with_media else None
     counter = {"rows": 0, "media": 0}
-    if fmt in interop.FORMATS:
-        spec = interop.FORMATS[fmt]
-        counter["rows"] = spec.write(out, _only(keep, _rows(ctx, kind, None, None, out.parent / spec.media_dir,
-                                                            counter, keep)))
-        return _finish(ctx, actor, kind, out, meta, counter)
-
-    def write(fh: IO[bytes]) -> None:
-        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-        columns = COLUMNS[kind]
-        writer = csv.DictWriter(text, fieldnames=columns, extrasaction="raise") if fmt == "csv" else None
-        if writer:
-            writer.writeheader()
-        for row in _only(keep, _rows(ctx, kind, model.id if model else None, source, media_dir, counter, keep)):
-            if writer:
-                writer.writerow({k: _csv_value(v) for k, v in row.items()})
-            else:
-                text.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            counter["rows"] += 1
-        text.flush()
-        text.detach()
-
-    atomic_write(out, write)
+    rows = _only(keep, _rows(ctx, kind, model.id if model else None, source, media_dir, counter, keep))
+    counter["rows"] = spec.write(out, rows, COLUMNS[kind])
     return _finish(ctx, actor, kind, out, meta, counter)
 
 
@@ -162,15 +142,6 @@ def _audit(ctx: AppContext, actor: str, kind: str, out: Path, meta: dict[str, An
     from app.services import audit
 
     audit.record(ctx, actor=actor, action="export", target=str(out), detail={"kind": kind, "rows": meta.get("rows")})
-
-
-def _csv_value(value: Any) -> Any:
-    """A CSV cell: lists and dicts as JSON, None empty, text neutralised for spreadsheets (core.csvcells)."""
-    if isinstance(value, (list, dict)):
-        return neutralise(json.dumps(value))
-    if value is None:
-        return ""
-    return neutralise(value) if isinstance(value, str) else value
 
 
 def _rows(ctx: AppContext, kind: str, model_id: int | None, source: Any, media_dir: Path | None,

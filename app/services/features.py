@@ -4,16 +4,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from app.context import AppContext
 from app.settings import Settings
-from core.features.encoders import make_encoder
+from core.features.encoders import feature_version_of, make_encoder
 from core.features.encoders import spec as encoder_spec
-from core.features.extract import FeatureExtractor
 from core.features.store import FeatureStore
 from core.features.textual import TextEmbedder
 from db import repo
 from db.session import session_scope
+
+if TYPE_CHECKING:  # torch and the encoders: imported when features are extracted, not read
+    from core.features.extract import FeatureExtractor
 
 SMALL_JOB_VIDEOS = 8  # videos per decode worker below which starting the worker costs more than it gives
 
@@ -30,7 +33,14 @@ class FeatureReport:
 
 @lru_cache(maxsize=2)
 def _extractor(encoder: str, weights: str | None) -> FeatureExtractor:
-    return FeatureExtractor(make_encoder(encoder, weights=weights))
+    from core.features.extract import FeatureExtractor
+
+    fx = FeatureExtractor(make_encoder(encoder, weights=weights))
+    spec = encoder_spec(encoder)
+    if fx.version != feature_version_of(spec.name, spec.dim):
+        raise ValueError(f"frame encoder {encoder!r} makes features {fx.version}, its registry line says "
+                         f"{feature_version_of(spec.name, spec.dim)}: fix the name or dim in core/features/encoders.py")
+    return fx
 
 
 def encoder_weights(settings: Settings) -> str | None:
@@ -46,7 +56,9 @@ def extractor(settings: Settings) -> FeatureExtractor:
 
 
 def feature_version(settings: Settings) -> str:
-    return extractor(settings).version
+    """The version of the features the configured encoder writes, from its registry line (no model is built)."""
+    spec = encoder_spec(settings.frame_encoder)
+    return feature_version_of(spec.name, spec.dim)
 
 
 def store(settings: Settings) -> FeatureStore:

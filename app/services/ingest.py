@@ -22,6 +22,7 @@ from typing import Any
 from app.context import AppContext
 from app.errors import UserError
 from app.services.media_limits import over_limit
+from app.services.requests import TrainingError
 from core.csvcells import restore
 from core.fileio import atomic_path
 from core.media import MediaError, probe
@@ -313,7 +314,7 @@ def ingest_upload(
     """Ingest an uploaded file like the CLI does (same checks, same messages), extract its features
     and predict its venue with the active model. The bytes go to a temporary folder inside
     EASTERN_HOME (never a path the user chose) that is removed afterwards."""
-    from app.services import features, training
+    from app.services import features, models
 
     result = UploadResult()
     limit = ctx.settings.upload_max_mb
@@ -353,9 +354,9 @@ def ingest_upload(
         with session_scope(ctx.engine) as session:
             stored = repo.get_video(session, video_id=video_id)
         try:
-            result.prediction = training.predict_file(ctx, ctx.settings.inside_home(Path(stored.path)),
+            result.prediction = models.predict_file(ctx, ctx.settings.inside_home(Path(stored.path)),
                                                       caption=stored.caption)
-        except training.TrainingError as exc:
+        except TrainingError as exc:
             result.prediction_error = str(exc)
         return result
     finally:

@@ -14,8 +14,7 @@ What `ingest PATH` recognises (anything else stays a plain folder, manifest or f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -180,15 +179,6 @@ def _ls_choice(task: dict[str, Any]) -> str | None:
 # ------------------------------------------------------------------ writers
 
 
-@dataclass(frozen=True)
-class InteropFormat:
-    """An export format for labels: the folder beside the file that receives the media, and its writer."""
-
-    name: str
-    media_dir: str
-    write: Callable[[Path, Iterable[dict[str, Any]]], int]
-
-
 def write_labelstudio(out: Path, rows: Iterable[dict[str, Any]]) -> int:
     """Label Studio tasks with one Choices annotation each; videos as /data/local-files/?d=media/NAME."""
     tasks = []
@@ -218,5 +208,5 @@ def write_fiftyone(out: Path, rows: Iterable[dict[str, Any]]) -> int:
     return len(labels)
 
 
-FORMATS = {f.name: f for f in (InteropFormat("labelstudio", "media", write_labelstudio),
-                               InteropFormat("fiftyone", "data", write_fiftyone))}
+# The writers of the interop export formats (their table lines are in app/services/export_formats.py).
+WRITERS = {"labelstudio": write_labelstudio, "fiftyone": write_fiftyone}

@@ -1,14 +1,28 @@
-"""Model versions as the CLI and the pages show them: one typed summary per version."""
+"""Model versions: the typed views the CLI and the pages show, and what a stored version does (load, promote and
+activate, predictions, atom codes, a prediction for a file). Training a new version is app.services.training.
+
+Torch, the feature store and the model code are imported inside the functions that need them, so the pages that
+only list or promote versions (Models, Retrain) start without them."""
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from app.context import AppContext
+from app.services.requests import TrainingError
+from core.fileio import atomic_write
 from core.models import registry
 from db import repo
 from db.session import session_scope
+
+if TYPE_CHECKING:
+    from core.data import FeatureSet
 
 
 @dataclass(frozen=True)
@@ -149,3 +163,154 @@ def mistake_cells(confusion: list[list[int]], names: list[str]) -> list[dict[str
     cells = [{"label": names[i], "predicted": names[j], "videos": int(n), "i": i, "j": j}
              for i, row in enumerate(confusion) for j, n in enumerate(row) if n and i != j]
     return sorted(cells, key=lambda c: (-c["videos"], c["label"], c["predicted"]))
+
+
+def is_shallow(architecture: str) -> bool:
+    """A registered shallow baseline (stored and compared, never activated)."""
+    return registry.is_registered(architecture, "shallow")
+
+
+def load_model(ctx: AppContext, model_id: int):  # noqa: ANN201 - returns (nn.Module, cfg, meta)
+    """The model of a version, rebuilt from its self-describing checkpoint."""
+    from core.train import load_checkpoint
+
+    with session_scope(ctx.engine) as session:
+        row = repo.get_model_version(session, model_id=model_id)
+    if row is None:
+        raise TrainingError(f"no model version {model_id}")
+    if is_shallow(row.architecture):
+        raise TrainingError(
+            f"model version {model_id} is the shallow baseline {row.architecture}: it is kept for comparison "
+            "(`python -m app models`) and cannot be activated, predict or explain; use a deep model"
+        )
+    return load_checkpoint(ctx.settings.inside_home(Path(row.checkpoint_path)))
+
+
+def promote(ctx: AppContext, model_id: int, *, who: str, progress: Callable[[int, int], None] | None = None) -> int:
+    """Make a version active and recompute predictions (and atom codes) for every video, as account `who` (an
+    admin: PermissionDenied otherwise); audited. Returns the number of predictions stored."""
+    from app.services import audit
+    from app.services.accounts import require
+
+    actor = require(ctx, name=who, action="promote").name
+    count = activate(ctx, model_id, progress=progress)
+    audit.record(ctx, actor=actor, action="promote", target=f"model {model_id}", detail={"predictions": count})
+    from app.services import embeddings
+
+    embeddings.follow_activation(ctx, model_id, who=actor)  # the corpus map of the new model, in the background
+    return count
+
+
+def activate(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute every prediction with the version, then make it active (the checked paths call this: `promote`,
+    and a train request with activate=True, checked and audited when it was submitted)."""
+    count = recompute_predictions(ctx, model_id, progress=progress)
+    with session_scope(ctx.engine) as session:
+        repo.activate_model(session, model_id=model_id)
+    return count
+
+
+def features_for_model(ctx: AppContext, meta: dict[str, Any]) -> tuple[FeatureSet, np.ndarray]:
+    """Every video with features of the model's extractor version, encoded with the model's own
+    text vocabulary. Labels are -1 where the video's venue is not one of the model's classes."""
+    from app.services import features as feature_service
+    from core.data import build_feature_set
+    from core.features.textual import TextEmbedder
+
+    store = feature_service.store(ctx.settings)
+    if meta["feature_version"] != store.version:
+        raise TrainingError(
+            f"model was trained on features {meta['feature_version']}, the store holds {store.version}"
+        )
+    embedder = TextEmbedder.from_state(meta["text_embedder_state"])
+    with session_scope(ctx.engine) as session:
+        pairs = repo.videos_with_features(session, features_version=store.version)
+        labels = {r.video_id: r.venue_id for r in repo.labelled_videos(session, features_version=store.version)}
+    index = {v: i for i, v in enumerate(meta["venue_ids"])}
+    visual, acoustic, tokens = store.load([sha for _, sha in pairs])
+    data = build_feature_set(
+        visual, acoustic, tokens, embedder,
+        labels=np.array([index.get(labels.get(vid, -1), -1) for vid, _ in pairs], dtype=np.int64),
+        keys=[sha for _, sha in pairs], class_names=list(meta["class_names"]),
+    )
+    return data, np.array([vid for vid, _ in pairs], dtype=np.int64)
+
+
+def recompute_predictions(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Store the model's top-5 for every video and save its atom codes for the atom explorer."""
+    from app.services import ood as ood_service
+    from core.train import predict_intermediates
+
+    model, _cfg, meta = load_model(ctx, model_id)
+    data, video_ids = features_for_model(ctx, meta)
+    if len(video_ids) == 0:
+        return 0
+    inter = predict_intermediates(model, data)
+    probs = inter["probs"]
+    ood_scores = ood_service.score_rows(ctx, model_id, data, video_ids, inter, meta["feature_version"])
+    venue_ids = meta["venue_ids"]
+    rows = []
+    for i, vid in enumerate(video_ids):
+        p = probs[i]
+        top = np.argsort(-p)[:5]
+        label = int(data.labels[i])
+        rows.append({
+            "video_id": int(vid), "venue_id": int(venue_ids[top[0]]), "confidence": float(p[top[0]]),
+            "label_probability": float(p[label]) if label >= 0 else None,
+            "entropy": float(-(p * np.log(np.clip(p, 1e-12, 1))).sum() / math.log(len(p))),
+            "topk": [[int(venue_ids[j]), float(p[j])] for j in top], "ood_score": float(ood_scores[i]),
+        })
+        if progress and i % 500 == 0:
+            progress(i, len(video_ids))
+    with session_scope(ctx.engine) as session:
+        repo.replace_predictions(session, model_version_id=model_id, rows=rows)
+    if "atom_codes" in inter:
+        save_atom_codes(ctx, model_id, video_ids, inter["atom_codes"])
+    return len(rows)
+
+
+def atoms_path(ctx: AppContext, model_id: int) -> Path:
+    return ctx.settings.models_dir / f"atoms-{model_id}.npz"
+
+
+def save_atom_codes(ctx: AppContext, model_id: int, video_ids: np.ndarray, codes: np.ndarray) -> None:
+    codes = codes.astype(np.float16)
+    atomic_write(atoms_path(ctx, model_id), lambda fh: np.savez(fh, video_ids=video_ids, codes=codes), private=False)
+
+
+def load_atom_codes(ctx: AppContext, model_id: int) -> tuple[np.ndarray, np.ndarray] | None:
+    path = atoms_path(ctx, model_id)
+    if not path.exists():
+        return None
+    with np.load(path) as z:
+        return z["video_ids"], z["codes"]
+
+
+def predict_file(ctx: AppContext, path: Path, *, caption: str = "", model_id: int | None = None, k: int = 5) -> dict:
+    """Top-k venues for a video file that need not be in the database."""
+    from app.services import features as feature_service
+    from app.services import ood as ood_service
+    from core.data import build_feature_set
+    from core.features.textual import TextEmbedder
+    from core.train import predict_intermediates
+
+    with session_scope(ctx.engine) as session:
+        model_row = repo.get_model_version(session, model_id=model_id) if model_id else repo.active_model(session)
+    if model_row is None:
+        raise TrainingError("no trained model yet: run `python -m app train --activate` first")
+    model, _cfg, meta = load_model(ctx, model_row.id)
+    fx = feature_service.extractor(ctx.settings)
+    feats = fx.extract(path, caption)
+    embedder = TextEmbedder.from_state(meta["text_embedder_state"])
+    data = build_feature_set(
+        feats.visual[None], feats.acoustic[None], [feats.tokens], embedder, labels=np.array([-1]),
+        keys=["upload"], class_names=list(meta["class_names"]),
+    )
+    inter = predict_intermediates(model, data)
+    p = inter["probs"][0]
+    top = np.argsort(-p)[:k]
+    return {
+        "file": path.name, "model": {"id": model_row.id, "name": model_row.name},
+        "top": [{"venue": meta["class_names"][j], "probability": round(float(p[j]), 4)} for j in top],
+        "ood": ood_service.score_one(ctx, model_row.id, model, meta, data, inter).to_json(),
+    }

@@ -187,7 +187,7 @@ def _model_topk(ctx: AppContext, model_id: int, video_ids: list[int],
     out = {v: stored[v] for v in video_ids if v in stored}
     missing = [v for v in video_ids if v not in stored]
     if missing:
-        from app.services.training import load_model
+        from app.services.models import load_model
         from core.data import build_feature_set
         from core.features.textual import TextEmbedder
         from core.train import predict_proba

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.context import AppContext
 from core import ood
-from core.baselines.common import pool_sequences
-from core.data import FeatureSet
 from db import repo
 from db.queries import OOD_THRESHOLD
 from db.session import session_scope
+
+if TYPE_CHECKING:  # torch: the pages that only show a score import this module without it
+    from core.data import FeatureSet
 
 CALIBRATION_FILE = "ood.npz"
 WARNING = (f"This video is unlike the model's training videos (further from them than "
@@ -39,6 +40,8 @@ class OodVerdict:
 
 def vectors(data: FeatureSet, inter: dict[str, Any]) -> tuple[np.ndarray, str, list[int]]:
     """The rows' representation (N, D), its space and block sizes, from predict_intermediates' output."""
+    from core.baselines.common import pool_sequences
+
     pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
     return ood.representation(inter.get("common", {}), pooled, inter["modalities"])
 
@@ -84,7 +87,7 @@ def calibration(ctx: AppContext, model_id: int, model: Any, meta: dict[str, Any]
     cal = stored(ctx, model_id, meta["feature_version"])
     if cal is not None:
         return cal
-    from app.services.training import features_for_model
+    from app.services.models import features_for_model
     from core.train import predict_intermediates
 
     data, video_ids = features_for_model(ctx, meta)

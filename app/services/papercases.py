@@ -84,11 +84,11 @@ def crossval_probabilities(ctx: AppContext, set_row: repo.PredictionSetRow) -> P
 def split_probabilities(ctx: AppContext, model_id: int, video_ids: list[int], *,
                         load: Callable | None = None) -> Probabilities:
     """The active model's probabilities over all its classes for some of its test videos."""
-    from app.services import training
+    from app.services import models
     from core.train import predict_proba
 
-    model, _cfg, meta = (load or training.load_model)(ctx, model_id)
-    data, all_ids = training.features_for_model(ctx, meta)
+    model, _cfg, meta = (load or models.load_model)(ctx, model_id)
+    data, all_ids = models.features_for_model(ctx, meta)
     position = {int(v): i for i, v in enumerate(all_ids)}
     rows = np.array([position[v] for v in video_ids if v in position], dtype=np.int64)
     with session_scope(ctx.engine) as session:

@@ -4,7 +4,7 @@ Retrain form and the job list read them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from app.errors import UserError
 from app.services.jobs import JobRequest
@@ -12,6 +12,9 @@ from core.label_probe import PROBE
 from core.modalities import MODALITIES
 from core.modalities import parse as _parse_modalities
 from core.models import registry
+
+if TYPE_CHECKING:
+    from app.context import AppContext
 
 
 class TrainingError(UserError):
@@ -75,6 +78,16 @@ class CrossvalRequest(JobRequest):
             raise TrainingError(f"cross-validation needs at least 2 folds, got {self.folds}")
         if self.epochs < 1:
             raise TrainingError(f"epochs must be at least 1, got {self.epochs}")
+
+
+def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | None = None,
+                   architecture: str = "eastern") -> int:
+    """Start out-of-sample label issues in the background as account `who` (the admin's buttons on Annotate and
+    Models; `epochs` defaults to the home's demo setting): the job room checks the permission and audits."""
+    from app.services import jobs
+
+    request = CrossvalRequest(architecture=architecture, folds=folds, epochs=epochs or ctx.settings.demo_epochs)
+    return jobs.submit(ctx, request, who=who)
 
 
 @dataclass(frozen=True)

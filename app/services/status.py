@@ -10,6 +10,8 @@ from app.errors import UserError
 from db import queries, repo
 from db.session import session_scope
 
+ActiveModel = repo.ActiveModel  # what pages are given of the active model
+
 SETUP_HINT = "run `python -m app bootstrap` (or `make run`) to create the database, the demo corpus and a first model"
 
 
@@ -25,7 +27,7 @@ class Status:
     labelled: int
     with_features: int
     annotated: int
-    model: queries.ActiveModel | None
+    model: repo.ActiveModel | None
 
 
 def status(ctx: AppContext) -> Status:
@@ -34,7 +36,7 @@ def status(ctx: AppContext) -> Status:
         if not queries.schema_ready(session):
             raise NotReady(f"No database at {ctx.settings.db_url}: {SETUP_HINT}.")
         counts = repo.corpus_counts(session, per_venue=False)  # the sidebar shows totals only
-        active = queries.active_model_brief(session)
+        active = repo.active_model_brief(session)
     return Status(videos=counts.videos, labelled=counts.labelled, with_features=counts.with_features,
                   annotated=counts.annotated, model=active)
 

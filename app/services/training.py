@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
 from collections.abc import Callable
@@ -14,24 +13,18 @@ import numpy as np
 
 from app.context import AppContext
 from app.services import features as feature_service
-from app.services import ood as ood_service
 from app.services.jobs import JobOutcome, Progress
 from app.services.requests import TrainingError, TrainRequest, parse_modalities  # noqa: F401 - re-exported
 from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
 from core.features.textual import TextEmbedder
-from core.fileio import atomic_write
+from core.fit import fit_deep, fit_shallow
 from core.modalities import letters
-from core.models import ModelConfig, registry
+from core.models import registry
 from core.splits import TEST, TRAIN, holdout_split
-from core.train import TrainConfig, load_checkpoint, predict_intermediates, predict_proba, save_checkpoint, train
+from core.train import TrainConfig, predict_proba, save_checkpoint
 from db import repo
 from db.session import session_scope
-
-
-def is_shallow(architecture: str) -> bool:
-    """A registered shallow baseline (stored and compared, never activated)."""
-    return registry.is_registered(architecture, "shallow")
 
 
 @dataclass(frozen=True)
@@ -138,6 +131,8 @@ def train_and_register(
             checkpoint_path=checkpoint.as_posix(), metrics=metrics,
         )
     if request.activate:
+        from app.services.models import activate
+
         activate(ctx, model_id)
     return model_id
 
@@ -199,11 +194,11 @@ def _fit_deep(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows: Ro
     """core.train on the sequences; the checkpoint is models/<run>/model.pt (resumable while it trains)."""
     data = dataset.data
     fit_idx, val_idx, test_idx = rows
-    model_cfg = model_config(request.architecture, request.modalities, data, len(dataset.venue_ids))
     train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr, seed=request.seed)
     (ctx.settings.home / run_dir).mkdir(parents=True, exist_ok=True)
-    result = train(
-        model_cfg, train_cfg, data, fit_idx, val_idx, progress=progress, should_stop=should_stop,
+    model_cfg, result = fit_deep(
+        request.architecture, request.modalities, data, fit_idx, val_idx, train_cfg,
+        num_classes=len(dataset.venue_ids), progress=progress, should_stop=should_stop,
         checkpoint_path=ctx.settings.home / run_dir / "resume.pt",
     )
     if result.cancelled:
@@ -232,21 +227,20 @@ def _fit_shallow(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows:
     chosen on the validation slice), stored as models/<run>/model.pkl. epochs / batch_size / lr of the request
     do not apply. The fit itself cannot be interrupted; a stop request is honoured before it starts and before
     anything is stored."""
-    from core.baselines import build_baseline, pool_sequences, save_baseline
+    from core.baselines import pool_sequences, save_baseline
 
     data = dataset.data
     fit_idx, val_idx, test_idx = rows
     pooled = pool_sequences(data.visual, data.acoustic, data.text, data.text_lengths)
-    X = {m: pooled[m] for m in request.modalities}
 
     def part(idx: np.ndarray) -> dict[str, np.ndarray]:
-        return {m: v[idx] for m, v in X.items()}
+        return {m: pooled[m][idx] for m in request.modalities}
 
     if should_stop is not None and should_stop():
         return None
-    model = build_baseline(request.architecture, data.class_names, seed=request.seed)
     started = time.perf_counter()
-    model.fit(part(fit_idx), data.labels[fit_idx], part(val_idx), data.labels[val_idx])
+    model = fit_shallow(request.architecture, request.modalities, pooled, data.labels, fit_idx, val_idx,
+                        class_names=data.class_names, seed=request.seed)
     fit_seconds = round(time.perf_counter() - started, 3)
     if should_stop is not None and should_stop():
         return None
@@ -285,14 +279,6 @@ def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(params, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
 
 
-def model_config(arch: str, modalities: tuple[str, ...], data: FeatureSet, num_classes: int) -> ModelConfig:
-    """Table 4's configuration of `arch` over these modalities, sized to the data's feature dimensions."""
-    return ModelConfig(
-        arch=arch, modalities=modalities, visual_dim=int(data.visual.shape[-1]),
-        acoustic_dim=int(data.acoustic.shape[-1]), text_dim=int(data.text.shape[-1]), num_classes=num_classes,
-    )
-
-
 def _stable_rows(dataset: Dataset, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fit, validation, test) rows: test is the stable split's test share; validation is carved (seeded) from
     its training share, so a relabel can move a video between fit and validation but never into test."""
@@ -307,135 +293,3 @@ def _train_val(labels: np.ndarray, train_idx: np.ndarray, *, seed: int) -> tuple
     """Carve a validation slice (10%) from the training split for early stopping."""
     sub_train, sub_val = holdout_split(labels[train_idx], test_fraction=0.1, seed=seed + 1)
     return train_idx[sub_train], train_idx[sub_val]
-
-
-def load_model(ctx: AppContext, model_id: int):  # noqa: ANN201 - returns (nn.Module, cfg, meta)
-    """The model of a version, rebuilt from its self-describing checkpoint."""
-    with session_scope(ctx.engine) as session:
-        row = repo.get_model_version(session, model_id=model_id)
-    if row is None:
-        raise TrainingError(f"no model version {model_id}")
-    if is_shallow(row.architecture):
-        raise TrainingError(
-            f"model version {model_id} is the shallow baseline {row.architecture}: it is kept for comparison "
-            "(`python -m app models`) and cannot be activated, predict or explain; use a deep model"
-        )
-    return load_checkpoint(ctx.settings.inside_home(Path(row.checkpoint_path)))
-
-
-def promote(ctx: AppContext, model_id: int, *, who: str, progress: Callable[[int, int], None] | None = None) -> int:
-    """Make a version active and recompute predictions (and atom codes) for every video, as account `who` (an
-    admin: PermissionDenied otherwise); audited. Returns the number of predictions stored."""
-    from app.services import audit
-    from app.services.accounts import require
-
-    actor = require(ctx, name=who, action="promote").name
-    count = activate(ctx, model_id, progress=progress)
-    audit.record(ctx, actor=actor, action="promote", target=f"model {model_id}", detail={"predictions": count})
-    from app.services import embeddings
-
-    embeddings.follow_activation(ctx, model_id, who=actor)
-    return count
-
-
-def activate(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute every prediction with the version, then make it active (the checked paths call this: `promote`,
-    and a train request with activate=True, checked and audited when it was submitted)."""
-    count = recompute_predictions(ctx, model_id, progress=progress)
-    with session_scope(ctx.engine) as session:
-        repo.activate_model(session, model_id=model_id)
-    return count
-
-
-def features_for_model(ctx: AppContext, meta: dict[str, Any]) -> tuple[FeatureSet, np.ndarray]:
-    """Every video with features of the model's extractor version, encoded with the model's own
-    text vocabulary. Labels are -1 where the video's venue is not one of the model's classes."""
-    store = feature_service.store(ctx.settings)
-    if meta["feature_version"] != store.version:
-        raise TrainingError(
-            f"model was trained on features {meta['feature_version']}, the store holds {store.version}"
-        )
-    embedder = TextEmbedder.from_state(meta["text_embedder_state"])
-    with session_scope(ctx.engine) as session:
-        pairs = repo.videos_with_features(session, features_version=store.version)
-        labels = {r.video_id: r.venue_id for r in repo.labelled_videos(session, features_version=store.version)}
-    index = {v: i for i, v in enumerate(meta["venue_ids"])}
-    visual, acoustic, tokens = store.load([sha for _, sha in pairs])
-    data = build_feature_set(
-        visual, acoustic, tokens, embedder,
-        labels=np.array([index.get(labels.get(vid, -1), -1) for vid, _ in pairs], dtype=np.int64),
-        keys=[sha for _, sha in pairs], class_names=list(meta["class_names"]),
-    )
-    return data, np.array([vid for vid, _ in pairs], dtype=np.int64)
-
-
-def recompute_predictions(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
-    """Store the model's top-5 for every video and save its atom codes for the atom explorer."""
-    model, _cfg, meta = load_model(ctx, model_id)
-    data, video_ids = features_for_model(ctx, meta)
-    if len(video_ids) == 0:
-        return 0
-    inter = predict_intermediates(model, data)
-    probs = inter["probs"]
-    ood_scores = ood_service.score_rows(ctx, model_id, data, video_ids, inter, meta["feature_version"])
-    venue_ids = meta["venue_ids"]
-    rows = []
-    for i, vid in enumerate(video_ids):
-        p = probs[i]
-        top = np.argsort(-p)[:5]
-        label = int(data.labels[i])
-        rows.append({
-            "video_id": int(vid), "venue_id": int(venue_ids[top[0]]), "confidence": float(p[top[0]]),
-            "label_probability": float(p[label]) if label >= 0 else None,
-            "entropy": float(-(p * np.log(np.clip(p, 1e-12, 1))).sum() / math.log(len(p))),
-            "topk": [[int(venue_ids[j]), float(p[j])] for j in top], "ood_score": float(ood_scores[i]),
-        })
-        if progress and i % 500 == 0:
-            progress(i, len(video_ids))
-    with session_scope(ctx.engine) as session:
-        repo.replace_predictions(session, model_version_id=model_id, rows=rows)
-    if "atom_codes" in inter:
-        save_atom_codes(ctx, model_id, video_ids, inter["atom_codes"])
-    return len(rows)
-
-
-def atoms_path(ctx: AppContext, model_id: int) -> Path:
-    return ctx.settings.models_dir / f"atoms-{model_id}.npz"
-
-
-def save_atom_codes(ctx: AppContext, model_id: int, video_ids: np.ndarray, codes: np.ndarray) -> None:
-    codes = codes.astype(np.float16)
-    atomic_write(atoms_path(ctx, model_id), lambda fh: np.savez(fh, video_ids=video_ids, codes=codes), private=False)
-
-
-def load_atom_codes(ctx: AppContext, model_id: int) -> tuple[np.ndarray, np.ndarray] | None:
-    path = atoms_path(ctx, model_id)
-    if not path.exists():
-        return None
-    with np.load(path) as z:
-        return z["video_ids"], z["codes"]
-
-
-def predict_file(ctx: AppContext, path: Path, *, caption: str = "", model_id: int | None = None, k: int = 5) -> dict:
-    """Top-k venues for a video file that need not be in the database."""
-    with session_scope(ctx.engine) as session:
-        model_row = repo.get_model_version(session, model_id=model_id) if model_id else repo.active_model(session)
-    if model_row is None:
-        raise TrainingError("no trained model yet: run `python -m app train --activate` first")
-    model, _cfg, meta = load_model(ctx, model_row.id)
-    fx = feature_service.extractor(ctx.settings)
-    feats = fx.extract(path, caption)
-    embedder = TextEmbedder.from_state(meta["text_embedder_state"])
-    data = build_feature_set(
-        feats.visual[None], feats.acoustic[None], [feats.tokens], embedder, labels=np.array([-1]),
-        keys=["upload"], class_names=list(meta["class_names"]),
-    )
-    inter = predict_intermediates(model, data)
-    p = inter["probs"][0]
-    top = np.argsort(-p)[:k]
-    return {
-        "file": path.name, "model": {"id": model_row.id, "name": model_row.name},
-        "top": [{"venue": meta["class_names"][j], "probability": round(float(p[j]), 4)} for j in top],
-        "ood": ood_service.score_one(ctx, model_row.id, model, meta, data, inter).to_json(),
-    }
-

@@ -34,9 +34,8 @@ def ctx() -> AppContext:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def loaded_model(home: str, model_id: int) -> Any:
     """A model version rebuilt from its checkpoint: (module, config, meta). Checkpoints never change."""
-    from app.services import training
 
-    return training.load_model(ctx(), model_id)
+    return models.load_model(ctx(), model_id)
 
 
 def _model_loader(context: AppContext, model_id: int) -> Any:

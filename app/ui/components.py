@@ -11,8 +11,7 @@ import streamlit as st
 from app.errors import user_message
 
 if TYPE_CHECKING:
-    from app.services.status import Status
-    from db.queries import ActiveModel
+    from app.services.status import ActiveModel, Status
 
 
 @contextmanager

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.services import annotate, export, jobs
+from app.services import annotate, export, jobs, requests
+from app.services.export_formats import formats_for
 from app.ui import cache, components, session
 
 ACTIVE = jobs.ACTIVE_STATES
@@ -86,7 +87,7 @@ def _start_button(source: annotate.QueueSource, *, key: str) -> None:
 
 
 def _start(*, architecture: str) -> None:
-    job_id = components.attempt(annotate.start_crossval, cache.ctx(), who=session.account_name() or "",
+    job_id = components.attempt(requests.start_crossval, cache.ctx(), who=session.account_name() or "",
                                 architecture=architecture)
     if job_id is not None:
         st.session_state["labelissues_watching"] = job_id
@@ -95,18 +96,23 @@ def _start(*, architecture: str) -> None:
 
 
 def download(kind: str, *, key: str, label: str, model_id: int | None = None) -> None:
-    """A download button that runs the export when clicked (streamed to a temporary file, then served); signed
-    out, a line saying to sign in instead (export needs a viewer account)."""
+    """A download button that runs the export when clicked (streamed to a temporary file, then served), in the
+    format picked beside it (the formats a browser can save, from app.services.export_formats); signed out, a
+    line saying to sign in instead (export needs a viewer account)."""
     if not session.can("export"):
         st.caption(f"{label}: sign in first (a viewer account at least).")
         return
     actor = session.account_name() or ""
+    choices = {f.name: f for f in formats_for(kind, downloadable=True)}
+    picked = st.segmented_control("Format", list(choices), default="csv" if "csv" in choices else next(iter(choices)),
+                                  key=f"{key}_format", label_visibility="collapsed") or "csv"
+    fmt = choices[picked]
 
     def produce() -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / f"{kind}.csv"
-            export.export(cache.ctx(), kind, fmt="csv", out=out, model_id=model_id, actor=actor)
+            out = Path(tmp) / f"{kind}.{fmt.suffix}"
+            export.export(cache.ctx(), kind, fmt=fmt.name, out=out, model_id=model_id, actor=actor)
             return out.read_bytes()
 
-    st.download_button(label, data=produce, file_name=f"eastern-{kind}.csv", mime="text/csv", key=key,
+    st.download_button(label, data=produce, file_name=f"eastern-{kind}.{fmt.suffix}", mime=fmt.mime, key=key,
                        icon=":material/download:", on_click="ignore")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import annotate, newlabels
-from app.ui import cache, components, label_editor, media_figures, player, session
+from app.ui import cache, components, label_editor, player, session
 
 PAGE = 50  # queue rows fetched per run (the ranking itself is computed once per label snapshot and model)
 
@@ -89,13 +89,7 @@ def _label(video_id: int, item: newlabels.NewLabelItem | None, done: list[int]) 
     st.text(video.original_name)
     left, right = st.columns([3, 2])
     with left:
-        if detail.media_file:
-            player.player(detail.media_file, fps=video.fps, key="newlabels_player")
-        else:
-            st.warning("The stored file of this video is missing.")
-        view = components.attempt(cache.media_view, video.sha256, video.path)
-        if view is not None:
-            st.image(media_figures.frame_strip(view.frames), caption="the 12 frames the model reads (one per 0.5 s)")
+        player.video_media(detail, key="newlabels_player")
     with right:
         if item is None:
             st.caption("Labelled just now as:")

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app.services import papercases
+from app.services.status import ActiveModel
 from app.ui import cache, components, figures, media_figures, navigation
-from db.queries import ActiveModel
 
 
 def paper_cases_section(model: ActiveModel) -> None:

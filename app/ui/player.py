@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from app.services.explain_view import ExplanationView
 from app.services.proxies import Playback
+
+if TYPE_CHECKING:
+    from app.services.browse import VideoDetail
 from app.ui.components import plain
 
 TEMPLATE = Path(__file__).resolve().parent / "static" / "player.html"
@@ -99,3 +103,18 @@ def player(media: Playback | str | Path, *, fps: float, key: str, timeline: Time
         st.iframe(page, height=height, alt="video player")
         if playback.note:
             st.caption(plain(playback.note))
+
+
+def video_media(detail: VideoDetail, *, key: str, timeline: Timeline | None = None) -> None:
+    """A video's player (its browser copy when it has one) and the strip of the 12 frames the model reads, or a
+    warning when the stored file is missing: what Annotate and "Label new videos" show beside the editor."""
+    from app.ui import cache, components, media_figures
+
+    video = detail.video
+    if detail.media_file:
+        player(detail.playback or detail.media_file, fps=video.fps, key=key, timeline=timeline)
+    else:
+        st.warning("The stored file of this video is missing.")
+    view = components.attempt(cache.media_view, video.sha256, video.path)
+    if view is not None:
+        st.image(media_figures.frame_strip(view.frames), caption="the 12 frames the model reads (one per 0.5 s)")

@@ -31,6 +31,15 @@ class EncoderSpec:
 
 _ENCODERS: dict[str, EncoderSpec] = {}
 
+# Bump when the decode, acoustic or text recipe changes: features of another recipe are not comparable.
+RECIPE = "v1"
+
+
+def feature_version_of(encoder_name: str, dim: int) -> str:
+    """The name of the features a pipeline with this frame encoder writes: what a stored vector was made by.
+    Known from the registry alone, so pages and services that only read features never build the encoder."""
+    return f"{RECIPE}-{encoder_name}-{dim}"
+
 
 def register_encoder(spec: EncoderSpec) -> EncoderSpec:
     if spec.name in _ENCODERS:

@@ -8,13 +8,11 @@ import numpy as np
 
 from core.features.acoustic import DIM as ACOUSTIC_DIM
 from core.features.acoustic import N_CLIPS, acoustic_features, warm_up
+from core.features.encoders import RECIPE, feature_version_of  # noqa: F401 - RECIPE importable from here
 from core.features.store import VideoFeatures
 from core.features.textual import clean_tokens
 from core.features.visual import FrameEncoder
 from core.media import decode
-
-# Bump when the decode, acoustic or text recipe changes: features of another recipe are not comparable.
-RECIPE = "v1"
 
 
 class FeatureExtractor:
@@ -22,7 +20,7 @@ class FeatureExtractor:
 
     def __init__(self, encoder: FrameEncoder):
         self.encoder = encoder
-        self.version = f"{RECIPE}-{encoder.name}-{encoder.dim}"
+        self.version = feature_version_of(encoder.name, encoder.dim)
 
     def warm_up(self) -> None:
         """Pay the one-off costs (librosa import and numba compilation, the stop list, the first

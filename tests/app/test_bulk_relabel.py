@@ -58,3 +58,31 @@ def test_the_table_view_offers_bulk_relabel_to_a_signed_in_annotator(ws_env: Wor
     at = open_page("browse", annotator="alice")
     at.segmented_control(key="browse_view").set_value("Table").run()
     assert not at.exception and "Select rows to relabel them together" in texts(at)
+
+
+def test_bulk_label_on_the_command_line_acts_as_an_account(private_ws: Workspace) -> None:
+    import json
+
+    from app.context import get_context
+    from tests.app.test_training_service import run_cli
+
+    ctx = get_context()
+    before = _state(ctx, [4, 5, 6])
+    venue = next(v for v in ("Garden", "Speakeasy") if all(before[i][0].current_venue != v for i in (4, 5, 6)))
+    stale = before[6][0].version
+    annotate.relabel(ctx, video_id=6, venue="Park", who=private_ws.admin, reason="meanwhile", expected_version=stale)
+    argv = ["bulk-label", venue, "--videos", f"4-5,6@{stale}", "--reason", "cli bulk"]
+    for who in ([], ["--who", private_ws.annotator, "--password", "wrong-password"]):
+        code, _, stderr = run_cli([*argv, *who])
+        assert code == 2 and "Traceback" not in stderr
+    assert _state(ctx, [4, 5])[4][0].version == before[4][0].version  # nothing written
+    code, out, stderr = run_cli([*argv, "--who", private_ws.annotator, "--password", private_ws.annotator_password])
+    assert code == 0, stderr
+    result = json.loads(out)
+    assert result["saved"] == [4, 5] and [c["video_id"] for c in result["conflicts"]] == [6]
+    after = _state(ctx, [4, 5, 6])
+    assert all(after[v][1][0].who == private_ws.annotator and after[v][1][0].reason == "cli bulk" for v in (4, 5))
+    assert after[6][0].current_venue == "Park"
+    with pytest.raises(SystemExit) as stop:  # argparse: the usage and one line, exit 2
+        run_cli(["bulk-label", venue, "--videos", "1,x", "--who", private_ws.annotator])
+    assert stop.value.code == 2

@@ -10,7 +10,7 @@ import torch
 
 from app.services import explain as service
 from app.services import features as feature_service
-from app.services import training
+from app.services import models
 from app.services.explain_view import ExplanationView
 from core.features.store import VideoFeatures
 from core.features.textual import TextEmbedder, clean_tokens
@@ -54,7 +54,7 @@ def world(ctx):
         repo.activate_model(s, model_id=model_id)
     codes = np.zeros((3, 3, K), dtype=np.float32)
     codes[0, 0, 1], codes[2, 0, 1], codes[1, 2, 1] = 0.5, 2.0, 1.0  # atom 1: videos 3 > 1 (visual), 2 (textual)
-    training.save_atom_codes(ctx, model_id, np.array([video_id, other_id, 99]), codes)
+    models.save_atom_codes(ctx, model_id, np.array([video_id, other_id, 99]), codes)
     return {"video_id": video_id, "other_id": other_id, "model_id": model_id, "model": model, "meta": meta}
 
 
@@ -83,7 +83,7 @@ def test_explain_video_structure_and_cache(ctx, world, monkeypatch: pytest.Monke
     def refuse(*_args, **_kwargs):
         raise AssertionError("a cached explanation must not load the model")
 
-    monkeypatch.setattr(training, "load_model", refuse)
+    monkeypatch.setattr(models, "load_model", refuse)
     again = service.explain_video(ctx, world["video_id"])
     assert again.cached is True and dataclasses.replace(again, cached=False) == out
     assert len(list((ctx.settings.home / "cache" / "explain").glob("*.json"))) == 1

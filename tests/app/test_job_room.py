@@ -90,7 +90,7 @@ def test_each_command_that_changes_data_needs_an_account_and_audits_once(private
 
 def test_a_viewer_cannot_start_promote_or_cancel_through_any_service(private_ws: Workspace) -> None:
     from app.context import get_context
-    from app.services import accounts, annotate, jobs, training
+    from app.services import accounts, jobs, models, requests
     from app.services.crossval import CrossvalRequest
 
     ctx = get_context()
@@ -100,11 +100,11 @@ def test_a_viewer_cannot_start_promote_or_cancel_through_any_service(private_ws:
     with pytest.raises(accounts.PermissionDenied):
         jobs.run_inline(ctx, CrossvalRequest(folds=2, epochs=1), who="vera")
     with pytest.raises(accounts.PermissionDenied):
-        annotate.start_crossval(ctx, who="vera")
+        requests.start_crossval(ctx, who="vera")
     with pytest.raises(accounts.PermissionDenied):
-        training.promote(ctx, private_ws.other_model, who="vera")
+        models.promote(ctx, private_ws.other_model, who="vera")
     with pytest.raises(accounts.PermissionDenied):
-        training.promote(ctx, private_ws.other_model, who="nobody")
+        models.promote(ctx, private_ws.other_model, who="nobody")
     from db import repo
     from db.session import session_scope
 

@@ -17,7 +17,7 @@ from sklearn.metrics import f1_score
 
 from db import queries, repo
 from db.session import session_scope
-from tests.fixtures import Workspace
+from tests.fixtures import AS_ADMIN, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -271,7 +271,7 @@ def test_labels_export_round_trips_through_ingest(private_ws: Workspace, tmp_pat
         other = next(v.name for v in repo.list_venues(session, used_only=True) if v.name != video.current_venue)
     annotate.relabel(ctx, video_id=1, venue=other, who=private_ws.annotator, expected_version=video.version)
     out = tmp_path / "export" / "manifest.csv"
-    done = _cli(private_ws.env(), "export", "labels", "--with-media", "--out", str(out))
+    done = _cli(private_ws.env(), "export", "labels", "--with-media", "--out", str(out), *AS_ADMIN)
     assert done.returncode == 0, done.stderr
     meta = json.loads(out.with_name("manifest.csv.meta.json").read_text())
     with session_scope(ctx.engine) as session:
@@ -309,7 +309,7 @@ def test_every_export_kind_writes_its_rows_and_source(ws_env: Workspace, tmp_pat
 
     exported = [e for e in audit.recent(ctx, action="export") if e.target.startswith(str(tmp_path))]
     assert len(exported) == 6 and {e.detail["kind"] for e in exported} == {"history", "predictions", "issues"}
-    bad = _cli(ws_env.env(), "export", "labels", "--out", str(tmp_path))  # a folder: one clear line, exit 2
+    bad = _cli(ws_env.env(), "export", "labels", "--out", str(tmp_path), *AS_ADMIN)  # a folder: one clear line, exit 2
     assert bad.returncode == 2 and "is a folder" in bad.stderr
 
 

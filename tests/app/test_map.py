@@ -25,7 +25,7 @@ def _run(ctx, model_id: int | None = None) -> embeddings.Run:  # noqa: ANN001
 
 
 def test_the_artifact_is_the_models_forward_on_the_stored_features(ws_ctx, workspace: Workspace) -> None:  # noqa: ANN001
-    from app.services.training import features_for_model, load_model
+    from app.services.models import features_for_model, load_model
     from core.train import predict_intermediates
 
     run = _run(ws_ctx, workspace.active_model)
@@ -109,7 +109,7 @@ def test_activation_starts_the_job_and_a_killed_job_resumes(private_ws: Workspac
     """Promoting the LSTMs version (no common space: its hidden states) starts its embeddings job; killed after
     its first layout, the next run resumes the same artifact, keeps the finished files and completes it."""
     from app.context import get_context
-    from app.services import jobs, training
+    from app.services import jobs, models
     from app.settings import get_settings
 
     os.environ["EASTERN_MAP_ON_ACTIVATE"] = "true"
@@ -118,7 +118,7 @@ def test_activation_starts_the_job_and_a_killed_job_resumes(private_ws: Workspac
     try:
         ctx = get_context()
         assert ctx.settings.map_on_activate
-        training.promote(ctx, private_ws.other_model, who=private_ws.admin)
+        models.promote(ctx, private_ws.other_model, who=private_ws.admin)
     finally:
         os.environ["EASTERN_MAP_ON_ACTIVATE"] = "false"
     job = jobs.list_jobs(ctx, kind="embeddings", limit=1)[0]
@@ -136,7 +136,7 @@ def test_activation_starts_the_job_and_a_killed_job_resumes(private_ws: Workspac
     killed = _run(ctx, private_ws.other_model)
     assert killed.row.status == "failed" and not killed.done and "resumable" in killed.row.message
     kept = {s: (killed.folder / f"{s}.npy").stat().st_mtime_ns for s in ("joint", "layout-joint")}
-    _model, cfg, _meta = training.load_model(ctx, private_ws.other_model)  # LSTMs: joint = [h_v; h_a; h_t]
+    _model, cfg, _meta = models.load_model(ctx, private_ws.other_model)  # LSTMs: joint = [h_v; h_a; h_t]
     assert killed.vectors("joint").shape[1] == sum(cfg.hidden_dim(m) for m in cfg.modalities)
 
     env = {**os.environ, **private_ws.env()}

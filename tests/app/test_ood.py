@@ -45,7 +45,7 @@ def test_demo_videos_of_the_models_classes_are_mostly_in_distribution(ws_ctx, wo
 
 def test_real_clips_are_flagged_stored_and_filtered(private_ws: Workspace) -> None:
     from app.context import get_context
-    from app.services import browse, ingest, training
+    from app.services import browse, ingest, models
 
     ctx = get_context()
     ids = []
@@ -56,7 +56,7 @@ def test_real_clips_are_flagged_stored_and_filtered(private_ws: Workspace) -> No
         print(f"{name}: ood {up.prediction['ood']} ({time.perf_counter() - started:.2f} s with extraction)")
         assert up.prediction["ood"]["score"] > 1.5 and up.prediction["ood"]["space"] == "common+input"
         ids.append(up.video_id)
-    training.promote(ctx, private_ws.active_model, who=private_ws.admin)
+    models.promote(ctx, private_ws.active_model, who=private_ws.admin)
     scores = _scores(ctx, private_ws.active_model)
     assert all(scores[v] > 1.0 for v in ids)
     page = browse.browse_page(ctx, filters=VideoFilter(unlike_training=True), page_size=100)

@@ -73,7 +73,7 @@ def test_train_activate_stores_a_version_with_metrics_and_predictions_for_every_
         assert 0 <= entropy <= 1
 
     from app.services import models as model_service
-    from app.services.training import load_model
+    from app.services.models import load_model
 
     row = model_service.get(_ctx(), summary["id"])
     assert (private_ws.home / row.checkpoint_path).is_file()

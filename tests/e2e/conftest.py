@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -88,13 +89,11 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path) -> None:
         time.sleep(0.5)
 
 
-@pytest.fixture(scope="session")
-def server(workspace: Workspace, artifacts: Path) -> Iterator[str]:
-    """`streamlit run app/ui/main.py` on the workspace; yields its base URL and stops it at the end.
-    Its log is kept as test-artifacts/e2e/server.log."""
+@contextmanager
+def streamlit_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`streamlit run app/ui/main.py` with this environment (its home) on a free port; yields its base URL once
+    healthy and stops it on exit. Its output goes to `log_path`."""
     port = _free_port()
-    log_path = artifacts / "server.log"
-    env = {**os.environ, **workspace.env(), "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "streamlit", "run", "app/ui/main.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
@@ -112,6 +111,13 @@ def server(workspace: Workspace, artifacts: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(workspace: Workspace, artifacts: Path) -> Iterator[str]:
+    """The dashboard on the shared workspace; its log is kept as test-artifacts/e2e/server.log."""
+    with streamlit_server({**os.environ, **workspace.env(), "PYTHONPATH": str(ROOT)}, artifacts / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from core import proxy
 from core.probe import probe
 from db import repo
 from db.session import make_engine, session_scope
-from tests.e2e.conftest import ARTIFACTS, ROOT, _free_port, _need_chromium, _wait_healthy
+from tests.e2e.conftest import ARTIFACTS, ROOT, _need_chromium, streamlit_server
 from tests.e2e.test_browser import keyed, settle
 from tests.formats import FORMATS, INGESTED, make_format
 from tests.media import write_video
@@ -59,25 +59,8 @@ def format_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def format_server(format_home: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("playback-log") / "server.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app/ui/main.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=format_home["env"], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log_path)
+    with streamlit_server(format_home["env"], tmp_path_factory.mktemp("playback-log") / "server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_every_ingested_format_plays_upright(page, format_home: dict, format_server: str) -> None:  # noqa: ANN001

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import annotate, triage
-from app.ui import cache, components, label_editor, labelissues, media_figures, newlabels_panel, player, session
+from app.ui import cache, components, label_editor, labelissues, newlabels_panel, player, session
 
 QUEUES = ("Fix labels", "Label new videos")
 
@@ -61,18 +61,13 @@ st.subheader(f"Video #{video.id}")
 st.text(video.original_name)
 left, right = st.columns([3, 2])
 with left:
+    why = None
     if detail.media_file:
         colour = st.toggle("Colour the time line: what supports the current label", key="annotate_timeline",
                            help="Integrated Gradients of the active model toward the current label (a few seconds)")
         why = (components.attempt(cache.explanation, video.id, video.current_venue_id, status.model.id)
                if colour and video.current_venue_id is not None else None)
-        player.player(detail.playback or detail.media_file, fps=video.fps, key="annotate_player",
-                      timeline=player.timeline_of(why))
-    else:
-        st.warning("The stored file of this video is missing.")
-    view = components.attempt(cache.media_view, video.sha256, video.path)
-    if view is not None:
-        st.image(media_figures.frame_strip(view.frames), caption="the 12 frames the model reads (one per 0.5 s)")
+    player.video_media(detail, key="annotate_player", timeline=player.timeline_of(why))
 with right:
     with st.container(border=True):
         st.markdown("**Why it is in the queue**")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.services import models, training
+from app.services import models
 from app.ui import cache, compare_panel, components, confusion_panel, figures, labelissues, navigation, session
 from core.figures import epoch_curves_figure
 from core.modalities import letters
@@ -40,7 +40,7 @@ else:
             st.caption("An admin can promote this version to active.")
         elif st.button(f"Promote #{chosen} to active", key="models_promote", icon=":material/rocket_launch:"):
             with st.spinner("Recomputing every video's prediction with this version…"):
-                count = components.attempt(training.promote, cache.ctx(), chosen, who=session.account_name() or "")
+                count = components.attempt(models.promote, cache.ctx(), chosen, who=session.account_name() or "")
             if count is not None:
                 cache.clear_after_model_change()
                 components.flash("success", f"Version #{chosen} is now active; {count} predictions recomputed.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.services import jobs, training
+from app.services import jobs, models
+from app.services.requests import TrainRequest
 from app.ui import cache, components, figures, request_form, session
 from core.modalities import letters
 
@@ -20,12 +21,12 @@ if not admin:
     st.info("Starting, cancelling and promoting need an admin account: sign in with one in the sidebar. "
             "You can follow the jobs below.", icon=":material/lock:")
 else:
-    values = request_form.request_form(training.TrainRequest, key="retrain", submit="Start training")
+    values = request_form.request_form(TrainRequest, key="retrain", submit="Start training")
     if values is not None:
         if not values["modalities"]:
             st.error("Choose at least one modality.")
         else:
-            request = components.attempt(training.TrainRequest.from_dict, values)
+            request = components.attempt(TrainRequest.from_dict, values)
             job_id = request and components.attempt(jobs.submit, ctx, request, who=session.account_name() or "")
             if job_id:
                 components.flash("success", f"Training job {job_id} started in its own process.")
@@ -107,7 +108,7 @@ if finished and finished.model_version_id in versions:
         if st.button(f"Promote #{new.id} to active", type="primary", key="retrain_promote",
                      icon=":material/rocket_launch:"):
             with st.spinner("Recomputing every video's prediction with the new model…"):
-                count = components.attempt(training.promote, ctx, new.id, who=session.account_name() or "")
+                count = components.attempt(models.promote, ctx, new.id, who=session.account_name() or "")
             if count is not None:
                 cache.clear_after_model_change()
                 components.flash("success", f"Version #{new.id} is now active; {count} predictions recomputed.")
