@@ -251,3 +251,20 @@ def test_selections_on_the_command_line(private_ws: Workspace, capsys: pytest.Ca
     capsys.readouterr()
     assert main(["selections", "list"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_the_graph_from_the_index_finds_what_cleanlabs_own_graph_finds() -> None:
+    """dataissues reads its neighbour graph from the run's faiss index (re-ranked by cosine, cleanlab's metric):
+    on vectors with planted duplicates it flags the same videos as cleanlab building the graph itself."""
+    from app.services.dataissues import find
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 32)).astype(np.float32)
+    X[5] = X[7]  # an exact copy
+    X[9] = X[11] + 1e-3  # a re-encode
+    ids = rng.permutation(np.arange(1000, 1400))
+    own = find(X, ids)
+    ours = find(X, ids, emb.build_index(X, emb.IndexConfig(exact_below=100)))  # the HNSW index
+    flagged = {(r["video_id"], r["type"], r["duplicate_of"]) for r in ours if r["is_issue"]}
+    assert flagged == {(r["video_id"], r["type"], r["duplicate_of"]) for r in own if r["is_issue"]}
+    assert {(int(ids[5]), "near_duplicate", int(ids[7])), (int(ids[9]), "near_duplicate", int(ids[11]))} <= flagged
