@@ -15,7 +15,7 @@ ACTIONS = (
     "account.add", "account.passwd", "account.role", "account.disable", "account.enable", "account.unlock",
     "backup", "restore",
     "retrain", "promote", "crossval", "export",
-    "venue.add",
+    "venue.add", "ingest",
 )
 
 
