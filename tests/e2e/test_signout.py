@@ -21,6 +21,7 @@ def _tab(browser: Browser) -> Page:
     """A tab in its own browser context (its own cookies and Streamlit session)."""
     tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     tab.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
     return tab
 
 
@@ -29,8 +30,8 @@ def _sign_in(tab: Page, server: str, name: str, password: str) -> None:
     tab.wait_for_selector('[data-testid="stApp"]')
     settle(tab)
     sidebar = tab.get_by_test_id("stSidebar")
-    sidebar.get_by_label("Account name").fill(name)
-    sidebar.get_by_label("Password").fill(password)
+    sidebar.get_by_role("textbox", name="Account name").fill(name)
+    sidebar.get_by_role("textbox", name="Password").fill(password)
     sidebar.get_by_role("button", name="Sign in").click()
     settle(tab)
     expect(sidebar.get_by_text(f"Signed in as {name}")).to_be_visible()
