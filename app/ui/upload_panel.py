@@ -2,6 +2,8 @@
 worker runs and each file's outcome when it ends (app.services.ingest_job)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from app.services import ingest_job, jobs
@@ -14,7 +16,9 @@ def job_panel(job: jobs.JobView) -> None:
     request = job.request
     venue = getattr(request, "venue", "") or None
     with st.container(border=True, key=f"upload_job_{job.id}"):
-        st.markdown(f"**Job {job.id}** · {job.status}")
+        what = Path(request.path).name if request is not None and getattr(request, "staged", False) else (
+            getattr(request, "path", "") or "")
+        st.markdown(f"**Job {job.id}** · {components.plain(what)} · {job.status}")
         if job.active:
             st.progress(min(max(job.progress, 0.0), 1.0), text=components.plain(job.message or "waiting for the "
                                                                                                "worker"))
