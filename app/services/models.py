@@ -23,6 +23,7 @@ from db.session import session_scope
 
 if TYPE_CHECKING:
     from core.data import FeatureSet
+    from core.features.store import VideoFeatures
 
 
 @dataclass(frozen=True)
@@ -300,9 +301,10 @@ def _model_to_predict(ctx: AppContext, model_id: int | None) -> repo.ModelRow:
     return model_row
 
 
-def predict_features(ctx: AppContext, feats: Any, *, name: str, model_id: int | None = None, k: int = 5) -> dict:
-    """Top-k venues (and the out-of-distribution score) of one video's extracted features
-    (core.features.store.VideoFeatures), by the active model or `model_id`; as predict_file."""
+def predict_features(ctx: AppContext, feats: VideoFeatures, *, name: str, model_id: int | None = None,
+                     k: int = 5) -> dict:
+    """Top-k venues (and the out-of-distribution score) of one video's extracted features, by the active model
+    or `model_id`; as predict_file."""
     from app.services import ood as ood_service
     from core.data import build_feature_set
     from core.features.textual import TextEmbedder

@@ -45,12 +45,8 @@ def test_demo_videos_of_the_models_classes_are_mostly_in_distribution(ws_ctx, wo
 
 def test_real_clips_are_flagged_stored_and_filtered(private_ws: Workspace) -> None:
     from app.context import get_context
-<<<<<<< HEAD
-    from app.services import browse, ingest, models
-=======
-    from app.services import browse, ingest_job, training
+    from app.services import browse, ingest_job, models
     from app.services.requests import IngestRequest
->>>>>>> 359c57d (Upload is an ingest job: the page stages the bytes and submits IngestRequest through the job room; a worker ingests each file all or nothing (work folder, renames, one transaction) and reports stages and per-file outcomes; ingest --background [--wait]; a dead worker's job cleans its work folder and staged upload (JobRequest.abandoned))
 
     ctx = get_context()
     ids = []
