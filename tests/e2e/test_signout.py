@@ -1,5 +1,5 @@
 """A password change ends a signed-in browser session: two Chromium contexts sign in (an annotator and the admin),
-the annotator's password is changed on the command line (another process, as an operator would), and the
+the annotator's password is changed on the command line (another process, acting as an admin), and the
 annotator's tab is signed out at its next interaction while the admin's tab stays signed in."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import ROOT, TIMEOUT_MS
 from tests.e2e.test_browser import settle
-from tests.fixtures import Workspace
+from tests.fixtures import AS_ADMIN, Workspace
 
 NAME, OLD, NEW = "browser-bea", "first secret of bea 71", "second secret of bea 72"
 
@@ -48,7 +48,8 @@ def test_a_password_change_signs_out_the_open_browser_session(browser: Browser, 
     env = {**os.environ, **workspace.env(), "PYTHONPATH": str(ROOT)}
 
     def users(*args: str, stdin: str) -> None:
-        done = subprocess.run([sys.executable, "-m", "app", "users", *args, "--password-stdin"], cwd=ROOT, env=env,
+        done = subprocess.run([sys.executable, "-m", "app", "users", *args, "--password-stdin", *AS_ADMIN], cwd=ROOT,
+                              env=env,
                               input=stdin + "\n", capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
 
