@@ -90,6 +90,11 @@ def _ingest_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--new-venues", action="store_true",
                     help="create the venue categories the labels name that do not exist yet")
     sp.add_argument("--no-features", action="store_true")
+    sp.add_argument("--background", action="store_true",
+                    help="run as an ingest job (its own process, as the Upload page does) as the account of --who/"
+                         "--password; each file all or nothing; prints the job id")
+    sp.add_argument("--wait", action="store_true", help="with --background: wait for the job and print each "
+                                                         "file's outcome")
 
 
 @command("ingest", "ingest videos: a folder, a manifest, one file, or a Label Studio / FiftyOne export", _ingest_args)
@@ -98,6 +103,8 @@ def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.ingest import ingest_path
 
     prepare_database(ctx)
+    if args.background:
+        return _ingest_job(ctx, args)
     new_venues_by = None
     if args.new_venues:
         from app.commands_venues import signed_in
@@ -112,6 +119,28 @@ def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
     if report.added and not args.no_features:
         _extract(ctx)
     return 0 if report.ok else 1
+
+
+def _ingest_job(ctx: AppContext, args: argparse.Namespace) -> int:
+    """`ingest PATH --background [--wait]`: the Upload page's job kind, submitted as an authenticated account."""
+    import time
+
+    from app.services import ingest_job, jobs
+
+    who = account_for(ctx, args, "venues" if args.new_venues else "upload")
+    job_id = ingest_job.submit_path(ctx, Path(args.path), who=who, features=not args.no_features,
+                                    new_venues=args.new_venues)
+    print(json.dumps({"job": job_id}), flush=True)
+    if not args.wait:
+        return 0
+    while (job := jobs.get_job(ctx, job_id)) is not None and job.active:
+        time.sleep(0.5)
+    assert job is not None
+    found = ingest_job.outcomes(job)
+    for outcome in found:
+        print(f"{'ERROR ' if outcome.status == 'refused' else ''}{outcome.line()}")
+    print(f"job {job_id}: {job.status}" + (f" ({job.error})" if job.error else ""))
+    return 0 if job.status == jobs.JobStatus.DONE and all(o.status != "refused" for o in found) else 1
 
 
 def _features_args(sp: argparse.ArgumentParser) -> None:

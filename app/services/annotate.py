@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from app.context import AppContext
@@ -77,6 +78,18 @@ class QueueSource:
     running: repo.PredictionSetRow | None = None  # a cross-validation in progress
 
 
+def _age(at: datetime) -> str:
+    """How long ago, in words a person reads at a glance ("just now", "12 min ago", "3 h ago", "2 days ago")."""
+    seconds = (datetime.now(UTC) - (at if at.tzinfo else at.replace(tzinfo=UTC))).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
 def queue_source(ctx: AppContext) -> QueueSource:
     """The newest finished out-of-sample set of the current features; else the active model's test split."""
     from app.services import features as feature_service
@@ -90,8 +103,9 @@ def queue_source(ctx: AppContext) -> QueueSource:
         if done is not None:
             stale = repo.count_relabelled_since(session, label_id=done.label_snapshot_id)
             scored, flagged = queries.issue_counts(session, set_id=done.id)
-            when = done.label_snapshot_at.strftime("%Y-%m-%d %H:%M") if done.label_snapshot_at else "?"
-            text = (f"Out-of-fold probabilities of {done.name} (set {done.id}, labels as of {when} UTC), ranked by "
+            when = (f"{done.label_snapshot_at.strftime('%Y-%m-%d %H:%M')} UTC, {_age(done.label_snapshot_at)}"
+                    if done.label_snapshot_at else "?")
+            text = (f"Out-of-fold probabilities of {done.name} (set {done.id}, labels as of {when}), ranked by "
                     "cleanlab's label quality: every video was scored by a model that never saw it.")
             return QueueSource("crossval", f"crossval set {done.id}", text, set_id=done.id, stale_labels=stale,
                                n_scored=scored, n_issues=flagged, running=running)

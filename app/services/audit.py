@@ -16,7 +16,7 @@ ACTIONS = (
     "backup", "restore",
     "retrain", "promote", "crossval", "export", "embeddings",
     "selection.save", "selection.delete",
-    "venue.add",
+    "venue.add", "ingest",
 )
 
 

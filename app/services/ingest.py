@@ -12,7 +12,6 @@ import hashlib
 import io
 import re
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,10 +21,9 @@ from typing import Any
 from app.context import AppContext
 from app.errors import UserError
 from app.services.media_limits import over_limit
-from app.services.requests import TrainingError
 from core.csvcells import restore
 from core.fileio import atomic_path
-from core.media import MediaError, probe
+from core.media import MediaError, MediaInfo, probe
 from db import repo
 from db.session import session_scope
 
@@ -206,6 +204,18 @@ def _store_copy(ctx: AppContext, src: Path, sha: str, suffix: str) -> str:
     return rel.as_posix()
 
 
+def notes_for(name: str, meta: MediaInfo) -> list[str]:
+    """The remarks an accepted file gets (no audio, padded, cut to 6 s)."""
+    notes = []
+    if not meta.has_audio:
+        notes.append(f"{name}: no audio track (accepted, acoustic features are zeros)")
+    if meta.duration < 5.95:
+        notes.append(f"{name}: {meta.duration:.1f} s long, padded to 6 s by repeating the last frame")
+    elif meta.duration > 6.05:
+        notes.append(f"{name}: {meta.duration:.1f} s long, only the first 6 s are used")
+    return notes
+
+
 def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, report: IngestReport) -> int | None:
     """Ingest one file; problems go into the report. Returns the new video id, if any."""
     name = item.name
@@ -229,12 +239,7 @@ def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, rep
         if existing is not None:
             report.duplicates.append(f"{name}: already ingested as video {existing.id}")
             return None
-        if not meta.has_audio:
-            report.notes.append(f"{name}: no audio track (accepted, acoustic features are zeros)")
-        if meta.duration < 5.95:
-            report.notes.append(f"{name}: {meta.duration:.1f} s long, padded to 6 s by repeating the last frame")
-        elif meta.duration > 6.05:
-            report.notes.append(f"{name}: {meta.duration:.1f} s long, only the first 6 s are used")
+        report.notes += notes_for(name, meta)
         rel = _store_copy(ctx, item.source, sha, stored_suffix(name, meta.extension))
         with session_scope(ctx.engine) as session:
             video_id = repo.add_video(
@@ -293,71 +298,3 @@ def ingest_path(
         # thumbnails + browser copies now (~0.3 s a video): playable and shown in Browse before any features run
         report.copies = make_missing(ctx, video_ids=report.added)
     return report
-
-
-# ---------------------------------------------------------------- one uploaded file (Upload page)
-
-
-@dataclass
-class UploadResult:
-    video_id: int | None = None
-    existing_id: int | None = None  # the video already stored with the same content
-    errors: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    prediction: dict[str, Any] | None = None
-    prediction_error: str | None = None
-
-
-def ingest_upload(
-    ctx: AppContext, *, filename: str, data: bytes, caption: str = "", venue: str | None = None, who: str = "upload",
-) -> UploadResult:
-    """Ingest an uploaded file like the CLI does (same checks, same messages), extract its features
-    and predict its venue with the active model. The bytes go to a temporary folder inside
-    EASTERN_HOME (never a path the user chose) that is removed afterwards."""
-    from app.services import features, models
-
-    result = UploadResult()
-    limit = ctx.settings.upload_max_mb
-    if len(data) > limit * 1024 * 1024:
-        result.errors.append(f"{filename}: {len(data) / 2**20:.1f} MB is over the upload limit of {limit} MB")
-        return result
-    try:
-        name = safe_name(Path(filename).name)
-    except IngestError as exc:
-        result.errors.append(str(exc))
-        return result
-    uploads = ctx.settings.home / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(dir=uploads, prefix="upload-"))
-    try:
-        tmp = tmp_dir / name
-        tmp.write_bytes(data)
-        report = IngestReport()
-        video_id = ingest_item(ctx, IngestItem(tmp, name, caption, venue or None), who=who, source="upload",
-                               report=report)
-        result.errors += [str(e) for e in report.errors]
-        result.notes += report.notes + report.duplicates
-        if video_id is None:
-            if report.duplicates:
-                with session_scope(ctx.engine) as session:
-                    existing = repo.find_video_by_sha(session, sha256=sha256_of(tmp))
-                result.existing_id = existing.id if existing else None
-            return result
-        result.video_id = video_id
-        from app.services.splits import ensure_splits
-
-        ensure_splits(ctx)
-        extracted = features.extract_pending(ctx)
-        result.errors += extracted.failed
-        if extracted.failed:
-            return result
-        with session_scope(ctx.engine) as session:
-            stored = repo.get_video(session, video_id=video_id)
-        try:
-            result.prediction = models.predict_file(ctx, ctx.settings.inside_home(Path(stored.path)),
-                                                      caption=stored.caption)
-        except TrainingError as exc:
-            result.prediction_error = str(exc)
-        return result
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)

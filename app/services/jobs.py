@@ -42,7 +42,9 @@ REQUESTS: dict[str, str] = {
     "train": "app.services.requests:TrainRequest",
     "crossval": "app.services.requests:CrossvalRequest",
     "embeddings": "app.services.requests:EmbeddingsRequest",
+    "ingest": "app.services.requests:IngestRequest",
 }
+MODEL_KINDS = ("train", "crossval")  # the jobs that make models or prediction sets (the Retrain page lists them)
 JOB_KINDS = tuple(REQUESTS)
 
 
@@ -125,6 +127,10 @@ class JobRequest:
 
     def check(self) -> None:
         """Refuse a request that cannot run (TrainingError); nothing to check by default."""
+
+    def abandoned(self, ctx: AppContext, job_id: int) -> None:
+        """Clean up what a worker that died under this job left (called once, by reap_dead_jobs); nothing by
+        default: training and cross-validation resume from their files."""
 
     @classmethod
     def options(cls) -> list[Option]:
@@ -268,11 +274,14 @@ class JobView:
                 "by": self.created_by, "request": self.request.to_dict() if self.request else None}
 
 
-def list_jobs(ctx: AppContext, *, kind: str | None = None, limit: int = 20) -> list[JobView]:
-    """The newest jobs (of one kind), newest first, as they are now. Reads only."""
+def list_jobs(ctx: AppContext, *, kind: str | tuple[str, ...] | None = None, limit: int = 20,
+              created_by: str | None = None) -> list[JobView]:
+    """The newest jobs (of one kind or kinds, started by one account), newest first, as they are now. Reads only."""
+    kinds = (kind,) if isinstance(kind, str) else kind
     with session_scope(ctx.engine) as session:
-        rows = repo.list_jobs(session, limit=limit if kind is None else max(limit * 5, 50))
-    views = [_view(ctx, row) for row in rows if kind is None or row.kind == kind]
+        rows = repo.list_jobs(session, limit=limit if kinds is None and created_by is None else max(limit * 5, 50))
+    views = [_view(ctx, row) for row in rows
+             if (kinds is None or row.kind in kinds) and (created_by is None or row.created_by == created_by)]
     return views[:limit]
 
 
@@ -345,6 +354,10 @@ def reap_dead_jobs(ctx: AppContext) -> list[int]:
                 repo.abandon_prediction_sets(session, job_id=job.id, message=f"{error}; resumable")
                 maps.abandon_runs(session, job_id=job.id, message=f"{error}; resumable")
                 reaped.append(job.id)
+    for job_id in reaped:
+        view = get_job(ctx, job_id)
+        if view is not None and view.request is not None:
+            view.request.abandoned(ctx, job_id)
     return reaped
 
 

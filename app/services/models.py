@@ -23,6 +23,7 @@ from db.session import session_scope
 
 if TYPE_CHECKING:
     from core.data import FeatureSet
+    from core.features.store import VideoFeatures
 
 
 @dataclass(frozen=True)
@@ -289,18 +290,31 @@ def load_atom_codes(ctx: AppContext, model_id: int) -> tuple[np.ndarray, np.ndar
 def predict_file(ctx: AppContext, path: Path, *, caption: str = "", model_id: int | None = None, k: int = 5) -> dict:
     """Top-k venues for a video file that need not be in the database."""
     from app.services import features as feature_service
+
+    model_row = _model_to_predict(ctx, model_id)
+    feats = feature_service.extractor(ctx.settings).extract(path, caption)
+    return predict_features(ctx, feats, name=path.name, model_id=model_row.id, k=k)
+
+
+def _model_to_predict(ctx: AppContext, model_id: int | None) -> repo.ModelRow:
+    with session_scope(ctx.engine) as session:
+        model_row = repo.get_model_version(session, model_id=model_id) if model_id else repo.active_model(session)
+    if model_row is None:
+        raise TrainingError("no trained model yet: run `python -m app train --activate` first")
+    return model_row
+
+
+def predict_features(ctx: AppContext, feats: VideoFeatures, *, name: str, model_id: int | None = None,
+                     k: int = 5) -> dict:
+    """Top-k venues (and the out-of-distribution score) of one video's extracted features, by the active model
+    or `model_id`; as predict_file."""
     from app.services import ood as ood_service
     from core.data import build_feature_set
     from core.features.textual import TextEmbedder
     from core.train import predict_intermediates
 
-    with session_scope(ctx.engine) as session:
-        model_row = repo.get_model_version(session, model_id=model_id) if model_id else repo.active_model(session)
-    if model_row is None:
-        raise TrainingError("no trained model yet: run `python -m app train --activate` first")
+    model_row = _model_to_predict(ctx, model_id)
     model, _cfg, meta = load_model(ctx, model_row.id)
-    fx = feature_service.extractor(ctx.settings)
-    feats = fx.extract(path, caption)
     embedder = TextEmbedder.from_state(meta["text_embedder_state"])
     data = build_feature_set(
         feats.visual[None], feats.acoustic[None], [feats.tokens], embedder, labels=np.array([-1]),
@@ -310,7 +324,7 @@ def predict_file(ctx: AppContext, path: Path, *, caption: str = "", model_id: in
     p = inter["probs"][0]
     top = np.argsort(-p)[:k]
     return {
-        "file": path.name, "model": {"id": model_row.id, "name": model_row.name},
+        "file": name, "model": {"id": model_row.id, "name": model_row.name},
         "top": [{"venue": meta["class_names"][j], "probability": round(float(p[j]), 4)} for j in top],
         "ood": ood_service.score_one(ctx, model_row.id, model, meta, data, inter).to_json(),
     }

@@ -91,6 +91,36 @@ def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | N
 
 
 @dataclass(frozen=True)
+class IngestRequest(JobRequest):
+    """Ingest videos in a worker: an upload staged in the home (the Upload page), or a file, folder, manifest or
+    export (`ingest PATH --background`). Each file is all or nothing (app.services.ingest_job)."""
+
+    kind: ClassVar[str] = "ingest"
+    permission: ClassVar[str] = "upload"
+    audit_action: ClassVar[str] = "ingest"
+    runner: ClassVar[str] = "app.services.ingest_job:run_ingest_job"
+
+    path: str = field(default="", metadata={"help": "a file, folder, manifest or export; for an upload, its staged "
+                                                    "copy under EASTERN_HOME/uploads/staging"})
+    caption: str = field(default="", metadata={"help": "the caption of a single file"})
+    venue: str = field(default="", metadata={"help": "the venue label of a single file"})
+    features: bool = field(default=True, metadata={"help": "extract features before a file is stored"})
+    predict: bool = field(default=False, metadata={"help": "predict each stored file's venue (active model)"})
+    new_venues: bool = field(default=False, metadata={"help": "create the venue categories the labels name"})
+    staged: bool = field(default=False, metadata={"help": "path is an upload's staged copy, removed at the end"})
+
+    def check(self) -> None:
+        if not self.path:
+            raise TrainingError("an ingest job needs a path")
+
+    def abandoned(self, ctx: AppContext, job_id: int) -> None:
+        """A worker died under this job: remove its work folder and staged upload (nothing was stored)."""
+        from app.services.ingest_job import clean_after
+
+        clean_after(ctx, self, job_id)
+
+
+@dataclass(frozen=True)
 class EmbeddingsRequest(JobRequest):
     """A model version's embeddings of every video (joint and per modality), their nearest-neighbour indexes, 2-D
     layouts (UMAP) and data issues (cleanlab Datalab): the corpus map. Resumes an unfinished run of the same model

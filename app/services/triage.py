@@ -16,25 +16,33 @@ DECODE_SIZE = (128, 72)  # frames are scaled while decoding: the flags need lumi
 def compute_missing(ctx: AppContext, *, progress: Callable[[int, int], None] | None = None) -> int:
     """Flag every video without flags of the current rule version; returns how many were computed. A file that
     cannot be decoded gets no flag (its features failed too, and say why)."""
-    from core.features.textual import clean_tokens
-    from core.media import MediaError, decode_fast
-
     with session_scope(ctx.engine) as session:
         pending = store.missing(session, version=rules.VERSION)
     for done, video in enumerate(pending, start=1):
         try:
-            decoded = decode_fast(ctx.settings.inside_home(Path(video.path)), size=DECODE_SIZE)
-        except (MediaError, OSError, ValueError) as exc:
+            path = ctx.settings.inside_home(Path(video.path))
+        except ValueError as exc:
             result = rules.Triage((), {"error": str(exc)[:200]})
         else:
-            result = rules.triage(decoded.frames, decoded.audio, decoded.has_audio, clean_tokens(video.caption),
-                                  video.caption or "")
+            result = judge(path, video.caption)
         with session_scope(ctx.engine) as session:
             store.put(session, video_id=video.id, flags=result.flags, measures=result.measures,
                       version=result.version)
         if progress:
             progress(done, len(pending))
     return len(pending)
+
+
+def judge(path: Path, caption: str | None) -> rules.Triage:
+    """The flags of one video file (decoded small); a file that cannot be decoded gets none, with the error."""
+    from core.features.textual import clean_tokens
+    from core.media import MediaError, decode_fast
+
+    try:
+        decoded = decode_fast(path, size=DECODE_SIZE)
+    except (MediaError, OSError, ValueError) as exc:
+        return rules.Triage((), {"error": str(exc)[:200]})
+    return rules.triage(decoded.frames, decoded.audio, decoded.has_audio, clean_tokens(caption), caption or "")
 
 
 def flags_of(ctx: AppContext, video_ids: list[int] | tuple[int, ...]) -> dict[int, tuple[str, ...]]:

@@ -122,6 +122,7 @@ def test_video_detail_decodes_a_huge_frame_at_display_size(ctx, formats, monkeyp
 
 def test_upload_page_filters_no_type_and_refuses_a_huge_frame_with_its_line(private_ws, formats):
     from tests.app.test_pages import open_page
+    from tests.app.test_upload_job import finish_uploads
 
     at = open_page("upload", annotator="dave")
     uploader = at.file_uploader(key="upload_file")
@@ -130,5 +131,6 @@ def test_upload_page_filters_no_type_and_refuses_a_huge_frame_with_its_line(priv
     uploader.set_value((huge.name, huge.read_bytes(), "video/x-matroska"))
     at.button(key="upload_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    finish_uploads(at)
     errors = [e.value.replace("\\", "") for e in at.error]  # the alert's Markdown escapes are not shown
     assert errors == ["huge.mkv: frame 10000x10000 is over the limit of 8192 px a side (EASTERN_MAX_FRAME_SIDE)"]

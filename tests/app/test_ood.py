@@ -45,14 +45,17 @@ def test_demo_videos_of_the_models_classes_are_mostly_in_distribution(ws_ctx, wo
 
 def test_real_clips_are_flagged_stored_and_filtered(private_ws: Workspace) -> None:
     from app.context import get_context
-    from app.services import browse, ingest, models
+    from app.services import browse, ingest_job, models
+    from app.services.requests import IngestRequest
 
     ctx = get_context()
     ids = []
-    for name in REAL:
+    for name in REAL:  # the Upload page's job, run in this process
         started = time.perf_counter()
-        up = ingest.ingest_upload(ctx, filename=name, data=(CLIPS / name).read_bytes())
-        assert not up.errors and up.prediction, (up.errors, up.prediction_error)
+        staged = ingest_job.stage_upload(ctx, filename=name, data=(CLIPS / name).read_bytes())
+        [up] = ingest_job.run_now(ctx, IngestRequest(path=str(staged), staged=True, predict=True),
+                                  who=private_ws.admin)
+        assert up.status == "accepted" and up.prediction, up
         print(f"{name}: ood {up.prediction['ood']} ({time.perf_counter() - started:.2f} s with extraction)")
         assert up.prediction["ood"]["score"] > 1.5 and up.prediction["ood"]["space"] == "common+input"
         ids.append(up.video_id)

@@ -322,21 +322,27 @@ def test_annotate_picks_a_suggestion_saves_and_moves_on(private_ws: Workspace) -
 
 
 def test_upload_of_a_broken_file_says_why(private_ws: Workspace) -> None:
+    from tests.app.test_upload_job import finish_uploads
+
     at = open_page("upload", annotator="dave")
     at.file_uploader(key="upload_file").set_value(("broken.mp4", b"this is not a video", "video/mp4"))
     at.button(key="upload_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    finish_uploads(at)
     # the file name is user text: escaped for the alert's Markdown (broken\.mp4 shows as broken.mp4)
     assert any(r"broken\.mp4" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_upload_of_a_stored_video_links_to_it(private_ws: Workspace) -> None:
+    from tests.app.test_upload_job import finish_uploads
+
     video = some_video(private_ws)
     data = (private_ws.home / video.path).read_bytes()
     at = open_page("upload", annotator="dave")
     at.file_uploader(key="upload_file").set_value(("again.mp4", data, "video/mp4"))
     at.button(key="upload_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    finish_uploads(at)
     assert any(f"video {video.id}" in (link.proto.label or "") for link in at.get("page_link"))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services import browse, ingest
+from app.services import browse
 from app.services.ingest import IngestError, collect, read_manifest
 from app.ui.navigation import int_param
 from db.queries import VideoFilter
@@ -27,8 +27,11 @@ def test_a_huge_search_is_cut_not_a_crash(ctx) -> None:  # noqa: ANN001
 
 
 def test_a_300_character_upload_name_is_a_line(ctx) -> None:  # noqa: ANN001
-    result = ingest.ingest_upload(ctx, filename="a" * 300 + ".mp4", data=b"not a video")
-    assert result.errors and "longer than" in result.errors[0]
+    from app.services import ingest_job
+
+    with pytest.raises(ingest_job.UploadRefused, match="longer than"):
+        ingest_job.stage_upload(ctx, filename="a" * 300 + ".mp4", data=b"not a video")
+    assert not list(ingest_job.staging_dir(ctx).glob("*"))
 
 
 def test_protocol_names_and_links_out_of_the_folder_are_refused(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def _job_panel(job: jobs.JobView) -> None:
 
 
 def _live() -> None:
-    recent = jobs.list_jobs(ctx, limit=10)
+    recent = jobs.list_jobs(ctx, kind=jobs.MODEL_KINDS, limit=10)
     running = [j for j in recent if j.active]
     was = set(st.session_state.get("retrain_running", []))
     st.session_state["retrain_running"] = [j.id for j in running]
@@ -70,7 +70,7 @@ def _live() -> None:
             _job_panel(job)
 
 
-recent = jobs.list_jobs(ctx, limit=10)
+recent = jobs.list_jobs(ctx, kind=jobs.MODEL_KINDS, limit=10)
 st.subheader("Live progress")
 # Poll only while a job is queued or running; the fragment reruns the whole page when it ends.
 st.fragment(_live, run_every=2.0 if any(j.active for j in recent) else None)()
