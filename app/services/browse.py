@@ -32,6 +32,7 @@ class BrowsePage:
 
 
 MAX_SEARCH = 500  # characters of a caption / file name search
+GRID_PAGE_SIZE = 24  # cards on a page of Browse's grid (app.launch.warm fills the cache of the first one)
 
 
 def _active_id(session) -> int | None:  # noqa: ANN001 - a Session

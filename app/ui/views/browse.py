@@ -79,7 +79,7 @@ filters = VideoFilter(
     split=None if split == "any" else split, label_issue_set_id=_issue_set() if issues_only else None,
     triage_flags=tuple(dead), unlike_training=unlike,
 )
-page_size = {"Grid": 24, "Dense": 36}.get(view, 50)
+page_size = {"Grid": browse.GRID_PAGE_SIZE, "Dense": 36}.get(view, 50)
 requested = int(st.session_state.setdefault("browse_page", 1))
 result = cache.browse_page(filters, sort, requested - 1, page_size)
 st.session_state["browse_page"] = result.page + 1  # filters may have left fewer pages
