@@ -108,14 +108,15 @@ def triage_flags(video_ids: tuple[int, ...]) -> dict[int, tuple[str, ...]]:
 def explanation(video_id: int, target_venue_id: int | None, model_id: int) -> dict[str, Any]:
     from app.services import explain
 
-    return explain.explain_video(ctx(), video_id, target_venue_id=target_venue_id, model_id=model_id)
+    return explain.explain_video(ctx(), video_id, target_venue_id=target_venue_id, model_id=model_id,
+                                 load=_model_loader)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def ablation(video_id: int, model_id: int) -> Any:
     from app.services import explain
 
-    return explain.modality_ablation_for_video(ctx(), video_id, model_id=model_id)
+    return explain.modality_ablation_for_video(ctx(), video_id, model_id=model_id, load=_model_loader)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
