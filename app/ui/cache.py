@@ -33,8 +33,11 @@ def ctx() -> AppContext:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def loaded_model(home: str, model_id: int) -> Any:
-    """A model version rebuilt from its checkpoint: (module, config, meta). Checkpoints never change."""
+    """A model version rebuilt from its checkpoint: (module, config, meta). Checkpoints never change. The process
+    computes with EASTERN_DASHBOARD_TORCH_THREADS threads (jobs run in their own processes with their own)."""
+    import torch
 
+    torch.set_num_threads(get_settings().dashboard_torch_threads)
     return models.load_model(ctx(), model_id)
 
 
