@@ -1,8 +1,8 @@
 """`python -m app serve`: this process becomes the Streamlit server (no parent left waiting beside it), started
 from the repository with the project's safety options (app/services/serve.py) wherever it was called from. While
 the server starts, a thread warms what the first visitor needs (the page modules, the database engine and the
-first Browse page's queries); when the server stops (Ctrl-C), it says which background jobs go on and how to stop
-them."""
+cached results of the first Browse page: benchmarks/dashboard.py --browser measures the first visit); when the
+server stops (Ctrl-C), it says which background jobs go on and how to stop them."""
 from __future__ import annotations
 
 import atexit
