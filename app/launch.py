@@ -1,8 +1,8 @@
 """`python -m app serve`: this process becomes the Streamlit server (no parent left waiting beside it), started
 from the repository with the project's safety options (app/services/serve.py) wherever it was called from. While
 the server starts, a thread warms what the first visitor needs (the page modules, the database engine and the
-first Browse page's queries); when the server stops (Ctrl-C), it says which background jobs go on and how to stop
-them."""
+cached results of the first Browse page: benchmarks/dashboard.py --browser measures the first visit); when the
+server stops (Ctrl-C), it says which background jobs go on and how to stop them."""
 from __future__ import annotations
 
 import atexit
@@ -35,8 +35,11 @@ def serve(ctx: AppContext, *, address: str, port: int) -> int:
 
 
 def warm(ctx: AppContext) -> None:
-    """Import the page modules and run the queries of the first page a visitor sees, so the first visit does not
-    pay for them (Python's imports, SQLAlchemy's statement cache, the database file in the OS cache)."""
+    """Fill the caches the first visitor's page reads (through app.ui.cache, the same st.cache_data entries a page
+    run uses: the status line, the venue lists, the first Browse page and its thumbnails and triage flags), so the
+    first visit does not pay for Python's imports, the queries or SQLAlchemy's statement cache. Then the objects
+    made so far (modules, caches) are frozen out of the garbage collector's full passes (gc.freeze)."""
+    import gc
     import time
 
     from streamlit import runtime
@@ -45,15 +48,21 @@ def warm(ctx: AppContext) -> None:
     while not runtime.exists() and time.monotonic() < deadline:  # Streamlit's caches bind to the runtime
         time.sleep(0.05)
     try:
-        import app.ui.cache  # noqa: F401 - the modules every page imports (pandas, plotly, services)
-        from app.services import browse, status
-        from db import queries
+        from app.services.browse import GRID_PAGE_SIZE
+        from app.ui import cache, navigation  # noqa: F401 - the modules every page imports (pandas, plotly)
+        from db.queries import VideoFilter
 
-        status.status(ctx)
-        browse.browse_page(ctx, filters=queries.VideoFilter(), sort="id", page=0)
-        browse.venue_choices(ctx)
+        cache.status()
+        for used_only in (True, False):
+            cache.venue_choices(used_only=used_only)
+        ids = cache.venue_ids(())
+        page = cache.browse_page(VideoFilter(label_venue_ids=ids, predicted_venue_ids=ids), "id", 0, GRID_PAGE_SIZE)
+        cache.thumbnails(tuple(page.rows))
+        cache.triage_flags(tuple(r.id for r in page.rows))
     except Exception as exc:  # noqa: BLE001 - warming is a courtesy: the first visitor gets the real error
         print(f"warm-up skipped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    gc.collect()
+    gc.freeze()
 
 
 def jobs_notice(ctx: AppContext) -> None:

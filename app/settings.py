@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     demo_seed: int = 1
     demo_epochs: int = Field(default=15, ge=1)
     upload_max_mb: int = Field(default=50, ge=1)
+    dashboard_torch_threads: int = Field(
+        default=1, ge=1, description="torch threads of the dashboard process (explanations, ablations): more than one "
+                                     "oversubscribed a shared 2-core machine (IG 2-4.7 s with 2, 0.5-0.9 s with 1)")
     # Media limits, checked at ingest from the probe (app/services/media_limits.py).
     max_frame_side: int = Field(default=8192, ge=16, description="widest or tallest frame accepted, in pixels")
     max_frame_mpx: float = Field(default=40.0, gt=0, description="largest frame accepted, in megapixels")

@@ -4,6 +4,11 @@ peak memory; prints a markdown table.
     python benchmarks/dashboard.py                 # 20,000 videos, 5 repeats
     python benchmarks/dashboard.py --quick         # 2,000 videos, 2 repeats: a smoke run
     python benchmarks/dashboard.py --videos 50000 --repeats 9 --home /tmp/bench-dashboard
+    python benchmarks/dashboard.py --browser --videos 200000 --repeats 5 --json out.json   # in Chromium
+
+--browser measures in Chromium instead, against a real `python -m app serve`, what a person waits for (first
+visit after the server starts, warm first screen, a label filter with nothing cached, Video detail and
+"Why this venue?"): see benchmarks/dashboard_browser.py; `--json` writes its medians under "browser".
 
 Browse runs on a synthetic database of N videos (rows only: labels, a label history with some human
 corrections, and the predictions of one active model over the 22 demo venues); the files do not exist,
@@ -454,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per scenario (default 5)")
     parser.add_argument("--quick", action="store_true", help="2,000 videos, 2 repeats")
     parser.add_argument("--skip-video", action="store_true", help="only the synthetic pages (no real workspace)")
+    parser.add_argument("--browser", action="store_true",
+                        help="measure in Chromium against `python -m app serve` (benchmarks/dashboard_browser.py)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: a throwaway server from the machine's initdb/pg_ctl")
     parser.add_argument("--json", type=Path, default=None, help="write {videos, backend, pages: {name: median_ms}}")
@@ -477,8 +484,11 @@ def _run(args: argparse.Namespace, db_url: str | None) -> int:
     root = args.home.expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
 
+    start = time.perf_counter()
     synthetic = synthetic_home(root, n, db_url=db_url)
     real = None if args.skip_video else real_home(root)
+    if args.browser:
+        return _run_browser(args, synthetic, real, n, repeats, root, time.perf_counter() - start)
     load_before = os.getloadavg()[0]
     baseline = peak_rss_mib()
     rows = bench_pages(synthetic, n, repeats)
@@ -505,6 +515,28 @@ def _run(args: argparse.Namespace, db_url: str | None) -> int:
         if plans:
             figures["plans"] = plans
         atomic_write_json(args.json, figures, indent=2)
+        print(f"figures written to {args.json}")
+    return 0
+
+
+def _run_browser(args: argparse.Namespace, synthetic: Home, real: Home | None, n: int, repeats: int, root: Path,
+                 build_s: float) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import dashboard_browser
+
+    load_before = os.getloadavg()[0]
+    figures = dashboard_browser.run(synthetic, real, repeats, root / "serve.log")
+    video_part = f"; Video detail on {len(real.video_ids)} real videos (a trained model)" if real else ""
+    print(f"\nIn Chromium against `python -m app serve`, {args.backend}: {n:,} synthetic videos{video_part}; "
+          f"{repeats} rounds; CPUs {os.cpu_count()}; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after; homes ready in {build_s:.0f} s\n")
+    print(dashboard_browser.table(figures))
+    if args.json:
+        from core.fileio import atomic_write_json
+
+        atomic_write_json(args.json, {
+            "videos": n, "backend": args.backend, "repeats": repeats, "load_average": os.getloadavg()[0],
+            "cpus": os.cpu_count(), "browser": dashboard_browser.summary(figures)}, indent=2)
         print(f"figures written to {args.json}")
     return 0
 

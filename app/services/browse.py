@@ -32,6 +32,7 @@ class BrowsePage:
 
 
 MAX_SEARCH = 500  # characters of a caption / file name search
+GRID_PAGE_SIZE = 24  # cards on a page of Browse's grid (app.launch.warm fills the cache of the first one)
 
 
 def _active_id(session) -> int | None:  # noqa: ANN001 - a Session
@@ -94,19 +95,32 @@ def thumbnail(ctx: AppContext, *, sha256: str, rel_path: str) -> Path | None:
 
 
 def thumbnails(ctx: AppContext, items: list[tuple[int, str]]) -> dict[int, str | None]:
-    """Thumbnails of a page of videos given as (video id, stored path), missing ones extracted two at a time,
-    by video id."""
+    """Thumbnails of a page of videos given as (video id, stored path), by video id: the stored files (one stat
+    each), and only the missing ones extracted, two at a time."""
+    from core.proxy import thumb_path
+
     with session_scope(ctx.engine) as session:
         shas = queries.video_shas(session, video_ids=[vid for vid, _ in items])
+    out: dict[int, str | None] = {}
+    missing = []
+    for vid, rel_path in items:
+        stored = thumb_path(ctx.settings.home, shas[vid]) if vid in shas else None
+        if stored is not None and stored.is_file():
+            out[vid] = str(stored)
+        elif stored is None:
+            out[vid] = None
+        else:
+            missing.append((vid, rel_path))
 
     def one(item: tuple[int, str]) -> tuple[int, str | None]:
         vid, rel_path = item
-        sha = shas.get(vid)
-        path = thumbnail(ctx, sha256=sha, rel_path=rel_path) if sha else None
+        path = thumbnail(ctx, sha256=shas[vid], rel_path=rel_path)
         return vid, str(path) if path else None
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, items))
+    if missing:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            out.update(pool.map(one, missing))
+    return {vid: out[vid] for vid, _ in items}
 
 
 @dataclass(frozen=True)

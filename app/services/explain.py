@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +104,16 @@ def cache_path(ctx: AppContext, model: repo.ModelRow, video: repo.VideoRow, targ
     return ctx.settings.home / "cache" / "explain" / f"m{model.id}-v{video.id}-{target}-{stamp}.json"
 
 
+# A loader returns (module, config, meta) for a model id; the dashboard passes its st.cache_resource loader, so a
+# page run does not read and rebuild the checkpoint (0.3-1 s) for every explanation and ablation.
+Loader = Callable[[AppContext, int], Any]
+# One loaded module may serve several sessions at once: captum hooks its layers while it attributes, so the
+# computations on a module take turns.
+_MODEL_LOCK = threading.Lock()
+
+
 def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = None,
-                  model_id: int | None = None) -> ExplanationView:
+                  model_id: int | None = None, *, load: Loader | None = None) -> ExplanationView:
     """Why the model (active by default) scores a venue (its prediction by default, or `target_venue_id`:
     "why not Stadium?") for a video: probabilities, atom activations and contributions, per-frame /
     per-clip / per-word attributions (with the words read and the caption words shaded), modality
@@ -118,10 +128,11 @@ def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = 
                 return ExplanationView.from_json(cached, cached=True)
         except (OSError, ValueError, KeyError, TypeError):
             pass  # unreadable cache: recompute and overwrite it
-    model, _cfg, meta = models.load_model(ctx, model_row.id)
+    model, _cfg, meta = (load or models.load_model)(ctx, model_row.id)
     inputs, words = _inputs(ctx, video, meta)
     target = None if target_venue_id is None else _class_index(meta, target_venue_id)
-    result = explain(model, inputs, target=target)
+    with _MODEL_LOCK:
+        result = explain(model, inputs, target=target)
     out = _explanation_json(result, meta, model_row, video, words)
     atomic_write_json(path, out)  # a reader never sees half a file
     return ExplanationView.from_json(out, cached=False)
@@ -189,15 +200,18 @@ def _ablation_rows(ablation: dict[str, np.ndarray], meta: dict[str, Any]) -> lis
     return rows
 
 
-def modality_ablation_for_video(ctx: AppContext, video_id: int, model_id: int | None = None) -> AblationView:
+def modality_ablation_for_video(ctx: AppContext, video_id: int, model_id: int | None = None, *,
+                                load: Loader | None = None) -> AblationView:
     """What the model (active by default) predicts from each modality, each pair and all three:
     `rows` [{subset "V", "V+A", ..., venue, probability, top: top-3 venues}] and `full_prediction`.
     Absent modalities' atom codes are zeroed before the classifier (a masking ablation of this
     trained model, not a retrained one)."""
     model_row = _model_row(ctx, model_id)
-    model, _cfg, meta = models.load_model(ctx, model_row.id)
+    model, _cfg, meta = (load or models.load_model)(ctx, model_row.id)
     inputs, _words = _inputs(ctx, _video(ctx, video_id), meta)
-    rows = [AblationRow.from_json(r) for r in _ablation_rows(modality_ablation(model, inputs), meta)]
+    with _MODEL_LOCK:
+        ablated = modality_ablation(model, inputs)
+    rows = [AblationRow.from_json(r) for r in _ablation_rows(ablated, meta)]
     return AblationView(model=ModelRef(model_row.id, model_row.name), video_id=int(video_id),
                         full_prediction=rows[-1].venue, rows=rows)
 

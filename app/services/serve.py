@@ -16,6 +16,14 @@ SAFE_OPTIONS = {
     "server.enableXsrfProtection": "true",
     "server.enableCORS": "true",
     "server.runOnSave": "false",
+    # No watcher: with runOnSave off it only costs. Each new session's first run walked every imported module's
+    # paths (realpath) on the event loop, 0.5-1 s that held back static files and the websocket (benchmarks/
+    # dashboard.py --browser, py-spy).
+    "server.fileWatcherType": "none",
+    # No full garbage collection after every script run: with pandas, plotly and SQLAlchemy loaded it held the
+    # interpreter lock for 0.1-0.3 s after each run, while the page's images and the run's last messages waited.
+    # Python's own generational collection still runs (and app.launch.warm freezes what the start-up made).
+    "runner.postScriptGC": "false",
     "browser.gatherUsageStats": "false",
     "client.showErrorDetails": "none",
     "client.toolbarMode": "minimal",

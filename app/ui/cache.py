@@ -33,8 +33,11 @@ def ctx() -> AppContext:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def loaded_model(home: str, model_id: int) -> Any:
-    """A model version rebuilt from its checkpoint: (module, config, meta). Checkpoints never change."""
+    """A model version rebuilt from its checkpoint: (module, config, meta). Checkpoints never change. The process
+    computes with EASTERN_DASHBOARD_TORCH_THREADS threads (jobs run in their own processes with their own)."""
+    import torch
 
+    torch.set_num_threads(get_settings().dashboard_torch_threads)
     return models.load_model(ctx(), model_id)
 
 
@@ -108,14 +111,15 @@ def triage_flags(video_ids: tuple[int, ...]) -> dict[int, tuple[str, ...]]:
 def explanation(video_id: int, target_venue_id: int | None, model_id: int) -> dict[str, Any]:
     from app.services import explain
 
-    return explain.explain_video(ctx(), video_id, target_venue_id=target_venue_id, model_id=model_id)
+    return explain.explain_video(ctx(), video_id, target_venue_id=target_venue_id, model_id=model_id,
+                                 load=_model_loader)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def ablation(video_id: int, model_id: int) -> Any:
     from app.services import explain
 
-    return explain.modality_ablation_for_video(ctx(), video_id, model_id=model_id)
+    return explain.modality_ablation_for_video(ctx(), video_id, model_id=model_id, load=_model_loader)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -81,7 +81,7 @@ filters = VideoFilter(
     triage_flags=tuple(dead), unlike_training=unlike, selection_id=selection_id, data_issue=issue_run,
     video_ids=map_ids,
 )
-page_size = {"Grid": 24, "Dense": 36}.get(view, 50)
+page_size = {"Grid": browse.GRID_PAGE_SIZE, "Dense": 36}.get(view, 50)
 requested = int(st.session_state.setdefault("browse_page", 1))
 result = cache.browse_page(filters, sort, requested - 1, page_size)
 st.session_state["browse_page"] = result.page + 1  # filters may have left fewer pages
