@@ -21,7 +21,8 @@ from core.fileio import atomic_path, atomic_write_json
 MANIFEST = "backup.json"
 SQLITE_FILE = "eastern.db"
 PG_FILE = "eastern.pgdump"
-FOLDERS = ("media", "features", "models", "proxies", "thumbs")  # beside the database: what a restored home needs
+# beside the database: what a restored home needs (embeddings: the map's vectors, layouts and indexes)
+FOLDERS = ("media", "features", "models", "proxies", "thumbs", "embeddings")
 
 
 class BackupError(UserError):

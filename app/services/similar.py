@@ -44,6 +44,9 @@ def ready_run(ctx: AppContext, space: str) -> embeddings.Run:
     if not run.has(f"index-{space}"):
         raise NoEmbeddings(f"the embeddings job of run {run.id} has not built the {space} index yet "
                            f"({run.row.status}: {run.row.message})")
+    if not (Path(run.folder) / f"{space}.npy").is_file():
+        raise NoEmbeddings(f"the files of embedding run {run.id} are missing from {run.folder} (a home restored "
+                           "from an older backup?): run `python -m app embeddings` (an admin) to compute them again")
     return run
 
 
