@@ -242,9 +242,11 @@ def map_state() -> Any:
     return corpusmap.state(ctx())
 
 
-@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=8)
+@st.cache_resource(ttl=QUERY_TTL, show_spinner=False, max_entries=8)
 def map_points(space: str, run_id: int, stages: tuple[str, ...]) -> Any:
-    """Every placed video with its colour columns, keyed by the run and its finished stages."""
+    """Every placed video with its colour columns, keyed by the run and its finished stages. A resource, not
+    data: at 200k videos copying the frame out of a pickle on every page run was most of the Map's script time;
+    callers never change it (the figure builders select from it)."""
     from app.services import corpusmap
 
     return corpusmap.points(ctx(), space)
