@@ -216,22 +216,30 @@ def notes_for(name: str, meta: MediaInfo) -> list[str]:
     return notes
 
 
+def admit(ctx: AppContext, item: IngestItem):  # noqa: ANN201 - core.probe.MediaInfo
+    """The checks a file passes before anything is copied or hashed: it exists, is not empty, its content is a video
+    (probed from the header in milliseconds, so a folder's large non-video files are never hashed) and within the
+    media limits. Returns its probe; IngestError / NotAVideo with the reason otherwise."""
+    name = item.name
+    if not item.source.is_file():
+        raise IngestError(name, "file not found")
+    if item.source.stat().st_size == 0:
+        raise NotAVideo(name, "empty file (0 bytes)")
+    try:
+        meta = probe(item.source)
+    except MediaError as exc:
+        raise NotAVideo(name, exc.reason) from exc
+    refusal = over_limit(meta, ctx.settings)
+    if refusal:
+        raise IngestError(name, refusal)
+    return meta
+
+
 def ingest_item(ctx: AppContext, item: IngestItem, *, who: str, source: str, report: IngestReport) -> int | None:
     """Ingest one file; problems go into the report. Returns the new video id, if any."""
     name = item.name
     try:
-        if not item.source.is_file():
-            raise IngestError(name, "file not found")
-        if item.source.stat().st_size == 0:
-            raise NotAVideo(name, "empty file (0 bytes)")
-        # content first (milliseconds, reads the header): a folder's large non-video files are never hashed
-        try:
-            meta = probe(item.source)
-        except MediaError as exc:
-            raise NotAVideo(name, exc.reason) from exc
-        refusal = over_limit(meta, ctx.settings)
-        if refusal:
-            raise IngestError(name, refusal)
+        meta = admit(ctx, item)
         sha = sha256_of(item.source)
         with session_scope(ctx.engine) as session:
             existing = repo.find_video_by_sha(session, sha256=sha)

@@ -25,6 +25,7 @@ from app.services.ingest import (
     IngestError,
     IngestItem,
     NotAVideo,
+    admit,
     clean_caption,
     collect,
     notes_for,
@@ -33,10 +34,9 @@ from app.services.ingest import (
     stored_suffix,
 )
 from app.services.jobs import JobOutcome, JobView, Progress
-from app.services.media_limits import over_limit
 from app.services.requests import IngestRequest
 from core.fileio import atomic_path
-from core.media import MediaError, probe
+from core.media import MediaError
 from db import repo
 from db.session import session_scope
 
@@ -269,17 +269,7 @@ def _store(ctx: AppContext, item: IngestItem, request: IngestRequest, *, who: st
 
     settings, name = ctx.settings, item.name
     stage(0)
-    if not item.source.is_file():
-        raise IngestError(name, "file not found")
-    if item.source.stat().st_size == 0:
-        raise NotAVideo(name, "empty file (0 bytes)")
-    try:
-        meta = probe(item.source)
-    except MediaError as exc:
-        raise NotAVideo(name, exc.reason) from exc
-    refusal = over_limit(meta, settings)
-    if refusal:
-        raise IngestError(name, refusal)
+    meta = admit(ctx, item)
     sha = sha256_of(item.source)
     caption = clean_caption(item.caption)
     with session_scope(ctx.engine) as session:
