@@ -4,7 +4,6 @@ store and the model checkpoints, copied incrementally (a file already in the bac
 is not copied again). `backup.json` lists every file with its hash, so `verify` can check a backup on its own."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -16,7 +15,7 @@ from pathlib import Path
 from app.context import AppContext
 from app.errors import UserError
 from app.settings import Settings, owner_only
-from core.fileio import atomic_path, atomic_write_json
+from core.fileio import atomic_path, atomic_write_json, sha256_file
 
 MANIFEST = "backup.json"
 SQLITE_FILE = "eastern.db"
@@ -43,14 +42,6 @@ class BackupReport:
     def line(self) -> str:
         return (f"backup in {self.dest}: database {self.database}, {self.copied} file(s) copied "
                 f"({self.bytes_copied / 1e6:.1f} MB), {self.kept} already there")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -117,9 +108,9 @@ def backup(ctx: AppContext, dest: Path) -> BackupReport:
     for path in _home_files(home):
         rel = path.relative_to(home).as_posix()
         target = dest / rel
-        sha = _sha256(path)
+        sha = sha256_file(path)
         if target.exists() and target.stat().st_size == path.stat().st_size and \
-                (previous.get(rel) == sha or _sha256(target) == sha):
+                (previous.get(rel) == sha or sha256_file(target) == sha):
             report.kept += 1
         else:
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -130,7 +121,7 @@ def backup(ctx: AppContext, dest: Path) -> BackupReport:
         report.files[rel] = sha
     atomic_write_json(dest / MANIFEST, {
         "format": 1, "written_at": datetime.now(UTC).isoformat(timespec="seconds"), "database": report.database,
-        "database_sha256": _sha256(dest / report.database), "files": report.files}, indent=1)
+        "database_sha256": sha256_file(dest / report.database), "files": report.files}, indent=1)
     from app.services import audit
 
     audit.record(ctx, actor="cli", action="backup", target=str(dest),
@@ -155,7 +146,7 @@ def verify(src: Path) -> list[str]:
     db_file = src / manifest.get("database", "")
     if not db_file.is_file():
         return [f"the database copy {db_file.name} is missing"]
-    if _sha256(db_file) != manifest.get("database_sha256"):
+    if sha256_file(db_file) != manifest.get("database_sha256"):
         problems.append(f"the database copy {db_file.name} differs from the one the backup wrote")
     elif db_file.name == SQLITE_FILE:
         with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as conn:
@@ -166,7 +157,7 @@ def verify(src: Path) -> list[str]:
         path = src / rel
         if not path.is_file():
             problems.append(f"{rel} is missing")
-        elif _sha256(path) != sha:
+        elif sha256_file(path) != sha:
             problems.append(f"{rel} differs from the file backed up")
     return problems
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.context import AppContext
 from app.services.jobs import worker_alive
+from core.fileio import sha256_file
 from db import integrity, repo
 from db.repo import JobStatus
 from db.session import session_scope
@@ -46,16 +47,6 @@ class Diagnosis:
             out += [f"FAIL  {p.check}: {p.what}", f"      fix: {p.fix}"]
         out.append("healthy" if self.ok else f"{len(self.problems)} problem(s)")
         return out
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _leftover(path: Path) -> bool:
@@ -112,7 +103,7 @@ def diagnose(ctx: AppContext, *, checksums: bool = True, feature_version: str | 
         elif path.stat().st_size != v.size_bytes:
             d.add("media files", f"video {v.id} ({v.path}): {path.stat().st_size} bytes, its row says {v.size_bytes}",
                   f"restore {path} from the original file")
-        elif checksums and _sha256(path) != v.sha256:
+        elif checksums and sha256_file(path) != v.sha256:
             d.add("media files", f"video {v.id} ({v.path}): checksum mismatch (content changed on disk)",
                   f"restore {path} from the original file")
     for path in _files(s.media_dir):

@@ -8,7 +8,6 @@ a file already stored is a no-op.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 import shutil
@@ -22,7 +21,7 @@ from app.context import AppContext
 from app.errors import UserError
 from app.services.media_limits import over_limit
 from core.csvcells import restore
-from core.fileio import atomic_path
+from core.fileio import atomic_path, sha256_file
 from core.media import MediaError, MediaInfo, probe
 from db import repo
 from db.session import session_scope
@@ -175,12 +174,7 @@ def collect(path: Path) -> list[IngestItem | IngestError]:
     return [IngestItem(path.resolve(), path.name)]
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+sha256_of = sha256_file  # the name the ingest paths and tests use
 
 
 def stored_suffix(name: str, container_extension: str) -> str:
