@@ -294,6 +294,9 @@ def test_a_worker_whose_home_is_deleted_stops(ctx):
     job_id = submit(ctx, TrainRequest(**LONG, activate=True), who="admin")
     row = wait_for(f"job {job_id} to run", lambda: (r := job(ctx, job_id)).status == "running" and r.pid and r)
     pid = row.pid
-    shutil.rmtree(ctx.settings.home)
+    # `rm -rf` races with the worker's own writes (a checkpoint appearing in a folder being emptied): repeat it
+    # as a person would until the home is gone
+    wait_for("the home to be deleted", lambda: shutil.rmtree(ctx.settings.home, ignore_errors=True)
+             or not ctx.settings.home.exists(), timeout=10, every=0.05)
     wait_for("the worker to stop", lambda: worker_gone(pid), timeout=60, every=0.1)
     assert not ctx.settings.home.exists(), "the worker recreated its home"
