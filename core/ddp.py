@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 
 from core.data import FeatureSet
+from core.fileio import make_dirs
 from core.models import ModelConfig
 from core.splits import split_train_val
 from core.train import TrainConfig, save_checkpoint, train
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         result = train(model_cfg, train_cfg, data, train_idx, val_idx, progress=report,
                        checkpoint_path=args.resume_checkpoint, resume_from=resume, distributed=True)
         if args.rank_states is not None:
-            args.rank_states.mkdir(parents=True, exist_ok=True)
+            make_dirs(args.rank_states)
             torch.save({k: v.cpu() for k, v in result.model.state_dict().items()},
                        args.rank_states / f"rank{rank}.pt")
         if rank == 0:

@@ -4,6 +4,8 @@
   (`atomic_path` for writers that need a path, `atomic_write` for a file handle, and the thin
   `atomic_write_text` / `atomic_write_bytes` / `atomic_write_json` / `atomic_savez` on top).
 - `swap_dir`: publish a freshly written folder under a final name, replacing the folder there.
+- `make_dirs` / `confine_writes`: a folder and its missing parents, except that a process confined to a root (a
+  job worker to its home) never recreates that root: once the root is removed, `make_dirs` under it fails.
 - `jsonable`: numpy values, paths, dataclasses and datetimes as plain JSON values (NaN/inf as None).
 """
 from __future__ import annotations
@@ -32,6 +34,44 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+_confined_to: Path | None = None
+
+
+def confine_writes(root: str | Path | None) -> None:
+    """From now on `make_dirs` (and so every atomic write) in this process creates folders under `root` only while
+    `root` itself exists: a worker whose home was deleted under it must not bring an empty home back by writing a
+    checkpoint. None lifts the confinement."""
+    global _confined_to
+    _confined_to = None if root is None else Path(os.path.abspath(root))
+
+
+def make_dirs(path: str | Path) -> Path:
+    """`path.mkdir(parents=True, exist_ok=True)`, except under the root given to `confine_writes`: there the folders
+    below the root are made one at a time without `parents`, so a removed root raises FileNotFoundError (from the
+    first mkdir, not after a check that could race with the removal) instead of being recreated."""
+    path = Path(path)
+    root = _confined_to
+    if root is not None:
+        try:
+            rel = Path(os.path.abspath(path)).relative_to(root)
+        except ValueError:
+            rel = None
+        if rel is not None:
+            if not root.is_dir():
+                raise FileNotFoundError(f"{root} is gone: not recreating it to write {path}")
+            here = root
+            for part in rel.parts:
+                here = here / part
+                try:
+                    here.mkdir()
+                except FileExistsError:
+                    if not here.is_dir():
+                        raise
+            return path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _umask() -> int:
     """The process umask, read without changing it where the system tells (Linux), else set and restored."""
     try:
@@ -57,9 +97,9 @@ def atomic_path(path: str | Path, *, prefix: str | None = None, suffix: str = ".
     readable by its owner only (private=True, mkstemp's 0600), or by whom a plain open() would let read it
     (private=False: 0666 less the umask)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     folder = Path(temp_dir) if temp_dir is not None else path.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}." if prefix is None else prefix, suffix=suffix)
     try:
         if not private:

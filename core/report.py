@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.fileio import atomic_write_json, atomic_write_text, jsonable
+from core.fileio import atomic_write_json, atomic_write_text, jsonable, make_dirs
 from core.protocol import MODALITY_SUBSETS, REFERENCE, ProtocolResult, order_only_pairs, subset_name
 
 # The paper's own numbers (Liu et al., "Towards Micro-video Understanding by Joint Sequential-Sparse
@@ -631,7 +631,7 @@ def _bar_figure(result: ProtocolResult, paper: dict[str, Any]):  # noqa: ANN202 
 def write_report(result: ProtocolResult, out_dir: str | Path, paper_numbers: dict[str, Any] = PAPER) -> dict[str, Path]:
     """Write report.md, report.html and results.json into out_dir; returns their paths."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     sections = build_sections(result, paper_numbers)
     if any(m in result.runs for m in TABLE1_METHODS):
         sections[1].figure = _bar_figure(result, paper_numbers)

@@ -26,7 +26,7 @@ from app.services.training import (
     _train_val,
     load_dataset,
 )
-from core.fileio import atomic_savez, atomic_write_json
+from core.fileio import atomic_savez, atomic_write_json, make_dirs
 from core.fit import fit_deep
 from core.label_probe import PROBE
 from core.modalities import letters
@@ -124,7 +124,7 @@ def _new_set(ctx: AppContext, request: CrossvalRequest, dataset: Dataset, job_id
         folder = _set_dir(ctx, set_id)
         repo.update_prediction_set(session, set_id=set_id, message=f"0/{request.folds} folds done",
                                    artifact_dir=folder.relative_to(ctx.settings.home).as_posix())
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)
     # The snapshot itself: which videos, which labels (venue ids) and which fold, fixed for every resume.
     atomic_savez(folder / "snapshot.npz", video_ids=dataset.video_ids, label_venue_ids=venue_of_class[data.labels],
                  folds=folds)

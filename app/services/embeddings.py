@@ -22,7 +22,7 @@ from app.context import AppContext
 from app.services.jobs import JobOutcome, Progress
 from app.services.requests import EmbeddingsRequest, TrainingError
 from core import embeddings as emb
-from core.fileio import atomic_write, atomic_write_json
+from core.fileio import atomic_write, atomic_write_json, make_dirs
 from db import maps, repo
 from db.session import session_scope
 
@@ -186,7 +186,7 @@ def _new_run(ctx: AppContext, model_id: int, version: str, spaces: list[str], re
         maps.update_run(session, run_id=run_id, artifact_dir=f"embeddings/{run_id}")
         row = maps.get_run(session, run_id=run_id)
     folder = _folder(ctx, row)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)
     atomic_write_json(folder / "config.json", {**config, "model_version_id": model_id, "features_version": version,
                                                "created_at": datetime.now(UTC).isoformat(timespec="seconds")})
     return Run(row, folder)

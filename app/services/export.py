@@ -20,7 +20,7 @@ from app.context import AppContext
 from app.errors import UserError
 from app.services.export_formats import ALL_KINDS, FORMATS, formats_for
 from app.services.models import is_shallow
-from core.fileio import atomic_write_json
+from core.fileio import atomic_write_json, make_dirs
 from db import queries, repo
 from db.session import session_scope
 
@@ -211,7 +211,7 @@ def _place_media(src: Path, dest: Path) -> int:
     """Hard-link (or copy) one stored media file to `dest`; 1 when placed, 0 when it was already there."""
     if dest.exists():
         return 0
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(dest.parent)
     try:
         os.link(src, dest)
     except OSError:

@@ -35,7 +35,7 @@ from app.services.ingest import (
 )
 from app.services.jobs import JobOutcome, JobView, Progress
 from app.services.requests import IngestRequest
-from core.fileio import atomic_path
+from core.fileio import atomic_path, make_dirs
 from core.media import MediaError
 from db import repo
 from db.session import session_scope
@@ -305,7 +305,7 @@ def _store(ctx: AppContext, item: IngestItem, request: IngestRequest, *, who: st
     for src, dest in ((thumb, proxy.thumb_path(settings.home, sha)), (copy, proxy.proxy_path(settings.home, sha)),
                       (local, settings.home / rel)):
         if src is not None:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(dest.parent)
             os.replace(src, dest)
     version = None
     if feats is not None:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from app.context import AppContext
 from app.errors import UserError
+from core import fileio
 from db import maps, repo
 from db.repo import JobRow, JobStatus
 from db.session import session_scope
@@ -390,6 +391,8 @@ def run_worker(ctx: AppContext, job_id: int) -> JobStatus | str:
                 message=report.message, history_entry=report.history_entry, log_line=report.log_line,
             )
 
+    # the job writes under its home only while the home is there: a checkpoint must not recreate a deleted home
+    fileio.confine_writes(ctx.settings.home)
     stop_beating = threading.Event()
     heart = threading.Thread(target=_beat, args=(ctx, job_id, state, stop_beating), name=f"job-{job_id}-heartbeat",
                              daemon=True)
@@ -411,6 +414,7 @@ def run_worker(ctx: AppContext, job_id: int) -> JobStatus | str:
     finally:
         stop_beating.set()
         heart.join()
+        fileio.confine_writes(None)
         with session_scope(ctx.engine) as session:
             repo.finish_job(session, job_id=job_id, status=status, error=error, model_version_id=model_id)
     return status

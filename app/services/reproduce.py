@@ -20,7 +20,7 @@ import numpy as np
 from app.context import AppContext
 from app.errors import UserError
 from core.data import FeatureSet
-from core.fileio import swap_dir
+from core.fileio import make_dirs, swap_dir
 from core.h5import import FeatureImportError, load_bundle, read_venue188_h5, save_bundle
 from core.models import registry
 from core.protocol import (
@@ -235,7 +235,7 @@ def reproduce(
 def publish_latest(ctx: AppContext, paths: dict[str, Path]) -> Path:
     """Copy the report files to reports_dir/latest, replacing the previous one in one rename."""
     reports = ctx.settings.reports_dir
-    reports.mkdir(parents=True, exist_ok=True)
+    make_dirs(reports)
     tmp = reports / f".latest.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir()
     for path in paths.values():

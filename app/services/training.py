@@ -18,6 +18,7 @@ from app.services.requests import TrainingError, TrainRequest, parse_modalities 
 from core.data import FeatureSet, build_feature_set
 from core.evaluate import scores
 from core.features.textual import TextEmbedder
+from core.fileio import make_dirs
 from core.fit import fit_deep, fit_shallow
 from core.modalities import letters
 from core.models import registry
@@ -195,7 +196,7 @@ def _fit_deep(ctx: AppContext, request: TrainRequest, dataset: Dataset, rows: Ro
     data = dataset.data
     fit_idx, val_idx, test_idx = rows
     train_cfg = TrainConfig(epochs=request.epochs, batch_size=request.batch_size, lr=request.lr, seed=request.seed)
-    (ctx.settings.home / run_dir).mkdir(parents=True, exist_ok=True)
+    make_dirs(ctx.settings.home / run_dir)
     model_cfg, result = fit_deep(
         request.architecture, request.modalities, data, fit_idx, val_idx, train_cfg,
         num_classes=len(dataset.venue_ids), progress=progress, should_stop=should_stop,

@@ -28,7 +28,7 @@ from typing import IO
 import numpy as np
 
 from core.features.textual import TextEmbedder
-from core.fileio import atomic_write, atomic_write_json, swap_dir
+from core.fileio import atomic_write, atomic_write_json, make_dirs, swap_dir
 
 N_FRAMES = 12
 N_CLIPS = 6
@@ -127,7 +127,7 @@ class FeatureStore:
         """Copy keys not yet packed into a new memory-mappable segment; returns how many were added.
         `repack` rewrites every key from its per-video file into one segment (after features were
         recomputed in place: packed copies would otherwise keep the old values)."""
-        self._packs_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(self._packs_dir)
         with self._lock():
             self._refresh(force=True)
             if repack:

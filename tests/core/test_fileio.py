@@ -154,3 +154,31 @@ def test_jsonable_converts_numpy_paths_dataclasses_and_dates():
     json.dumps(got, allow_nan=False)  # strict JSON
     other = object()
     assert jsonable(other) is other  # left to json.dumps to refuse
+
+
+def test_a_confined_process_never_recreates_its_removed_root(tmp_path):
+    """A job worker is confined to its home: folders and atomic writes under it work while it is there; once it is
+    removed they fail with FileNotFoundError instead of bringing an empty home back (outside it, nothing changes)."""
+    import shutil
+
+    from core.fileio import confine_writes, make_dirs
+
+    home = tmp_path / "home"
+    home.mkdir()
+    confine_writes(home)
+    try:
+        make_dirs(home / "models" / "runs" / "a")
+        atomic_write_text(home / "models" / "runs" / "b" / "resume.txt", "epoch 1")
+        assert (home / "models" / "runs" / "b" / "resume.txt").read_text() == "epoch 1"
+        shutil.rmtree(home)
+        with pytest.raises(FileNotFoundError):
+            atomic_write_text(home / "models" / "runs" / "b" / "resume.txt", "epoch 2")
+        with pytest.raises(FileNotFoundError):
+            make_dirs(home / "features")
+        assert not home.exists()
+        make_dirs(tmp_path / "elsewhere" / "deep")  # outside the root: an ordinary mkdir -p
+        assert (tmp_path / "elsewhere" / "deep").is_dir()
+    finally:
+        confine_writes(None)
+    make_dirs(home / "again")  # lifted: an ordinary mkdir -p again
+    assert (home / "again").is_dir()
