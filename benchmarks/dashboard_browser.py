@@ -13,10 +13,12 @@ animation frame, never a sleep:
   round picked on this server (so no st.cache_data entry, no thumbnail list cached); until every card on the
   grid says that label, as many cards as the page holds, and the first card's new image has loaded;
 - Video detail + "Why this venue?": a video never opened on this server (its on-disk explanation cache
-  deleted before the server starts); `?video=ID` until the player's <video> has a frame (readyState >= 2), then
-  the click on "Why this venue?" until the atom heatmap and the atom pushes are drawn (their SVG) and the
-  player's time line carries the 12 frame attributions. The first round also loads the model (torch, captum)
-  and is reported apart; the median is over the later rounds.
+  deleted before the server starts), reached two ways: from Browse (the page open, untimed, then the click on
+  the video's card link, as a person browsing does: `video_why_s`) and by typing `?video=ID` into a fresh
+  context (Streamlit's page code loads first: `video_why_direct_s`); until the player's <video> has a frame
+  (readyState >= 2), then the click on "Why this venue?" as soon as the button shows until the atom heatmap and
+  the atom pushes are drawn (their SVG) and the player's time line carries the 12 frame attributions. The
+  first round also loads the model (torch, captum) and is reported apart; the medians are over later rounds.
 
 The synthetic homes have no media files, so the benchmark writes a distinct 320x240 JPEG thumbnail (what
 ingest writes, at the size it writes) for every video the visited pages show: the first two pages unfiltered
@@ -231,8 +233,10 @@ class Figures:
     serve_start: list[float] = field(default_factory=list)
     warm_first_screen: list[float] = field(default_factory=list)
     uncached_filter: list[float] = field(default_factory=list)
-    video_open: list[float] = field(default_factory=list)
+    video_open: list[float] = field(default_factory=list)  # typed ?video=ID, fresh context
     why: list[float] = field(default_factory=list)
+    card_open: list[float] = field(default_factory=list)  # from Browse: the card's link clicked
+    card_why: list[float] = field(default_factory=list)
     video_why_first: float | None = None  # the first round: the model is loaded too
     peak_rss_mib: float = 0.0
     venues: list[str] = field(default_factory=list)
@@ -286,27 +290,47 @@ def browse_rounds(browser, env: dict[str, str], db_url: str, rounds: int, log: P
         figures.peak_rss_mib = max(figures.peak_rss_mib, server.peak_rss_mib())
 
 
+def _open_and_explain(page, open_it) -> tuple[float, float]:  # noqa: ANN001 - a playwright Page
+    """(seconds to the player's first frame after `open_it()`, seconds from the click on "Why this venue?" to its
+    figures)."""
+    start = time.perf_counter()
+    open_it()
+    page.wait_for_function(PLAYER_FRAME, polling="raf", timeout=WAIT_MS)
+    opened = time.perf_counter() - start
+    button = page.get_by_role("button", name="Why this venue?")
+    button.wait_for(state="visible")
+    start = time.perf_counter()
+    button.click()
+    page.wait_for_function(WHY_FIGURES, polling="raf", timeout=WAIT_MS)
+    return opened, time.perf_counter() - start
+
+
 def video_rounds(browser, env: dict[str, str], home: Path, video_ids: tuple[int, ...], rounds: int,  # noqa: ANN001
                  log: Path, figures: Figures) -> None:
-    """Video detail and "Why this venue?" for rounds + 1 videos never opened on this server."""
-    if len(video_ids) < rounds + 1:
-        raise RuntimeError(f"{len(video_ids)} videos with features: too few for {rounds + 1} rounds")
+    """Video detail and "Why this venue?" for 2 * (rounds + 1) videos never opened on this server: typed URLs
+    first (the first round loads the model), then from Browse's first page."""
+    if len(video_ids) < 2 * rounds + 1:
+        raise RuntimeError(f"{len(video_ids)} videos with features: too few for {2 * rounds + 1} rounds")
     shutil.rmtree(home / "cache", ignore_errors=True)  # media views and explanations kept on disk
     with serve(env, log) as server:
         for r, video_id in enumerate(video_ids[:rounds + 1]):
             with fresh_page(browser) as page:
-                opened = _timed_goto(page, f"{server.url}/video?video={video_id}", PLAYER_FRAME)
-                button = page.get_by_role("button", name="Why this venue?")
-                button.wait_for(state="visible")
-                start = time.perf_counter()
-                button.click()
-                page.wait_for_function(WHY_FIGURES, polling="raf", timeout=WAIT_MS)
-                why = time.perf_counter() - start
+                url = f"{server.url}/video?video={video_id}"
+                opened, why = _open_and_explain(page, lambda p=page, u=url: p.goto(u, wait_until="commit"))
             if r == 0:
                 figures.video_why_first = opened + why
             else:
                 figures.video_open.append(opened)
                 figures.why.append(why)
+        for video_id in video_ids[rounds + 1:2 * rounds + 1]:
+            with fresh_page(browser) as page:
+                _timed_goto(page, server.url, FIRST_IMAGE)  # Browse, as a person has it open (untimed)
+                link = page.locator(f'[data-testid="stMain"] a[href$="video={video_id}"]').first
+                if not link.count():
+                    raise RuntimeError(f"video {video_id} has no card on Browse's first page")
+                opened, why = _open_and_explain(page, link.click)
+            figures.card_open.append(opened)
+            figures.card_why.append(why)
         figures.peak_rss_mib = max(figures.peak_rss_mib, server.peak_rss_mib())
 
 
@@ -327,21 +351,28 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _pairs(a: list[float], b: list[float]) -> list[float]:
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
 def summary(figures: Figures) -> dict[str, object]:
     """The medians (seconds) that `--json` writes under "browser", with every round's figure beside them."""
-    pairs = [a + b for a, b in zip(figures.video_open, figures.why, strict=True)]
     return {
         "first_visit_s": _median(figures.first_visit),
         "warm_first_screen_s": _median(figures.warm_first_screen),
         "uncached_filter_s": _median(figures.uncached_filter),
-        "video_why_s": _median(pairs),
-        "video_open_s": _median(figures.video_open),
-        "why_s": _median(figures.why),
+        "video_why_s": _median(_pairs(figures.card_open, figures.card_why)),
+        "video_open_s": _median(figures.card_open),
+        "why_s": _median(figures.card_why),
+        "video_why_direct_s": _median(_pairs(figures.video_open, figures.why)),
+        "video_open_direct_s": _median(figures.video_open),
+        "why_direct_s": _median(figures.why),
         "video_why_first_s": figures.video_why_first,
         "serve_start_s": _median(figures.serve_start),
         "server_peak_rss_mib": round(figures.peak_rss_mib, 1),
         "rounds": {"first_visit": figures.first_visit, "warm_first_screen": figures.warm_first_screen,
-                   "uncached_filter": figures.uncached_filter, "video_open": figures.video_open, "why": figures.why,
+                   "uncached_filter": figures.uncached_filter, "video_open": figures.card_open,
+                   "why": figures.card_why, "video_open_direct": figures.video_open, "why_direct": figures.why,
                    "serve_start": figures.serve_start},
         "filter_venues": figures.venues,
     }
@@ -353,9 +384,12 @@ def table(figures: Figures) -> str:
         ("first visit after `serve` starts: navigation to the first card image", figures.first_visit),
         ("warm first screen: navigation to the first card image", figures.warm_first_screen),
         ("label filter, nothing cached: option clicked to the filtered grid", figures.uncached_filter),
-        ("Video detail: navigation to the player's first frame", figures.video_open),
-        ("'Why this venue?': click to the attribution figures", figures.why),
-        ("Video detail + 'Why this venue?'", [a + b for a, b in zip(figures.video_open, figures.why, strict=True)]),
+        ("Video detail from a Browse card: click to the player's first frame", figures.card_open),
+        ("'Why this venue?': click to the attribution figures", figures.card_why),
+        ("Video detail + 'Why this venue?', from Browse", _pairs(figures.card_open, figures.card_why)),
+        ("Video detail, typed ?video=ID: navigation to the player's first frame", figures.video_open),
+        ("'Why this venue?' after it", figures.why),
+        ("Video detail + 'Why this venue?', typed URL", _pairs(figures.video_open, figures.why)),
     ]
     lines = ["| scenario (Chromium, fresh context each) | rounds | median s | min s | max s |", "|---|---|---|---|---|"]
     for name, values in rows:
@@ -363,7 +397,7 @@ def table(figures: Figures) -> str:
             lines.append(f"| {name} | {len(values)} | {statistics.median(values):.2f} | {min(values):.2f} | "
                          f"{max(values):.2f} |")
     if s["video_why_first_s"] is not None:
-        lines.append(f"| Video detail + 'Why this venue?', first after `serve` (loads the model) | 1 | "
+        lines.append(f"| Video detail + 'Why this venue?', typed URL, first after `serve` (loads the model) | 1 | "
                      f"{s['video_why_first_s']:.2f} | | |")
     if s["serve_start_s"] is not None:
         lines.append(f"\n`serve` to a healthy answer: median {s['serve_start_s']:.2f} s")

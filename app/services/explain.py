@@ -121,13 +121,30 @@ def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = 
     model_row = _model_row(ctx, model_id)
     video = _video(ctx, video_id)
     path = cache_path(ctx, model_row, video, target_venue_id)
-    if path.is_file():
-        try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
-            if cached.get("format") == CACHE_FORMAT:
-                return ExplanationView.from_json(cached, cached=True)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable cache: recompute and overwrite it
+    with _PREFETCH_LOCK:
+        running = _prefetching.get(path)
+    if running is not None:  # a prefetch of this very explanation is under way: wait for its file
+        running.wait(PREFETCH_WAIT_S)
+    cached = _read_cache(path)
+    if cached is not None:
+        return cached
+    return _compute(ctx, model_row, video, target_venue_id, path, load)
+
+
+def _read_cache(path: Path) -> ExplanationView | None:
+    if not path.is_file():
+        return None
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if cached.get("format") == CACHE_FORMAT:
+            return ExplanationView.from_json(cached, cached=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # unreadable cache: recompute and overwrite it
+    return None
+
+
+def _compute(ctx: AppContext, model_row: repo.ModelRow, video: repo.VideoRow, target_venue_id: int | None,
+             path: Path, load: Loader | None) -> ExplanationView:
     model, _cfg, meta = (load or models.load_model)(ctx, model_row.id)
     inputs, words = _inputs(ctx, video, meta)
     target = None if target_venue_id is None else _class_index(meta, target_venue_id)
@@ -136,6 +153,48 @@ def explain_video(ctx: AppContext, video_id: int, target_venue_id: int | None = 
     out = _explanation_json(result, meta, model_row, video, words)
     atomic_write_json(path, out)  # a reader never sees half a file
     return ExplanationView.from_json(out, cached=False)
+
+
+# Prefetch: Video detail asks for the explanation of the prediction as it opens, computed in one background thread of
+# the dashboard process while the person watches the video, so "Why this venue?" finds it on disk. One at a time,
+# newest first is not needed: a person opens one video at a time. explain_video waits for a prefetch of the same file.
+PREFETCH_WAIT_S = 120.0
+_PREFETCH_LOCK = threading.Lock()
+_prefetching: dict[Path, threading.Event] = {}
+_prefetcher: Any = None  # a concurrent.futures.ThreadPoolExecutor, made on first use
+
+
+def prefetch_explanation(ctx: AppContext, video_id: int, model_id: int, *, load: Loader | None = None) -> bool:
+    """Start computing the explanation of `model_id`'s prediction for `video_id` in the background unless it is on
+    disk or under way; True when it was started. Errors are left for the person's own request to show."""
+    global _prefetcher
+    try:
+        model_row = _model_row(ctx, model_id)
+        video = _video(ctx, video_id)
+    except Exception:  # noqa: BLE001 - nothing to prefetch; the page says why when asked
+        return False
+    path = cache_path(ctx, model_row, video, None)
+    with _PREFETCH_LOCK:
+        if path in _prefetching or path.is_file():
+            return False
+        done = _prefetching[path] = threading.Event()
+        if _prefetcher is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain-prefetch")
+
+    def work() -> None:
+        try:
+            _compute(ctx, model_row, video, None, path, load)
+        except Exception:  # noqa: BLE001, S110 - the person's own request recomputes and shows the error
+            pass
+        finally:
+            with _PREFETCH_LOCK:
+                _prefetching.pop(path, None)
+            done.set()
+
+    _prefetcher.submit(work)
+    return True
 
 
 def _explanation_json(result: Explanation, meta: dict[str, Any], model_row: repo.ModelRow, video: repo.VideoRow,

@@ -115,6 +115,16 @@ def explanation(video_id: int, target_venue_id: int | None, model_id: int) -> di
                                  load=_model_loader)
 
 
+def prefetch_explanation(video_id: int, model_id: int) -> None:
+    """Start the explanation of the prediction in the background (app.services.explain.prefetch_explanation) with
+    the model this page run already holds, so "Why this venue?" reads it from disk when clicked."""
+    from app.services import explain
+
+    context = ctx()
+    held = _model_loader(context, model_id)
+    explain.prefetch_explanation(context, video_id, model_id, load=lambda _ctx, _id: held)
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def ablation(video_id: int, model_id: int) -> Any:
     from app.services import explain

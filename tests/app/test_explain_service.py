@@ -120,3 +120,36 @@ def test_ablation_and_atoms(ctx, world) -> None:
     assert [w for _, w in support["textual"]] == sorted((w for _, w in support["textual"]), reverse=True)
     with pytest.raises(service.ExplainError, match="out of range"):
         service.atom_venue_support(ctx, K)
+
+
+def test_a_prefetched_explanation_is_read_not_recomputed(ctx, world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Video detail prefetches the prediction's explanation in a background thread; "Why this venue?" asked while it
+    runs waits for it and reads its file, asked after reads the file: IG runs once. A second prefetch of the same
+    file, or of one already on disk, starts nothing."""
+    import threading
+
+    from core import explain as core_explain
+
+    calls, release = [], threading.Event()
+    real = core_explain.explain
+
+    def slow_explain(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(threading.current_thread().name)
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "explain", slow_explain)
+    vid, mid = world["video_id"], world["model_id"]
+    assert service.prefetch_explanation(ctx, vid, mid)
+    assert not service.prefetch_explanation(ctx, vid, mid), "the same explanation was prefetched twice"
+    answer: list[ExplanationView] = []
+    asker = threading.Thread(target=lambda: answer.append(service.explain_video(ctx, vid, model_id=mid)))
+    asker.start()
+    asker.join(0.5)
+    assert asker.is_alive(), "the person's request did not wait for the prefetch under way"
+    release.set()
+    asker.join(30)
+    assert answer and answer[0].cached, "the request recomputed instead of reading the prefetched file"
+    assert len(calls) == 1 and calls[0].startswith("explain-prefetch")
+    assert not service.prefetch_explanation(ctx, vid, mid), "an explanation on disk was prefetched again"
+    assert service.explain_video(ctx, vid, model_id=mid).cached and len(calls) == 1

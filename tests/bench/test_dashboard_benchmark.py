@@ -47,7 +47,7 @@ def test_dashboard_benchmark_writes_pages_and_plans(backend, tmp_path):
         assert "actual time=" in search  # EXPLAIN ANALYZE ran the statements
 
 
-BROWSER_KEYS = {"first_visit_s", "warm_first_screen_s", "uncached_filter_s", "video_why_s"}
+BROWSER_KEYS = {"first_visit_s", "warm_first_screen_s", "uncached_filter_s", "video_why_s", "video_why_direct_s"}
 
 
 def test_browser_benchmark_measures_in_chromium(tmp_path, tmp_path_factory):
@@ -69,7 +69,8 @@ def test_browser_benchmark_measures_in_chromium(tmp_path, tmp_path_factory):
     browser = json.loads(out.read_text())["browser"]
     assert BROWSER_KEYS <= set(browser) and all(browser[k] > 0 for k in BROWSER_KEYS)
     rounds = browser["rounds"]
-    assert all(len(rounds[k]) == 2 for k in ("first_visit", "warm_first_screen", "uncached_filter", "why"))
+    assert all(len(rounds[k]) == 2 for k in ("first_visit", "warm_first_screen", "uncached_filter", "why",
+                                             "why_direct"))
     assert len(set(browser["filter_venues"])) == 2  # a new venue each round
     assert browser["video_why_first_s"] > 0 and browser["server_peak_rss_mib"] > 0
-    assert "Video detail + 'Why this venue?'" in run.stdout
+    assert "Video detail + 'Why this venue?', from Browse" in run.stdout

@@ -98,9 +98,10 @@ map_panel.more_like_this(video.id)
 # ---------------------------------------------------------------- why
 
 if not st.session_state.get(why_key):
-    if st.button("Why this venue?", key="video_why", icon=":material/psychology:", type="primary"):
-        st.session_state[why_key] = True
-        st.rerun()
+    if ablation is not None:  # the model loaded: explain the prediction while the person watches (one background
+        cache.prefetch_explanation(video.id, model.id)  # thread), so the click below usually reads a file
+    st.button("Why this venue?", key="video_why", icon=":material/psychology:", type="primary",
+              on_click=st.session_state.__setitem__, args=(why_key, True))
     st.stop()
 
 st.header("Why this venue?")
