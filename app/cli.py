@@ -288,7 +288,7 @@ def cmd_train(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.requests import TrainRequest
 
     request = request_from_args(TrainRequest, args)
-    who = account_for(ctx, args, request.permission)
+    who = account_for(ctx, args, request.needs())
     if args.background:
         print(json.dumps({"job": jobs.submit(ctx, request, who=who)}))
         return 0

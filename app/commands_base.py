@@ -107,8 +107,9 @@ def add_request_args(sp: argparse.ArgumentParser, cls: type, *, aliases: dict[st
     aliases = aliases or {}
     for opt in cls.options():
         flag = _flag(opt.name, aliases)
-        if opt.type is bool:
-            sp.add_argument(flag, dest=opt.name, action="store_true", default=opt.default, help=opt.help)
+        if opt.type is bool:  # on by default: --flag / --no-flag
+            sp.add_argument(flag, dest=opt.name, default=opt.default, help=opt.help,
+                            action=argparse.BooleanOptionalAction if opt.default else "store_true")
         elif opt.type is tuple:
             sp.add_argument(flag, dest=opt.name, default=",".join(opt.default), help=f"{opt.help} (default "
                             f"{','.join(m[0] for m in opt.default)})")

@@ -28,7 +28,7 @@ def cmd_crossval(ctx: AppContext, args: argparse.Namespace) -> int:
 
     prepare_database(ctx)
     request = request_from_args(CrossvalRequest, args)
-    who = account_for(ctx, args, request.permission)
+    who = account_for(ctx, args, request.needs())
     if args.background:
         print(json.dumps({"job": jobs.submit(ctx, request, who=who, resume_set_id=args.resume)}))
         return 0

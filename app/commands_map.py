@@ -23,7 +23,7 @@ def cmd_embeddings(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.requests import EmbeddingsRequest
 
     request = request_from_args(EmbeddingsRequest, args)
-    who = account_for(ctx, args, request.permission)
+    who = account_for(ctx, args, request.needs())
     if args.background:
         print(json.dumps({"job": jobs.submit(ctx, request, who=who)}))
         return 0

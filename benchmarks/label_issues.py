@@ -74,7 +74,9 @@ def oof_probs(ctx, *, folds: int, epochs: int, seed: int, arch: str = "eastern")
     from db.session import session_scope
 
     started = time.perf_counter()
-    set_id = run_crossval(ctx, CrossvalRequest(architecture=arch, folds=folds, epochs=epochs, seed=seed))
+    # with_probe off: each architecture's own probabilities (the variants average them here)
+    set_id = run_crossval(ctx, CrossvalRequest(architecture=arch, folds=folds, epochs=epochs, seed=seed,
+                                               with_probe=False))
     seconds = time.perf_counter() - started
     with session_scope(ctx.engine) as session:
         row = repo.get_prediction_set(session, set_id=set_id)

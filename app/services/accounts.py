@@ -28,6 +28,7 @@ __all__ = ["ROLES", "ACTIONS", "AccountError", "UnknownAccount", "UserRow", "Per
 ACTIONS = {
     "browse": "viewer", "export": "viewer",
     "label": "annotator", "upload": "annotator", "venues": "annotator",
+    "rerank": "annotator",  # the fast probe's out-of-sample ranking after a batch of corrections (seconds)
     "retrain": "admin", "promote": "admin", "crossval": "admin", "accounts": "admin",
 }
 MIN_PASSWORD = 10

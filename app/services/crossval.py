@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,35 @@ def run_crossval_job(ctx: AppContext, request: CrossvalRequest, *, progress: Pro
                      should_stop: Callable[[], bool] | None = None, job_id: int | None = None,
                      resume_set_id: int | None = None) -> JobOutcome:
     """The runner of a `crossval` job (app.services.jobs)."""
+    if request.architecture != PROBE and request.with_probe and resume_set_id is None:
+        # the fast probe's ranking first (seconds), so the queue is fresh while the deep folds train
+        quick = replace(request, architecture=PROBE, with_probe=False)
+        if run_crossval(ctx, quick, progress=_share(progress, 0.0, PROBE_SHARE), should_stop=should_stop,
+                        job_id=job_id) is None:
+            return JobOutcome(cancelled=True)
+        progress = _share(progress, PROBE_SHARE, 1.0)
     set_id = run_crossval(ctx, request, progress=progress, should_stop=should_stop, job_id=job_id,
                           resume_set_id=resume_set_id)
     return JobOutcome(cancelled=set_id is None, set_id=set_id)
+
+
+PROBE_SHARE = 0.05  # of a probe-first job's progress bar
+
+
+def _share(progress: ProgressFn | None, low: float, high: float) -> ProgressFn | None:
+    """`progress` for one stage of a job: the stage's fraction mapped onto [low, high] of the job's bar."""
+    if progress is None:
+        return None
+
+    def report(event: Progress) -> None:
+        progress(replace(event, fraction=min(low + (high - low) * event.fraction, 0.99)))
+
+    return report
+
+
+def _method(request: CrossvalRequest) -> str:
+    """What ranks a set: the architecture, with "+probe" when the probe's probabilities are averaged in."""
+    return request.architecture + ("+probe" if request.with_probe and request.architecture != PROBE else "")
 
 
 def _new_set(ctx: AppContext, request: CrossvalRequest, dataset: Dataset, job_id: int | None):  # noqa: ANN202
@@ -115,7 +142,7 @@ def _new_set(ctx: AppContext, request: CrossvalRequest, dataset: Dataset, job_id
     mods = letters(request.modalities)
     with session_scope(ctx.engine) as session:
         set_id = repo.create_prediction_set(
-            session, name=f"{request.folds}-fold {request.architecture} {mods}", architecture=request.architecture,
+            session, name=f"{request.folds}-fold {_method(request)} {mods}", architecture=_method(request),
             params=request.to_dict(), features_version=dataset.feature_version, venue_ids=list(dataset.venue_ids),
             label_snapshot_id=dataset.label_snapshot_id,
             label_snapshot_at=datetime.fromisoformat(dataset.label_snapshot_at) if dataset.label_snapshot_at else None,
@@ -198,23 +225,32 @@ def _run_fold(ctx, request, data, rows, video_ids, labels, folds, fold, folder, 
                            train_cfg, progress=fold_progress, should_stop=should_stop)
     if result.cancelled:
         return False
-    probs = predict_proba(result.model, fold_data, rows[held]).astype(np.float32)
+    deep = predict_proba(result.model, fold_data, rows[held]).astype(np.float32)
     save_checkpoint(folder / f"fold-{fold}.pt", result.model, cfg, {
         "class_names": data.class_names, "fold": fold, "history": result.history,
     })
+    parts = {"deep_probs": deep}
+    if request.with_probe:  # the probe on the same fold (the same training videos), averaged in
+        parts["probe_probs"] = _probe_probs(request, data, rows, labels, held, others, fold)
+    probs = np.mean(list(parts.values()), axis=0).astype(np.float32)
     # Which videos it scored and which it trained on (fit + validation), so anyone can check the two never meet.
     atomic_savez(_fold_file(folder, fold), video_ids=video_ids[held], train_video_ids=video_ids[others],
-                 probs=probs, best_epoch=np.int64(result.best_epoch))
+                 probs=probs, best_epoch=np.int64(result.best_epoch), **parts)
     return True
+
+
+def _probe_probs(request, data, rows, labels, held, others, fold) -> np.ndarray:  # noqa: ANN001
+    """The probe's probabilities for the held-out rows of one fold, fitted on the fold's other rows."""
+    from core.label_probe import fit_predict, pooled
+
+    X = pooled(data, request.modalities)[rows]
+    return fit_predict(X[others], labels[others], X[held], len(data.class_names), seed=request.seed + fold)
 
 
 def _probe_fold(request, data, rows, video_ids, labels, folds, fold, folder, progress) -> bool:  # noqa: ANN001
     """The fast probe's fold: logistic regression on pooled features of the other folds (seconds, no epochs)."""
-    from core.label_probe import fit_predict, pooled
-
-    X = pooled(data, request.modalities)[rows]
     held, others = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
-    probs = fit_predict(X[others], labels[others], X[held], len(data.class_names), seed=request.seed + fold)
+    probs = _probe_probs(request, data, rows, labels, held, others, fold)
     atomic_savez(_fold_file(folder, fold), video_ids=video_ids[held], train_video_ids=video_ids[others],
                  probs=probs, best_epoch=np.int64(0))
     if progress is not None:

@@ -126,6 +126,11 @@ class JobRequest:
         request.check()
         return request
 
+    def needs(self) -> str:
+        """The action (app.services.accounts.ACTIONS) this request needs: its class's `permission` unless a request
+        asks for less (a cross-validation by the fast probe: an annotator's re-rank)."""
+        return self.permission
+
     def check(self) -> None:
         """Refuse a request that cannot run (TrainingError); nothing to check by default."""
 
@@ -165,7 +170,7 @@ def _authorise(ctx: AppContext, request: JobRequest, who: str) -> str:
     """The account name if `who` may run this request (PermissionDenied otherwise)."""
     from app.services.accounts import require
 
-    return require(ctx, name=who, action=request.permission).name
+    return require(ctx, name=who, action=request.needs()).name
 
 
 def submit(ctx: AppContext, request: JobRequest, *, who: str, resume_set_id: int | None = None) -> int:

@@ -69,6 +69,13 @@ class CrossvalRequest(JobRequest):
     seed: int = field(default=0, metadata={"help": "seed of the folds and of each fold's training"})
     batch_size: int = field(default=64, metadata={"help": "videos per batch", "advanced": True})
     lr: float = field(default=1e-3, metadata={"help": "Adam's learning rate", "advanced": True})
+    with_probe: bool = field(default=True, metadata={
+        "help": "rank by the deep folds' probabilities averaged with the fast probe's, fitted on the same folds "
+                "(found more planted wrong labels than either alone: docs/label-issues.md); the probe's own "
+                "ranking is published first, within a minute"})
+
+    def needs(self) -> str:
+        return "rerank" if self.architecture == PROBE else self.permission
 
     def check(self) -> None:
         if self.architecture != PROBE and not registry.is_registered(self.architecture, "deep"):

@@ -67,22 +67,26 @@ def _progress() -> None:
 def _start_button(source: annotate.QueueSource, *, key: str) -> None:
     if _running():
         return
-    if not session.is_admin():
-        if source.kind != "crossval":
-            st.caption("An admin can compute out-of-sample label issues for every video (a cross-validation), "
-                       "or run `python -m app crossval`.")
-        return
     again = source.kind == "crossval"
+    if not session.can("rerank"):
+        if source.kind != "crossval":
+            st.caption("An annotator can rank every label out of sample in seconds (the fast probe), an admin with "
+                       "EASTERN too, or run `python -m app crossval`.")
+        return
     quick, full = st.columns(2)
     if quick.button("Re-rank now (fast probe)" if again else "Rank labels now (fast probe)", key=f"{key}_probe",
-                    icon=":material/bolt:", type="primary",
-                    help="5-fold logistic regression on pooled features, in the background: seconds to a minute. "
-                         "Every video is scored by a fold that never saw it"):
+                    icon=":material/bolt:", type="primary" if not again or source.stale_labels else "secondary",
+                    help="5-fold logistic regression on pooled features, in the background: well under a minute "
+                         "for 2,000 videos. Every video is scored by a fold that never saw it; run it after a "
+                         "batch of corrections"):
         _start(architecture="probe")
+    if not session.is_admin():
+        return
     if full.button("Re-run cross-validation (EASTERN)" if again else "Compute label issues with EASTERN",
                    key=f"{key}_crossval", icon=":material/model_training:",
-                   help="5 EASTERN fold models trained in the background (minutes); it replaces the probe's ranking "
-                        "when it is done"):
+                   help="5 EASTERN fold models trained in the background (minutes), their probabilities averaged "
+                        "with the probe's on the same folds (the ranking that found the most planted wrong labels: "
+                        "docs/label-issues.md). The probe's ranking is published first; this one replaces it"):
         _start(architecture="eastern")
 
 

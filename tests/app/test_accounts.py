@@ -221,3 +221,20 @@ def test_account_changes_act_as_an_admin_once_one_exists(tmp_path: Path) -> None
     assert [a for a, *_ in events] == ["account.add", "account.add", "account.passwd"]
     assert events[1][1:] == ("root", "ann") and events[0][1].startswith("cli") and events[2][1].startswith("cli")
     assert {a.name: a.role for a in accounts.list_accounts(ctx)} == {"ann": "annotator", "root": "admin"}
+
+
+def test_an_annotator_may_rerank_with_the_probe_but_not_run_eastern_folds(fast_ctx) -> None:  # noqa: ANN001
+    """The fast probe's ranking is the annotators' own correction loop (seconds after a batch of corrections); deep
+    cross-validation (minutes of two cores) stays the admin's."""
+    from app.services import jobs
+    from app.services.requests import CrossvalRequest
+
+    accounts.create(fast_ctx, name="ann", role="annotator", password="correct horse", actor="t")
+    accounts.create(fast_ctx, name="vic", role="viewer", password="correct horse", actor="t")
+    probe, deep = CrossvalRequest(architecture="probe"), CrossvalRequest(architecture="eastern")
+    assert probe.needs() == "rerank" and deep.needs() == "crossval"
+    assert jobs._authorise(fast_ctx, probe, "ann") == "ann"
+    with pytest.raises(accounts.PermissionDenied):
+        jobs._authorise(fast_ctx, deep, "ann")
+    with pytest.raises(accounts.PermissionDenied):
+        jobs._authorise(fast_ctx, probe, "vic")

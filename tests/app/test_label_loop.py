@@ -40,6 +40,7 @@ def _done_set(ctx) -> repo.PredictionSetRow:  # noqa: ANN001
 
 def test_every_probability_comes_from_a_fold_model_that_never_saw_the_video(ws_env: Workspace) -> None:
     from app.services import crossval, training
+    from core.label_probe import fit_predict, pooled
     from core.train import predict_proba
 
     ctx = _ctx()
@@ -56,12 +57,20 @@ def test_every_probability_comes_from_a_fold_model_that_never_saw_the_video(ws_e
     for fold in range(pset.params["folds"]):
         with np.load(folder / f"fold-{fold}.npz") as z:
             scored, trained_on, probs = z["video_ids"], z["train_video_ids"], z["probs"]
+            deep, probe = z["deep_probs"], z["probe_probs"]
         assert not set(scored.tolist()) & set(trained_on.tolist())  # the fold model never trained on what it scored
         assert {int(v) for v in scored} == {v for v, f in stored_folds.items() if f == fold}
         seen_as_test += scored.tolist()
         model, _cfg, _meta = crossval.fold_model(ctx, pset.id, fold)  # the stored numbers are that model's
-        again = predict_proba(model, dataset.data, np.array([where[int(v)] for v in scored]))
-        np.testing.assert_allclose(again, probs, atol=1e-5)
+        rows = np.array([where[int(v)] for v in scored])
+        np.testing.assert_allclose(predict_proba(model, dataset.data, rows), deep, atol=1e-5)
+        # and the probe averaged in was fitted on the same training videos only
+        train_rows = np.array([where[int(v)] for v in trained_on])
+        X = pooled(dataset.data, tuple(pset.params["modalities"]))
+        refit = fit_predict(X[train_rows], dataset.data.labels[train_rows], X[rows], len(dataset.data.class_names),
+                            seed=pset.params["seed"] + fold)
+        np.testing.assert_allclose(refit, probe, atol=1e-5)
+        np.testing.assert_allclose((deep + probe) / 2, probs, atol=1e-6)
     assert sorted(seen_as_test) == sorted(snapshot_ids.tolist())  # every labelled video scored exactly once
     with session_scope(ctx.engine) as session:
         rows = queries.issue_queue(session, set_id=pset.id, limit=1000)
@@ -115,7 +124,8 @@ def test_killed_crossval_job_loses_nothing(private_ws: Workspace) -> None:
         with session_scope(ctx.engine) as session:
             job = repo.get_job(session, job_id=job_id)
             sets = [s for s in repo.list_prediction_sets(session) if s.job_id == job_id]
-        if job.status == "running" and sets and job.epoch >= 1:
+        deep = [s for s in sets if s.architecture != "probe"]
+        if job.status == "running" and deep and job.epoch >= 1:
             break
         assert job.status in ("queued", "running"), job.error
         time.sleep(0.5)
@@ -128,9 +138,12 @@ def test_killed_crossval_job_loses_nothing(private_ws: Workspace) -> None:
         time.sleep(0.1)
     with session_scope(ctx.engine) as session:
         assert repo.get_job(session, job_id=job_id).status == "failed"
-        assert repo.get_prediction_set(session, set_id=sets[0].id).status == "failed"
+        assert repo.get_prediction_set(session, set_id=deep[0].id).status == "failed"
         assert repo.active_model(session).id == active
-    assert queue_source(ctx).set_id == earlier.id
+    # the job published the probe's ranking before its deep folds began: it stays the queue, a complete set
+    (probe,) = [s for s in sets if s.architecture == "probe"]
+    assert probe.status == "done" and probe.id > earlier.id
+    assert queue_source(ctx).set_id == probe.id
 
 
 # ---------------------------------------------------------------- the stable split
