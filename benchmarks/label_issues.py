@@ -6,11 +6,15 @@ knows them: recipe venue != manifest venue), ranked two ways, at k = the number 
       self-confidence and with cleanlab's class-imbalance adjustment
       (`adjust_pred_probs=True`, EASTERN_LABEL_QUALITY_ADJUST)
 
-and variants of (b) (more folds, longer training, an ensemble of architectures: probabilities averaged).
-Prints a table and, with --json, writes the figures.
+and variants of (b) (more folds, longer training, an ensemble of architectures, the fast probe, probe + EASTERN:
+probabilities averaged). With --loop, the correction loop as a person runs it: an annotator reviews the top of the
+probe's ranking and corrects the planted wrong labels there (a batch of corrections through the label service),
+then re-ranks with the probe as a background job (`jobs.submit`, the "Re-rank now" button); it reports the seconds
+from the submit to the new set being the queue's source, and the new ranking's recall@k over the wrong labels left
+(the reviewed videos left out). Prints a table and, with --json, writes the figures.
 
     python benchmarks/label_issues.py [--videos 600] [--seeds 1,2,3] [--noise 0.03] [--epochs 15]
-        [--variants base,folds10,epochs30,ensemble] [--json out.json] [--quick]
+        [--variants base,folds10,epochs30,ensemble,probe,probe+eastern] [--loop] [--json out.json] [--quick]
 """
 from __future__ import annotations
 
@@ -36,8 +40,9 @@ def _context(home: Path):  # noqa: ANN202 - AppContext
     return make_context(Settings(home=home, db_url=f"sqlite:///{home / 'eastern.db'}", job_heartbeat_s=5.0))
 
 
-def build(home: Path, videos: int, seed: int, noise: float) -> tuple[object, set[int], float]:
-    """A demo corpus with planted wrong labels, its features; returns (ctx, ids of wrong labels, seconds)."""
+def build(home: Path, videos: int, seed: int, noise: float) -> tuple[object, dict[int, str], float]:
+    """A demo corpus with planted wrong labels, its features; returns (ctx, {id of a wrong label: the venue whose
+    recipe made the video}, seconds)."""
     from app.services import corpus, features
     from core.corpus.generate import corpus_items
     from db import queries
@@ -50,9 +55,9 @@ def build(home: Path, videos: int, seed: int, noise: float) -> tuple[object, set
         assert report.ok, report.lines()
         extracted = features.extract_pending(ctx)
         assert not extracted.failed, extracted.failed
-    wrong_names = {it.filename for it in corpus_items(videos, seed, noise) if it.label_noise}
+    wrong_names = {it.filename: it.recipe_venue for it in corpus_items(videos, seed, noise) if it.label_noise}
     with session_scope(ctx.engine) as session:
-        ids = {vid for vid, name, *_ in queries.iter_label_manifest(session) if name in wrong_names}
+        ids = {vid: wrong_names[name] for vid, name, *_ in queries.iter_label_manifest(session) if name in wrong_names}
     return ctx, ids, time.perf_counter() - started
 
 
@@ -98,7 +103,7 @@ def rank_cleanlab(video_ids: np.ndarray, labels: np.ndarray, probs: np.ndarray,
 
 def at_k(ranking: list[int], wrong: set[int]) -> dict[str, float]:
     k = len(wrong)
-    hits = len(set(ranking[:k]) & wrong)
+    hits = len(set(ranking[:k]) & set(wrong))
     return {"k": k, "hits": hits, "recall": hits / k if k else 0.0, "precision": hits / k if k else 0.0}
 
 
@@ -113,8 +118,63 @@ VARIANTS = {
 }
 
 
+def correction_loop(ctx, wrong: dict[int, str], *, review: int, seed: int) -> dict:  # noqa: ANN001
+    """A batch of corrections, then the probe's re-rank as the dashboard runs it (a background job); its seconds
+    and the new ranking's recall over the wrong labels left."""
+    from app.services import accounts, annotate, jobs
+    from app.services.crossval import CrossvalRequest
+    from db import repo
+    from db.session import session_scope
+
+    name = "bench-annotator"
+    try:
+        accounts.create(ctx, name=name, role="annotator", password="bench annotator pw", actor="benchmark")
+    except accounts.AccountError:
+        pass  # a reused home has it
+    probe_ids, _labels, probs, _s = oof_probs(ctx, folds=5, epochs=1, seed=seed, arch="probe")
+    ranking, _n = rank_cleanlab(probe_ids, _labels, probs, adjust=False)
+    reviewed = ranking[:review]
+    corrected = 0
+    for vid in reviewed:  # the annotator fixes what is wrong in the batch, leaves the rest
+        if vid in wrong:
+            annotate.relabel(ctx, video_id=vid, venue=wrong[vid], who=name, reason="benchmark: recipe venue",
+                             expected_version=None)
+            corrected += 1
+    started = time.perf_counter()
+    job_id = jobs.submit(ctx, CrossvalRequest(architecture="probe", seed=seed + 1), who=name)
+    while True:
+        job = jobs.get_job(ctx, job_id)
+        if job is not None and not job.active:
+            break
+        time.sleep(0.1)
+    loop_s = time.perf_counter() - started
+    assert job.status == "done", job.error
+    with session_scope(ctx.engine) as session:
+        set_id = repo.list_prediction_sets(session)[0].id
+    assert annotate.queue_source(ctx).set_id == set_id, "the re-rank is not the queue's source"
+    vids, labels, probs, _ = _set_arrays(ctx, set_id)
+    ranking, _n = rank_cleanlab(vids, labels, probs, adjust=False)
+    left = {v for v in wrong if v not in reviewed}
+    rest = [v for v in ranking if v not in set(reviewed)]
+    return {"reviewed": review, "corrected": corrected, "rerank_s": round(loop_s, 1), "job": job_id,
+            "after": at_k(rest, left)}
+
+
+def _set_arrays(ctx, set_id: int):  # noqa: ANN001, ANN202
+    from db import repo
+    from db.session import session_scope
+
+    with session_scope(ctx.engine) as session:
+        row = repo.get_prediction_set(session, set_id=set_id)
+    folder = ctx.settings.home / row.artifact_dir
+    with np.load(folder / "probs.npz") as z, np.load(folder / "snapshot.npz") as s:
+        index = {v: i for i, v in enumerate(row.venue_ids)}
+        labels = np.array([index[int(v)] for v in s["label_venue_ids"]])
+        return z["video_ids"], labels, z["probs"], 0.0
+
+
 def run_seed(home: Path, videos: int, seed: int, noise: float, epochs: int, variants: list[str],
-             in_sample: bool = True) -> dict:
+             in_sample: bool = True, loop: int = 0) -> dict:
     ctx, wrong, build_s = build(home, videos, seed, noise)
     out: dict = {"seed": seed, "videos": videos, "wrong_labels": len(wrong), "build_s": round(build_s, 1)}
     if in_sample:
@@ -136,6 +196,8 @@ def run_seed(home: Path, videos: int, seed: int, noise: float, epochs: int, vari
             ranking, n_issues = rank_cleanlab(vids, labels, np.mean(parts, axis=0), adjust)
             out[f"{name}-{suffix}"] = {**at_k(ranking, wrong), "crossval_s": round(seconds, 1),
                                        "cleanlab_estimate": n_issues}
+    if loop:  # last: it changes labels
+        out["loop"] = correction_loop(ctx, wrong, review=loop, seed=seed)
     return out
 
 
@@ -149,6 +211,9 @@ def main() -> int:
     p.add_argument("--home", help="keep the corpora here, or reuse the ones an earlier run kept (default: a "
                                   "temporary folder)")
     p.add_argument("--no-in-sample", action="store_true", help="skip the old in-sample queue (one training)")
+    p.add_argument("--loop", type=int, default=0, metavar="N",
+                   help="then the correction loop: review the probe's top N, correct, re-rank as a job (changes the "
+                        "corpus's labels: last)")
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--quick", action="store_true", help="smoke run: 60 videos, 1 seed, 20%% noise, 2 epochs")
     args = p.parse_args()
@@ -163,7 +228,7 @@ def main() -> int:
     results = []
     for seed in seeds:
         results.append(run_seed(base / f"seed-{seed}", args.videos, seed, args.noise, args.epochs, variants,
-                                in_sample=not args.no_in_sample))
+                                in_sample=not args.no_in_sample, loop=args.loop))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     columns = [f"{v}-{s}" for v in variants for s in ("raw", "adjusted")]
     header = f"{'seed':>4} {'wrong':>5} {'method':<32} {'hits@k':>6} {'recall@k':>8} {'prec@k':>7} {'crossval s':>10}"
@@ -174,6 +239,9 @@ def main() -> int:
     for r in results:
         rows = [("(a) in-sample (old queue)", r["in_sample"], None)] if "in_sample" in r else []
         rows += [(f"(b) oof+cleanlab {v}", r[v], r[v]["crossval_s"]) for v in columns]
+        if "loop" in r:
+            lp = r["loop"]
+            rows.append((f"(c) re-rank after {lp['corrected']} fixes", lp["after"], lp["rerank_s"]))
         for name, m, s in rows:
             print(f"{r['seed']:>4} {r['wrong_labels']:>5} {name:<32} {m['hits']:>6} {m['recall']:>8.2f} "
                   f"{m['precision']:>7.2f} {'' if s is None else f'{s:.0f}':>10}")
