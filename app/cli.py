@@ -341,6 +341,8 @@ def cmd_models(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def _promote_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("model_id", type=int)
+    sp.add_argument("--background", action="store_true",
+                    help="run as a background job (its own process), as the Models page does; prints the job id")
     add_account_args(sp)
 
 
@@ -349,6 +351,11 @@ def cmd_promote(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.services.models import promote
 
     who = account_for(ctx, args, "promote")
+    if args.background:
+        from app.services.requests import start_promote
+
+        print(json.dumps({"job": start_promote(ctx, who=who, model_id=args.model_id)}))
+        return 0
     n = promote(ctx, args.model_id, who=who, progress=bar("predictions"))
     say(f"model version {args.model_id} is active; {n} predictions stored (its embeddings follow in the background "
         "when EASTERN_MAP_ON_ACTIVATE is on, the default)")

@@ -44,6 +44,7 @@ REQUESTS: dict[str, str] = {
     "crossval": "app.services.requests:CrossvalRequest",
     "embeddings": "app.services.requests:EmbeddingsRequest",
     "ingest": "app.services.requests:IngestRequest",
+    "promote": "app.services.requests:PromoteRequest",
 }
 MODEL_KINDS = ("train", "crossval")  # the jobs that make models or prediction sets (the Retrain page lists them)
 JOB_KINDS = tuple(REQUESTS)

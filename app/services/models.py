@@ -202,6 +202,31 @@ def promote(ctx: AppContext, model_id: int, *, who: str, progress: Callable[[int
     return count
 
 
+def run_promote_job(ctx: AppContext, request: Any, *, progress: Callable[[Any], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None, job_id: int | None = None,
+                    resume_set_id: int | None = None) -> Any:
+    """The runner of a `promote` job (app.services.jobs; the admin's "Promote" button, `promote --background`):
+    checked and audited when submitted, so it activates; then the new model's embeddings as the job's account."""
+    from app.services.jobs import JobOutcome, Progress
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(Progress(min(done / max(total, 1), 0.99), f"{done:,}/{total:,} predictions", step=done > 0))
+
+    count = activate(ctx, request.model, progress=report)
+    if progress is not None:
+        progress(Progress(1.0, f"model version {request.model} is active; {count:,} predictions stored",
+                          log_line=f"{count} predictions stored"))
+    if job_id is not None:
+        from app.services import embeddings
+
+        with session_scope(ctx.engine) as session:
+            job = repo.get_job(session, job_id=job_id)
+        if job is not None and job.created_by:
+            embeddings.follow_activation(ctx, request.model, who=job.created_by)
+    return JobOutcome(model_version_id=request.model)
+
+
 def activate(ctx: AppContext, model_id: int, *, progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute every prediction with the version, then make it active (the checked paths call this: `promote`,
     and a train request with activate=True, checked and audited when it was submitted)."""

@@ -97,6 +97,14 @@ def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | N
     return jobs.submit(ctx, request, who=who)
 
 
+def start_promote(ctx: AppContext, *, who: str, model_id: int) -> int:
+    """Make a model version active in the background as account `who` (the admin's "Promote" button on Models):
+    the job room checks the permission and audits."""
+    from app.services import jobs
+
+    return jobs.submit(ctx, PromoteRequest(model=model_id), who=who)
+
+
 @dataclass(frozen=True)
 class IngestRequest(JobRequest):
     """Ingest videos in a worker: an upload staged in the home (the Upload page), or a file, folder, manifest or
@@ -125,6 +133,24 @@ class IngestRequest(JobRequest):
         from app.services.ingest_job import clean_after
 
         clean_after(ctx, self, job_id)
+
+
+@dataclass(frozen=True)
+class PromoteRequest(JobRequest):
+    """Make a model version active: every video's prediction (top-5, atom codes, out-of-distribution score)
+    recomputed with it first, then the switch (minutes at 200,000 videos: a job, never a page run). The corpus map
+    of the new model follows in its own job."""
+
+    kind: ClassVar[str] = "promote"
+    permission: ClassVar[str] = "promote"
+    audit_action: ClassVar[str] = "promote"
+    runner: ClassVar[str] = "app.services.models:run_promote_job"
+
+    model: int = field(default=0, metadata={"help": "the model version to make active"})
+
+    def check(self) -> None:
+        if self.model < 1:
+            raise TrainingError(f"model must be a model version id, got {self.model}")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,17 @@ import pandas as pd
 import streamlit as st
 
 from app.services import models
-from app.ui import cache, compare_panel, components, confusion_panel, figures, labelissues, navigation, session
+from app.ui import (
+    cache,
+    compare_panel,
+    components,
+    confusion_panel,
+    figures,
+    labelissues,
+    navigation,
+    promote_panel,
+    session,
+)
 from core.figures import epoch_curves_figure
 from core.modalities import letters
 
@@ -35,16 +45,11 @@ else:
     by_id = {v.id: v for v in versions}
     if by_id[chosen].shallow:
         st.caption("A shallow baseline of Table 1: kept for comparison, it cannot be promoted.")
-    elif not by_id[chosen].active:
+    elif not by_id[chosen].active or promote_panel.running() is not None:
         if not session.is_admin():
             st.caption("An admin can promote this version to active.")
-        elif st.button(f"Promote #{chosen} to active", key="models_promote", icon=":material/rocket_launch:"):
-            with st.spinner("Recomputing every video's prediction with this version…"):
-                count = components.attempt(models.promote, cache.ctx(), chosen, who=session.account_name() or "")
-            if count is not None:
-                cache.clear_after_model_change()
-                components.flash("success", f"Version #{chosen} is now active; {count} predictions recomputed.")
-                st.rerun()
+        else:
+            promote_panel.panel(chosen, key="models_promote")
     view = components.attempt(cache.model_view, chosen)
     if view is not None:
         names = view.class_names

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.services import jobs, models
+from app.services import jobs
 from app.services.requests import TrainRequest
-from app.ui import cache, components, figures, request_form, session
+from app.ui import cache, components, figures, promote_panel, request_form, session
 from core.modalities import letters
 
 ACTIVE_STATES = jobs.ACTIVE_STATES
@@ -105,13 +105,6 @@ if finished and finished.model_version_id in versions:
     if new.active:
         st.success(f"Version #{new.id} is the active model.")
     elif admin:
-        if st.button(f"Promote #{new.id} to active", type="primary", key="retrain_promote",
-                     icon=":material/rocket_launch:"):
-            with st.spinner("Recomputing every video's prediction with the new model…"):
-                count = components.attempt(models.promote, ctx, new.id, who=session.account_name() or "")
-            if count is not None:
-                cache.clear_after_model_change()
-                components.flash("success", f"Version #{new.id} is now active; {count} predictions recomputed.")
-                st.rerun()
+        promote_panel.panel(new.id, key="retrain_promote", primary=True)
     else:
         st.caption("An admin can promote this version to active.")
