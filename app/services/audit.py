@@ -14,7 +14,7 @@ ACTIONS = (
     "signin.ok", "signin.failed",
     "account.add", "account.passwd", "account.role", "account.disable", "account.enable", "account.unlock",
     "backup", "restore",
-    "retrain", "promote", "crossval", "export", "embeddings",
+    "retrain", "promote", "predict", "crossval", "export", "embeddings",
     "selection.save", "selection.delete",
     "venue.add", "ingest",
 )

@@ -75,6 +75,13 @@ class Comparison:
     computed_predictions: list[int] = field(default_factory=list)  # versions whose predictions were computed now
 
 
+def missing_predictions(ctx: AppContext, *model_ids: int) -> list[int]:
+    """The versions among these with no stored predictions yet (the dashboard computes them in a `predict` job
+    before it compares; the command line computes them in place)."""
+    with session_scope(ctx.engine) as session:
+        return [m for m in model_ids if not queries.has_predictions(session, model_version_id=m)]
+
+
 def compare(ctx: AppContext, model_a: int, model_b: int, *, who: str | None = "cli") -> Comparison:
     """Score A and B on exactly the same videos and labels: today's test split, today's labels. Predictions not
     yet stored are computed and written first, which needs `who` to be the command line or an account."""
@@ -89,7 +96,7 @@ def compare(ctx: AppContext, model_a: int, model_b: int, *, who: str | None = "c
                 raise TrainingError(
                     f"model version {m} is the shallow baseline {row.architecture}: it stores no predictions per "
                     "video, so it cannot be compared on today's test split; compare deep versions")
-        missing = [m for m in rows if not queries.has_predictions(session, model_version_id=m)]
+    missing = missing_predictions(ctx, model_a, model_b)
     if missing and not (who == "cli" or (who or "").startswith("cli:")):
         from app.services.accounts import require
 

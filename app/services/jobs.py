@@ -45,6 +45,7 @@ REQUESTS: dict[str, str] = {
     "embeddings": "app.services.requests:EmbeddingsRequest",
     "ingest": "app.services.requests:IngestRequest",
     "promote": "app.services.requests:PromoteRequest",
+    "predict": "app.services.requests:PredictRequest",
 }
 MODEL_KINDS = ("train", "crossval")  # the jobs that make models or prediction sets (the Retrain page lists them)
 JOB_KINDS = tuple(REQUESTS)

@@ -202,6 +202,30 @@ def promote(ctx: AppContext, model_id: int, *, who: str, progress: Callable[[int
     return count
 
 
+def _progress_of(progress: Callable[[Any], None] | None) -> Callable[[int, int], None]:
+    """recompute_predictions' (done, total) reports as a job's Progress."""
+    from app.services.jobs import Progress
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(Progress(min(done / max(total, 1), 0.99), f"{done:,}/{total:,} predictions", step=done > 0))
+
+    return report
+
+
+def run_predict_job(ctx: AppContext, request: Any, *, progress: Callable[[Any], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None, job_id: int | None = None,
+                    resume_set_id: int | None = None) -> Any:
+    """The runner of a `predict` job: a version's predictions for every video, stored (compare reads them)."""
+    from app.services.jobs import JobOutcome, Progress
+
+    count = recompute_predictions(ctx, request.model, progress=_progress_of(progress))
+    if progress is not None:
+        progress(Progress(1.0, f"{count:,} predictions of model version {request.model} stored",
+                          log_line=f"{count} predictions stored"))
+    return JobOutcome()
+
+
 def run_promote_job(ctx: AppContext, request: Any, *, progress: Callable[[Any], None] | None = None,
                     should_stop: Callable[[], bool] | None = None, job_id: int | None = None,
                     resume_set_id: int | None = None) -> Any:
@@ -209,11 +233,7 @@ def run_promote_job(ctx: AppContext, request: Any, *, progress: Callable[[Any], 
     checked and audited when submitted, so it activates; then the new model's embeddings as the job's account."""
     from app.services.jobs import JobOutcome, Progress
 
-    def report(done: int, total: int) -> None:
-        if progress is not None:
-            progress(Progress(min(done / max(total, 1), 0.99), f"{done:,}/{total:,} predictions", step=done > 0))
-
-    count = activate(ctx, request.model, progress=report)
+    count = activate(ctx, request.model, progress=_progress_of(progress))
     if progress is not None:
         progress(Progress(1.0, f"model version {request.model} is active; {count:,} predictions stored",
                           log_line=f"{count} predictions stored"))

@@ -97,6 +97,23 @@ def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | N
     return jobs.submit(ctx, request, who=who)
 
 
+@dataclass(frozen=True)
+class PredictRequest(JobRequest):
+    """Store a model version's predictions for every video without activating it (what comparing two versions
+    reads; minutes at 200,000 videos: a job, never a page run). Anyone signed in may ask, as comparing may."""
+
+    kind: ClassVar[str] = "predict"
+    permission: ClassVar[str] = "browse"
+    audit_action: ClassVar[str] = "predict"
+    runner: ClassVar[str] = "app.services.models:run_predict_job"
+
+    model: int = field(default=0, metadata={"help": "the model version whose predictions to store"})
+
+    def check(self) -> None:
+        if self.model < 1:
+            raise TrainingError(f"model must be a model version id, got {self.model}")
+
+
 def start_promote(ctx: AppContext, *, who: str, model_id: int) -> int:
     """Make a model version active in the background as account `who` (the admin's "Promote" button on Models):
     the job room checks the permission and audits."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.services import compare as compare_service
+from app.services import jobs, requests
 from app.services.models import ModelSummary
 from app.ui import cache, components, figures, navigation, session
 
@@ -23,6 +25,9 @@ def compare_section(versions: list[ModelSummary], labels: dict[int, str]) -> Non
     b = c2.selectbox("After (B)", ids, index=b_default, format_func=labels.get, key="models_b")
     if a == b:
         st.info("Choose two different versions.")
+        return
+    if compare_service.missing_predictions(cache.ctx(), a, b) or _predicting():
+        st.fragment(_predictions_panel, run_every=2.0 if _predicting() else None)(a, b)
         return
     with st.spinner("Scoring both versions on today's test split…"):
         diff = components.attempt(cache.compare_models, a, b, session.account_name())
@@ -56,3 +61,41 @@ def compare_section(versions: list[ModelSummary], labels: dict[int, str]) -> Non
                                    for r in diff.relabelled]), hide_index=True, key="models_relabelled")
     else:
         st.caption("None: A and B are judged against the labels A was trained with.")
+
+
+def _predicting() -> jobs.JobView | None:
+    """A predict job still running (the newest first: one per version missing its predictions)."""
+    return next((j for j in jobs.list_jobs(cache.ctx(), kind="predict", limit=4) if j.active), None)
+
+
+def _predictions_panel(a: int, b: int) -> None:
+    """A version without stored predictions: they are computed by a `predict` job (its own process), with its
+    progress here, and the comparison shows when they are in."""
+    running = _predicting()
+    if running is not None:
+        st.session_state["compare_watching"] = running.id
+        target = running.request.model if running.request is not None else "?"
+        text = f"Storing the predictions of #{target} (job {running.id}): {running.message or running.status}"
+        st.progress(min(max(running.progress, 0.0), 1.0), text=text)
+        return
+    if st.session_state.pop("compare_watching", None) is not None:
+        cache.clear_after_model_change()
+        st.rerun(scope="app")
+    missing = compare_service.missing_predictions(cache.ctx(), a, b)
+    st.info(f"{' and '.join(f'#{m}' for m in missing)} {'has' if len(missing) == 1 else 'have'} no stored predictions "
+            "yet: comparing scores both versions' stored predictions on today's test split.",
+            icon=":material/hourglass_empty:")
+    if not session.can("browse") or not session.account_name():
+        st.caption("Sign in to compute them (a background job), or run `python -m app compare A B`.")
+        return
+    if st.button("Compute the missing predictions", key="models_compare_predict", icon=":material/calculate:",
+                 help="A background job per version (its own process): every video's prediction, stored"):
+        started = None
+        for m in missing:
+            started = components.attempt(jobs.submit, cache.ctx(), requests.PredictRequest(model=m),
+                                         who=session.account_name() or "")
+            if started is None:
+                break
+        if started is not None:
+            st.session_state["compare_watching"] = started
+            st.rerun(scope="app")

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.ui import pages
-from db import repo
+from db import queries, repo
 from db.session import session_scope
 from tests.fixtures import Workspace
 
@@ -136,6 +136,38 @@ def test_models_page_lists_versions_and_compares(ws_env: Workspace) -> None:
     at.selectbox(key="models_a").set_value(ws_env.other_model)
     at.selectbox(key="models_b").set_value(ws_env.active_model).run()
     assert not at.exception
+    assert "prediction flipped" in texts(at)
+
+
+def test_comparing_a_version_without_predictions_computes_them_in_a_job(private_ws: Workspace) -> None:
+    """A version never activated has no stored predictions: the page does not compute them in its run (minutes at
+    200k videos) but offers a `predict` job, shows its progress, and compares when the predictions are in."""
+    engine = ctx_of(private_ws).engine
+    with session_scope(engine) as s:
+        assert not queries.has_predictions(s, model_version_id=private_ws.never_active_model)
+    signed_out = open_page("models")
+    signed_out.selectbox(key="models_a").set_value(private_ws.never_active_model)
+    signed_out.selectbox(key="models_b").set_value(private_ws.active_model).run()
+    assert "no stored predictions" in texts(signed_out) and "Sign in to compute them" in texts(signed_out)
+    assert not [b for b in signed_out.button if b.key == "models_compare_predict"]
+    at = open_page("models", annotator="ann")
+    at.selectbox(key="models_a").set_value(private_ws.never_active_model)
+    at.selectbox(key="models_b").set_value(private_ws.active_model).run()
+    at.button(key="models_compare_predict").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with session_scope(engine) as s:
+        job = next(j for j in repo.list_jobs(s, limit=3) if j.kind == "predict")
+    deadline = time.monotonic() + 300
+    while job.status in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(1)
+        with session_scope(engine) as s:
+            job = repo.get_job(s, job_id=job.id)
+    assert job.status == "done", (job.status, job.error)
+    with session_scope(engine) as s:
+        assert queries.has_predictions(s, model_version_id=private_ws.never_active_model)
+        assert repo.active_model(s).id == private_ws.active_model  # stored, not activated
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
     assert "prediction flipped" in texts(at)
 
 
