@@ -309,8 +309,8 @@ def video_rounds(browser, env: dict[str, str], home: Path, video_ids: tuple[int,
                  log: Path, figures: Figures) -> None:
     """Video detail and "Why this venue?" for 2 * (rounds + 1) videos never opened on this server: typed URLs
     first (the first round loads the model), then from Browse's first page."""
-    if len(video_ids) < 2 * rounds + 1:
-        raise RuntimeError(f"{len(video_ids)} videos with features: too few for {2 * rounds + 1} rounds")
+    if len(video_ids) < rounds + 1:
+        raise RuntimeError(f"{len(video_ids)} videos with features: too few for {rounds + 1} rounds")
     shutil.rmtree(home / "cache", ignore_errors=True)  # media views and explanations kept on disk
     with serve(env, log) as server:
         for r, video_id in enumerate(video_ids[:rounds + 1]):
@@ -322,12 +322,19 @@ def video_rounds(browser, env: dict[str, str], home: Path, video_ids: tuple[int,
             else:
                 figures.video_open.append(opened)
                 figures.why.append(why)
-        for video_id in video_ids[rounds + 1:2 * rounds + 1]:
+        opened_ids = set(video_ids[:rounds + 1])
+        for _ in range(rounds):
             with fresh_page(browser) as page:
                 _timed_goto(page, server.url, FIRST_IMAGE)  # Browse, as a person has it open (untimed)
-                link = page.locator(f'[data-testid="stMain"] a[href$="video={video_id}"]').first
-                if not link.count():
-                    raise RuntimeError(f"video {video_id} has no card on Browse's first page")
+                # the first card on the page of a video with features that no round has opened yet
+                hrefs = page.eval_on_selector_all('[data-testid="stMain"] a[href*="video="]',
+                                                  "links => links.map(a => a.getAttribute('href'))")
+                shown = [int(m.group(1)) for h in hrefs if (m := re.search(r"video=(\d+)$", h or ""))]
+                fresh = [v for v in shown if v in set(video_ids) and v not in opened_ids]
+                if not fresh:
+                    raise RuntimeError(f"Browse's first page shows no video with features left to open ({shown})")
+                opened_ids.add(fresh[0])
+                link = page.locator(f'[data-testid="stMain"] a[href$="video={fresh[0]}"]').first
                 opened, why = _open_and_explain(page, link.click)
             figures.card_open.append(opened)
             figures.card_why.append(why)
