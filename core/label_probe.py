@@ -44,7 +44,6 @@ def fit_predict(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, n_
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-
     from threadpoolctl import threadpool_limits
 
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=MAX_ITER, tol=TOL, random_state=seed))

@@ -52,7 +52,8 @@ def test_probe_matches_scikit_learn() -> None:
     y = (X[:, 0] > 0).astype(int) + 2 * (X[:, 1] > 0.5)  # classes 0..3, class 3 rare
     probs = fit_predict(X[:40], y[:40], X[40:], 5, C=0.5)
     scaler = StandardScaler().fit(X[:40])
-    reference = LogisticRegression(C=0.5, max_iter=MAX_ITER, tol=TOL, random_state=0).fit(scaler.transform(X[:40]), y[:40])
+    reference = LogisticRegression(C=0.5, max_iter=MAX_ITER, tol=TOL, random_state=0)
+    reference.fit(scaler.transform(X[:40]), y[:40])
     expected = np.zeros((20, 5))
     expected[:, reference.classes_] = reference.predict_proba(scaler.transform(X[40:]))
     assert np.allclose(probs, expected, atol=1e-5) and np.allclose(probs[:, 4], 0.0)

@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -251,12 +252,14 @@ def test_an_interrupted_evaluate_resumes_where_it_stopped(home: Workspace, tmp_p
     unfinished = home.home / "reports" / ".unfinished"
     shutil.rmtree(unfinished, ignore_errors=True)
     argv = ["evaluate", "--splits", "2", "--epochs", "3", "--models", "eastern,lstms,conv"]
+    # this module's home, said explicitly: the child must write where the loop below looks
     proc = subprocess.Popen([sys.executable, "-m", "app", *argv], cwd=Path(__file__).resolve().parents[2],
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **home.env()})
     deadline = time.monotonic() + 240
     while not list(unfinished.glob("protocol-*.json")) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.01)
+    assert proc.poll() is None, "evaluate ended before its first checkpoint was seen: " + proc.communicate()[1][-2000:]
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
