@@ -252,10 +252,14 @@ def test_an_interrupted_evaluate_resumes_where_it_stopped(home: Workspace, tmp_p
     unfinished = home.home / "reports" / ".unfinished"
     shutil.rmtree(unfinished, ignore_errors=True)
     argv = ["evaluate", "--splits", "2", "--epochs", "3", "--models", "eastern,lstms,conv"]
-    # this module's home, said explicitly: the child must write where the loop below looks
+    # this module's home, said explicitly: the child must write where the loop below looks; and Ctrl-C's default
+    # action restored in it: an ignored SIGINT is inherited through exec (a non-interactive shell's background job
+    # starts with it, and something earlier in the full suite can leave it so in this process), and then the child
+    # finished its trainings with status 0
     proc = subprocess.Popen([sys.executable, "-m", "app", *argv], cwd=Path(__file__).resolve().parents[2],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **home.env()})
+                            env={**os.environ, **home.env()},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     deadline = time.monotonic() + 240
     while not list(unfinished.glob("protocol-*.json")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
