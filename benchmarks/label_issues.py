@@ -75,21 +75,14 @@ def ranking_in_sample(ctx, epochs: int, seed: int) -> list[int]:  # noqa: ANN001
 def oof_probs(ctx, *, folds: int, epochs: int, seed: int, arch: str = "eastern"):  # noqa: ANN001, ANN201
     """Out-of-fold probabilities of one cross-validation: (video ids, labels, probs, seconds)."""
     from app.services.crossval import CrossvalRequest, run_crossval
-    from db import repo
-    from db.session import session_scope
 
     started = time.perf_counter()
     # with_probe off: each architecture's own probabilities (the variants average them here)
     set_id = run_crossval(ctx, CrossvalRequest(architecture=arch, folds=folds, epochs=epochs, seed=seed,
                                                with_probe=False))
     seconds = time.perf_counter() - started
-    with session_scope(ctx.engine) as session:
-        row = repo.get_prediction_set(session, set_id=set_id)
-    folder = ctx.settings.home / row.artifact_dir
-    with np.load(folder / "probs.npz") as z, np.load(folder / "snapshot.npz") as s:
-        index = {v: i for i, v in enumerate(row.venue_ids)}
-        labels = np.array([index[int(v)] for v in s["label_venue_ids"]])
-        return z["video_ids"], labels, z["probs"], seconds
+    vids, labels, probs = _set_arrays(ctx, set_id)
+    return vids, labels, probs, seconds
 
 
 def rank_cleanlab(video_ids: np.ndarray, labels: np.ndarray, probs: np.ndarray,
@@ -152,7 +145,7 @@ def correction_loop(ctx, wrong: dict[int, str], *, review: int, seed: int) -> di
     with session_scope(ctx.engine) as session:
         set_id = repo.list_prediction_sets(session)[0].id
     assert annotate.queue_source(ctx).set_id == set_id, "the re-rank is not the queue's source"
-    vids, labels, probs, _ = _set_arrays(ctx, set_id)
+    vids, labels, probs = _set_arrays(ctx, set_id)
     ranking, _n = rank_cleanlab(vids, labels, probs, adjust=False)
     left = {v for v in wrong if v not in reviewed}
     rest = [v for v in ranking if v not in set(reviewed)]
@@ -161,6 +154,7 @@ def correction_loop(ctx, wrong: dict[int, str], *, review: int, seed: int) -> di
 
 
 def _set_arrays(ctx, set_id: int):  # noqa: ANN001, ANN202
+    """A stored set's (video ids, label class indices at its snapshot, out-of-fold probabilities)."""
     from db import repo
     from db.session import session_scope
 
@@ -170,7 +164,7 @@ def _set_arrays(ctx, set_id: int):  # noqa: ANN001, ANN202
     with np.load(folder / "probs.npz") as z, np.load(folder / "snapshot.npz") as s:
         index = {v: i for i, v in enumerate(row.venue_ids)}
         labels = np.array([index[int(v)] for v in s["label_venue_ids"]])
-        return z["video_ids"], labels, z["probs"], 0.0
+        return z["video_ids"], labels, z["probs"]
 
 
 def run_seed(home: Path, videos: int, seed: int, noise: float, epochs: int, variants: list[str],

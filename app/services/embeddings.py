@@ -109,6 +109,17 @@ def follow_activation(ctx: AppContext, model_id: int, *, who: str) -> int | None
         return None
 
 
+def follow_job_activation(ctx: AppContext, model_id: int, job_id: int | None) -> None:
+    """follow_activation for a job that activated its model, as the account that asked for the job (the foreground
+    paths, which have no job row, are followed by their callers: `train --activate`, `promote`, `bootstrap`)."""
+    if job_id is None:
+        return
+    with session_scope(ctx.engine) as session:
+        job = repo.get_job(session, job_id=job_id)
+    if job is not None and job.created_by:
+        follow_activation(ctx, model_id, who=job.created_by)
+
+
 # ----------------------------------------------------------------- the job
 
 

@@ -237,13 +237,9 @@ def run_promote_job(ctx: AppContext, request: Any, *, progress: Callable[[Any], 
     if progress is not None:
         progress(Progress(1.0, f"model version {request.model} is active; {count:,} predictions stored",
                           log_line=f"{count} predictions stored"))
-    if job_id is not None:
-        from app.services import embeddings
+    from app.services import embeddings
 
-        with session_scope(ctx.engine) as session:
-            job = repo.get_job(session, job_id=job_id)
-        if job is not None and job.created_by:
-            embeddings.follow_activation(ctx, request.model, who=job.created_by)
+    embeddings.follow_job_activation(ctx, request.model, job_id)
     return JobOutcome(model_version_id=request.model)
 
 

@@ -98,7 +98,30 @@ def start_crossval(ctx: AppContext, *, who: str, folds: int = 5, epochs: int | N
 
 
 @dataclass(frozen=True)
-class PredictRequest(JobRequest):
+class _VersionRequest(JobRequest):
+    """A job about one stored model version (`model`, its id)."""
+
+    model: int = field(default=0, metadata={"help": "the model version"})
+
+    def check(self) -> None:
+        if self.model < 1:
+            raise TrainingError(f"model must be a model version id, got {self.model}")
+
+
+@dataclass(frozen=True)
+class PromoteRequest(_VersionRequest):
+    """Make a model version active: every video's prediction (top-5, atom codes, out-of-distribution score)
+    recomputed with it first, then the switch (minutes at 200,000 videos: a job, never a page run). The corpus map
+    of the new model follows in its own job."""
+
+    kind: ClassVar[str] = "promote"
+    permission: ClassVar[str] = "promote"
+    audit_action: ClassVar[str] = "promote"
+    runner: ClassVar[str] = "app.services.models:run_promote_job"
+
+
+@dataclass(frozen=True)
+class PredictRequest(_VersionRequest):
     """Store a model version's predictions for every video without activating it (what comparing two versions
     reads; minutes at 200,000 videos: a job, never a page run). Anyone signed in may ask, as comparing may."""
 
@@ -106,12 +129,6 @@ class PredictRequest(JobRequest):
     permission: ClassVar[str] = "browse"
     audit_action: ClassVar[str] = "predict"
     runner: ClassVar[str] = "app.services.models:run_predict_job"
-
-    model: int = field(default=0, metadata={"help": "the model version whose predictions to store"})
-
-    def check(self) -> None:
-        if self.model < 1:
-            raise TrainingError(f"model must be a model version id, got {self.model}")
 
 
 def start_promote(ctx: AppContext, *, who: str, model_id: int) -> int:
@@ -150,24 +167,6 @@ class IngestRequest(JobRequest):
         from app.services.ingest_job import clean_after
 
         clean_after(ctx, self, job_id)
-
-
-@dataclass(frozen=True)
-class PromoteRequest(JobRequest):
-    """Make a model version active: every video's prediction (top-5, atom codes, out-of-distribution score)
-    recomputed with it first, then the switch (minutes at 200,000 videos: a job, never a page run). The corpus map
-    of the new model follows in its own job."""
-
-    kind: ClassVar[str] = "promote"
-    permission: ClassVar[str] = "promote"
-    audit_action: ClassVar[str] = "promote"
-    runner: ClassVar[str] = "app.services.models:run_promote_job"
-
-    model: int = field(default=0, metadata={"help": "the model version to make active"})
-
-    def check(self) -> None:
-        if self.model < 1:
-            raise TrainingError(f"model must be a model version id, got {self.model}")
 
 
 @dataclass(frozen=True)

@@ -150,21 +150,10 @@ def run_train_job(ctx: AppContext, request: TrainRequest, *, progress: Callable[
 
     model_id = train_and_register(ctx, request, progress=report, should_stop=should_stop)
     if model_id is not None and request.activate:
-        _follow_activation(ctx, model_id, job_id)
+        from app.services import embeddings
+
+        embeddings.follow_job_activation(ctx, model_id, job_id)
     return JobOutcome(cancelled=model_id is None, model_version_id=model_id)
-
-
-def _follow_activation(ctx: AppContext, model_id: int, job_id: int | None) -> None:
-    """A job that activated its model starts the model's embeddings job as the account that asked for it (the
-    foreground path, which has no job row, is followed by its caller: `train --activate`, `bootstrap`)."""
-    if job_id is None:
-        return
-    from app.services import embeddings
-
-    with session_scope(ctx.engine) as session:
-        job = repo.get_job(session, job_id=job_id)
-    if job is not None and job.created_by:
-        embeddings.follow_activation(ctx, model_id, who=job.created_by)
 
 
 def train_progress(event: dict[str, Any], epochs: int) -> Progress:

@@ -155,14 +155,7 @@ def test_comparing_a_version_without_predictions_computes_them_in_a_job(private_
     at.selectbox(key="models_b").set_value(private_ws.active_model).run()
     at.button(key="models_compare_predict").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    with session_scope(engine) as s:
-        job = next(j for j in repo.list_jobs(s, limit=3) if j.kind == "predict")
-    deadline = time.monotonic() + 300
-    while job.status in ("queued", "running") and time.monotonic() < deadline:
-        time.sleep(1)
-        with session_scope(engine) as s:
-            job = repo.get_job(s, job_id=job.id)
-    assert job.status == "done", (job.status, job.error)
+    _finished(engine, "predict")
     with session_scope(engine) as s:
         assert queries.has_predictions(s, model_version_id=private_ws.never_active_model)
         assert repo.active_model(s).id == private_ws.active_model  # stored, not activated
@@ -414,18 +407,25 @@ def test_retrain_job_runs_to_the_end_and_is_promoted(private_ws: Workspace) -> N
     assert active.id == job.model_version_id != private_ws.active_model
 
 
-def _promoted(at, engine) -> None:  # noqa: ANN001
-    """The promote job the click started runs in its own process (the page run only submitted it and shows its
-    progress); once it is done, the next run says so and shows the new active model."""
+def _finished(engine, kind: str) -> None:  # noqa: ANN001
+    """Wait (up to 300 s) for the newest job of this kind, started by a click, and check that it is done."""
     with session_scope(engine) as s:
-        job = next(j for j in repo.list_jobs(s, limit=5) if j.kind == "promote")
-    assert any("Promoting" in p.text for p in at.get("progress")) or job.status == "done", "no progress shown"
+        job = next(j for j in repo.list_jobs(s, limit=5) if j.kind == kind)
     deadline = time.monotonic() + 300
     while job.status in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(1)
         with session_scope(engine) as s:
             job = repo.get_job(s, job_id=job.id)
     assert job.status == "done", (job.status, job.error)
+
+
+def _promoted(at, engine) -> None:  # noqa: ANN001
+    """The promote job the click started runs in its own process (the page run only submitted it and shows its
+    progress); once it is done, the next run says so and shows the new active model."""
+    with session_scope(engine) as s:
+        job = next(j for j in repo.list_jobs(s, limit=5) if j.kind == "promote")
+    assert any("Promoting" in p.text for p in at.get("progress")) or job.status == "done", "no progress shown"
+    _finished(engine, "promote")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("is active" in s.value for s in at.success), [s.value for s in at.success]
