@@ -73,3 +73,12 @@ def plain(text: object) -> str:
 
 
 _MARKDOWN_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def chart(spec: dict[str, Any], *, key: str) -> None:
+    """A Vega-Lite spec of app.ui.charts, as wide as its column, inside a container keyed `key` (its page and the
+    browser benchmark find it by the `st-key-<key>` class)."""
+    height = spec.get("height")  # pixels, given to Streamlit too (it sizes a spec without it by its content)
+    with st.container(key=key):
+        st.vega_lite_chart(spec, width="stretch", height=height if isinstance(height, int) else "content",
+                           key=f"{key}_vega")

@@ -1,7 +1,8 @@
-"""Pure Plotly builders of the dashboard's charts: top venues, the modality ablation, atom activations and pushes,
-per-class F1 and its change, training curves, an atom's venue support, the atom overview and the confusion matrix
-(readable at 22 and at 188 venues) with its venue orders. No Streamlit here, so each builder is unit-tested on its
-figure; the frames, audio and caption drawn with their attributions are in app/ui/media_figures.py."""
+"""Pure Plotly builders of the dashboard's charts (those of Video detail and "Why this venue?" are Vega-Lite, in
+app/ui/charts.py): per-class F1 and its change, training curves, an atom's venue support, the atom overview and the
+confusion matrix (readable at 22 and at 188 venues) with its venue orders. No Streamlit here, so each builder is
+unit-tested on its figure; the frames, audio and caption drawn with their attributions are in
+app/ui/media_figures.py."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ import plotly.graph_objects as go
 from core.venues import VENUE188_PATH
 
 if TYPE_CHECKING:
-    from app.services.explain_view import AblationRow
     from app.services.models import ClassScore
 
 MODALITY_LABELS = {"visual": "visual (frames)", "acoustic": "acoustic (sound)", "textual": "textual (caption)"}
@@ -38,58 +38,12 @@ def fit_layout(fig: go.Figure, height: int = CHART_HEIGHT, **kw: Any) -> go.Figu
     return fig
 
 
-def top_venues_figure(top: Sequence[tuple[str, float]], *, label: str | None = None,
-                      title: str = "Top-5 venues") -> go.Figure:
-    venues = [v for v, _ in top][::-1]
-    probs = [p for _, p in top][::-1]
-    colors = ["#2ca02c" if v == label else "#1f6feb" for v in venues]
-    fig = go.Figure(go.Bar(x=probs, y=venues, orientation="h", marker_color=colors,
-                           text=[f"{p:.0%}" for p in probs], textposition="auto",
-                           hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
-    fig.update_xaxes(range=[0, min(1.0, max([0.2, *probs]) * 1.15)], tickformat=".0%")
-    return fit_layout(fig, height=60 + 36 * len(top), title=title)
 
 
-def ablation_figure(rows: Sequence[AblationRow], *, full_prediction: str | None) -> go.Figure:
-    """One bar per modality subset: its predicted venue and probability; green where it agrees with the
-    full model, grey elsewhere."""
-    names = [r.subset for r in rows][::-1]
-    probs = [r.probability for r in rows][::-1]
-    venues = [r.venue for r in rows][::-1]
-    colors = ["#2ca02c" if v == full_prediction else NEUTRAL for v in venues]
-    fig = go.Figure(go.Bar(x=probs, y=names, orientation="h", marker_color=colors,
-                           text=[f"{v} ({p:.0%})" for v, p in zip(venues, probs, strict=True)],
-                           textposition="auto", hovertemplate="%{y}: %{text}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1], tickformat=".0%")
-    return fit_layout(fig, height=60 + 30 * len(rows), title="Prediction from each modality and pair")
 
 
-def atom_heatmap(activations: np.ndarray, modalities: Sequence[str]) -> go.Figure:
-    fig = go.Figure(go.Heatmap(
-        z=activations, y=[MODALITY_LABELS.get(m, m) for m in modalities], x=list(range(activations.shape[1])),
-        colorscale="Blues", colorbar={"title": "code"},
-        hovertemplate="atom %{x}, %{y}: %{z:.3f}<extra></extra>",
-    ))
-    fig.update_xaxes(title="dictionary atom")
-    fig.update_yaxes(autorange="reversed")  # visual, acoustic, textual from the top, as in the paper
-    return fit_layout(fig, height=80 + 55 * len(modalities), title="Atom activations (sparse codes)")
 
 
-def contribution_figure(contributions: np.ndarray, modalities: Sequence[str], *, venue: str,
-                        top: int = 12) -> go.Figure:
-    """The atoms that pushed the venue's score up (red) or down (blue) most."""
-    flat = [(float(contributions[m, k]), f"{modalities[m][0].upper()} atom {k}")
-            for m in range(contributions.shape[0]) for k in range(contributions.shape[1])
-            if contributions[m, k] != 0]
-    flat.sort(key=lambda t: abs(t[0]), reverse=True)
-    chosen = sorted(flat[:top], key=lambda t: t[0])
-    fig = go.Figure(go.Bar(
-        x=[v for v, _ in chosen], y=[n for _, n in chosen], orientation="h",
-        marker_color=[POSITIVE if v > 0 else NEGATIVE for v, _ in chosen],
-        hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
-    ))
-    fig.update_xaxes(title=f"contribution to the score of {venue}")
-    return fit_layout(fig, height=80 + 22 * max(len(chosen), 1), title=f"Atoms that pushed {venue} up (red) or down")
 
 
 def per_class_figure(per_class: Sequence[ClassScore]) -> go.Figure:

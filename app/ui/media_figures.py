@@ -1,6 +1,6 @@
-"""The media the model reads, drawn with their attributions: the 12 frames as one strip (PIL), the 6 s of audio as
-a waveform or spectrogram shaded per one-second clip (Plotly), and the caption as HTML with each word shaded. Pure:
-no Streamlit here."""
+"""The media the model reads, drawn with their attributions: the 12 frames as one strip (PIL), the 6 s of audio as a
+spectrogram shaded per one-second clip (Plotly; the waveform is app.ui.charts), and the caption as HTML with each
+word shaded. Pure: no Streamlit here."""
 from __future__ import annotations
 
 import html
@@ -55,17 +55,6 @@ def _clip_shapes(fig: go.Figure, clip_weights: Sequence[float] | None, *, clip_s
                       annotation_font_size=10)
 
 
-def waveform_figure(wave: dict[str, np.ndarray], clip_weights: Sequence[float] | None = None) -> go.Figure:
-    t = np.asarray(wave["t"])
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=t, y=wave["high"], line={"width": 0.5, "color": "#555"}, hoverinfo="skip",
-                             showlegend=False))
-    fig.add_trace(go.Scatter(x=t, y=wave["low"], fill="tonexty", line={"width": 0.5, "color": "#555"},
-                             fillcolor="rgba(60,60,60,0.5)", hoverinfo="skip", showlegend=False))
-    _clip_shapes(fig, clip_weights)
-    fig.update_xaxes(title="seconds", range=[0, 6])
-    fig.update_yaxes(range=[-1, 1], showticklabels=False)
-    return fit_layout(fig, height=200, title="Waveform (the 6 one-second clips the model reads)")
 
 
 def spectrogram_figure(spec: dict[str, np.ndarray], clip_weights: Sequence[float] | None = None) -> go.Figure:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app.services import papercases
 from app.services.status import ActiveModel
-from app.ui import cache, components, figures, media_figures, navigation
+from app.ui import cache, charts, components, media_figures, navigation
 
 
 def paper_cases_section(model: ActiveModel) -> None:
@@ -47,9 +47,8 @@ def _explain(case: papercases.PaperCase, model: ActiveModel) -> None:
                f"pushed {components.plain(target.venue)} up, blue down.")
     atoms = result.atoms
     if atoms is not None:
-        st.plotly_chart(figures.contribution_figure(np.asarray(atoms.layer_ig), result.modalities,
-                                                       venue=target.venue, top=8),
-                        key=f"paper_atoms_{case.case}")
+        components.chart(charts.contributions(np.asarray(atoms.layer_ig), result.modalities, venue=target.venue,
+                                              top=8), key=f"paper_atoms_{case.case}")
     inputs = result.inputs
     detail = components.attempt(cache.video_detail, case.video_id)
     if detail is not None and inputs.visual is not None:

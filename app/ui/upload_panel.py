@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.services import ingest_job, jobs
-from app.ui import cache, components, figures, navigation
+from app.ui import cache, charts, components, navigation
 
 
 def job_panel(job: jobs.JobView) -> None:
@@ -46,8 +46,8 @@ def _outcome(job_id: int, k: int, outcome: ingest_job.FileOutcome, venue: str | 
         st.info(components.plain(note))
     if outcome.prediction:
         model, top = outcome.prediction["model"], [(t["venue"], t["probability"]) for t in outcome.prediction["top"]]
-        st.plotly_chart(figures.top_venues_figure(top, label=venue, title=f"Predicted by #{model['id']} "
-                                                  f"{model['name']}"), key=f"upload_top_{job_id}_{k}")
+        components.chart(charts.top_venues(top, label=venue, title=f"Predicted by #{model['id']} {model['name']}"),
+                         key=f"upload_top_{job_id}_{k}")
         components.ood_warning(outcome.prediction.get("ood", {}).get("score"))
     elif outcome.prediction_error:
         st.info(components.plain(outcome.prediction_error))

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from app.services.explain_view import ExplanationView
-from app.ui import cache, figures, media_figures, navigation
+from app.ui import cache, charts, components, media_figures, navigation
 
 
 def atoms_section(result: ExplanationView, venue: str) -> None:
@@ -22,9 +22,10 @@ def atoms_section(result: ExplanationView, venue: str) -> None:
     activations = np.asarray(atoms.activations)
     mods = result.modalities
     a1, a2 = st.columns(2)
-    a1.plotly_chart(figures.atom_heatmap(activations, mods), key="why_atoms")
-    a2.plotly_chart(figures.contribution_figure(np.asarray(atoms.layer_ig), mods, venue=venue),
-                    key="why_atom_push")
+    with a1:
+        components.chart(charts.atom_heatmap(activations, mods), key="why_atoms")
+    with a2:
+        components.chart(charts.contributions(np.asarray(atoms.layer_ig), mods, venue=venue), key="why_atom_push")
     zero = " · ".join(f"{m}: {share:.0%} of atoms silent" for m, share in atoms.zero_fraction.items())
     st.caption(f"Sparsity: {zero}. Atom pushes are Layer Integrated Gradients on the dictionary layer.")
     if atoms.top:
@@ -44,7 +45,7 @@ def moments_section(result: ExplanationView, view: Any, video: Any) -> None:
     if inputs.acoustic is not None:
         if view is not None and view.has_audio:
             wave = cache.audio_views(video.sha256, video.path)["waveform"]
-            st.plotly_chart(media_figures.waveform_figure(wave, inputs.acoustic), key="why_audio")
+            components.chart(charts.waveform(wave, inputs.acoustic), key="why_audio")
         else:
             st.caption("Audio clips: " + ", ".join(f"{i}-{i + 1} s {v:+.2f}"
                                                    for i, v in enumerate(inputs.acoustic)))

@@ -1,58 +1,23 @@
-"""The dashboard's pure figure builders (app/ui/figures.py, app/ui/media_figures.py, core/figures.py) on small
-inputs: what each draws (traces, values, colours), in which order, and the axes a reader sees."""
+"""The dashboard's pure figure builders (app/ui/figures.py, app/ui/charts.py, app/ui/media_figures.py,
+core/figures.py) on small inputs: what each draws (traces, values, colours), in which order, and the axes a reader
+sees."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.ui import figures, media_figures
+from app.ui import charts, figures, media_figures
 from core.figures import FIGURE6_TITLE, epoch_curves_figure
 
 GREEN = "#2ca02c"
 
 
-def test_top_venues_puts_the_most_likely_on_top_and_marks_the_label() -> None:
-    top = [("Garden", 0.6), ("Speakeasy", 0.3), ("Beach", 0.1)]
-    fig = figures.top_venues_figure(top, label="Speakeasy", title="Top-3")
-    (bar,) = fig.data
-    assert bar.orientation == "h"
-    assert list(bar.y) == ["Beach", "Speakeasy", "Garden"]  # a horizontal bar chart draws the last bar on top
-    assert list(bar.x) == [0.1, 0.3, 0.6]
-    assert list(bar.text) == ["10%", "30%", "60%"]
-    assert list(bar.marker.color) == ["#1f6feb", GREEN, "#1f6feb"]
-    assert fig.layout.xaxis.range == (0, pytest.approx(0.69)) and fig.layout.xaxis.tickformat == ".0%"
-    assert fig.layout.title.text == "Top-3" and fig.layout.height == 60 + 36 * 3
 
 
-def test_ablation_bars_agreeing_with_the_full_model_are_green() -> None:
-    from app.services.explain_view import AblationRow
-
-    rows = [AblationRow("V", ["visual"], "Garden", 1, 0.5, []), AblationRow("A", ["acoustic"], "Beach", 2, 0.25, []),
-            AblationRow("V+A", ["visual", "acoustic"], "Garden", 1, 0.75, [])]
-    (bar,) = figures.ablation_figure(rows, full_prediction="Garden").data
-    assert list(bar.y) == ["V+A", "A", "V"]
-    assert list(bar.text) == ["Garden (75%)", "Beach (25%)", "Garden (50%)"]
-    assert list(bar.marker.color) == [GREEN, figures.NEUTRAL, GREEN]
 
 
-def test_atom_heatmap_names_the_modalities_and_reads_from_the_top() -> None:
-    codes = np.array([[0.0, 0.5, 0.1], [0.2, 0.0, 0.0]])
-    fig = figures.atom_heatmap(codes, ["visual", "textual"])
-    (heat,) = fig.data
-    assert np.array_equal(np.asarray(heat.z), codes)
-    assert list(heat.y) == ["visual (frames)", "textual (caption)"] and list(heat.x) == [0, 1, 2]
-    assert fig.layout.xaxis.title.text == "dictionary atom" and fig.layout.yaxis.autorange == "reversed"
 
 
-def test_contributions_keep_the_strongest_nonzero_atoms_by_sign() -> None:
-    pushes = np.array([[0.5, 0.0, -0.1], [0.0, -0.9, 0.05]])
-    fig = figures.contribution_figure(pushes, ["visual", "acoustic"], venue="Garden", top=3)
-    (bar,) = fig.data
-    # the three largest by magnitude, the most negative first; zero pushes never drawn
-    assert list(bar.y) == ["A atom 1", "V atom 2", "V atom 0"]
-    assert list(bar.x) == [-0.9, -0.1, 0.5]
-    assert list(bar.marker.color) == [figures.NEGATIVE, figures.NEGATIVE, figures.POSITIVE]
-    assert fig.layout.xaxis.title.text == "contribution to the score of Garden"
 
 
 def test_per_class_f1_leaves_out_venues_without_test_videos() -> None:
@@ -107,17 +72,6 @@ def test_atom_overview_draws_one_square_per_atom_and_outlines_the_selected_one()
     assert list(fig.layout.yaxis.categoryarray) == ["acoustic (sound)", "visual (frames)"]
 
 
-def test_waveform_shades_each_clip_by_its_attribution() -> None:
-    wave = {"t": np.linspace(0, 6, 7), "high": np.full(7, 0.5), "low": np.full(7, -0.5)}
-    fig = media_figures.waveform_figure(wave, [0.4, -0.2, 0, 0, 0, 0.1])
-    assert len(fig.data) == 2 and fig.data[1].fill == "tonexty"
-    shapes = fig.layout.shapes
-    assert [(s.x0, s.x1) for s in shapes] == [(i, i + 1) for i in range(6)]
-    assert shapes[0].fillcolor == figures.POSITIVE and shapes[1].fillcolor == figures.NEGATIVE
-    assert shapes[0].opacity == pytest.approx(0.35) and shapes[1].opacity == pytest.approx(0.175)
-    assert [a.text for a in fig.layout.annotations][:2] == ["+0.40", "-0.20"]
-    assert fig.layout.xaxis.title.text == "seconds" and fig.layout.xaxis.range == (0, 6)
-    assert not media_figures.waveform_figure(wave).layout.shapes  # no attribution, no shading
 
 
 def test_spectrogram_plots_decibels_over_time_and_frequency() -> None:
@@ -158,3 +112,95 @@ def test_figure6_draws_one_percent_line_per_method_with_points() -> None:
     assert fig.layout.title.text == FIGURE6_TITLE == "Figure 6: test Micro-F per epoch (first split)"
     assert fig.layout.xaxis.title.text == "epoch" and fig.layout.yaxis.title.text == "Micro-F (%)"
     assert fig.layout.height == 360
+
+
+# ---------------------------------------------------------------- Vega-Lite specs (app/ui/charts.py)
+
+
+def _layer(spec: dict, mark: str) -> dict:
+    (layer,) = [la for la in spec["layer"]
+                if (la["mark"] if isinstance(la["mark"], str) else la["mark"]["type"]) == mark]
+    return layer
+
+
+def test_top_venues_puts_the_most_likely_on_top_and_marks_the_label() -> None:
+    spec = charts.top_venues([("Garden", 0.6), ("Speakeasy", 0.3), ("Beach", 0.1)], label="Speakeasy", title="Top-3")
+    rows = spec["data"]["values"]
+    bars = _layer(spec, "bar")["encoding"]
+    assert bars["y"]["sort"] == ["Garden", "Speakeasy", "Beach"]  # drawn from the top in this order
+    assert [r["value"] for r in rows] == [0.6, 0.3, 0.1] and [r["text"] for r in rows] == ["60%", "30%", "10%"]
+    assert [r["color"] for r in rows] == [charts.BLUE, GREEN, charts.BLUE] and bars["color"]["scale"] is None
+    assert bars["x"]["scale"]["domain"] == [0, pytest.approx(0.69)] and bars["x"]["axis"]["format"] == ".0%"
+    assert spec["title"]["text"] == "Top-3" and spec["height"] == 80 + 26 * 3
+
+
+def test_ablation_bars_agreeing_with_the_full_model_are_green() -> None:
+    from app.services.explain_view import AblationRow
+
+    rows = [AblationRow("V", ["visual"], "Garden", 1, 0.5, []), AblationRow("A", ["acoustic"], "Beach", 2, 0.25, []),
+            AblationRow("V+A", ["visual", "acoustic"], "Garden", 1, 0.75, [])]
+    spec = charts.ablation(rows, full_prediction="Garden")
+    values = spec["data"]["values"]
+    assert _layer(spec, "bar")["encoding"]["y"]["sort"] == ["V", "A", "V+A"]
+    assert [v["text"] for v in values] == ["Garden (50%)", "Beach (25%)", "Garden (75%)"]
+    assert [v["color"] for v in values] == [GREEN, figures.NEUTRAL, GREEN]
+
+
+def test_atom_heatmap_names_the_modalities_and_reads_from_the_top() -> None:
+    codes = np.array([[0.0, 0.5, 0.1], [0.2, 0.0, 0.0]])
+    spec = charts.atom_heatmap(codes, ["visual", "textual"])
+    cells = {(v["modality"], v["atom"]): v["code"] for v in spec["data"]["values"]}
+    assert cells == {("visual (frames)", 0): 0.0, ("visual (frames)", 1): 0.5, ("visual (frames)", 2): 0.1,
+                     ("textual (caption)", 0): 0.2, ("textual (caption)", 1): 0.0, ("textual (caption)", 2): 0.0}
+    assert spec["encoding"]["y"]["sort"] == ["visual (frames)", "textual (caption)"]  # visual on top, as the paper
+    assert spec["encoding"]["x"]["axis"]["title"] == "dictionary atom" and spec["mark"] == "rect"
+
+
+def test_contributions_keep_the_strongest_nonzero_atoms_by_sign() -> None:
+    pushes = np.array([[0.5, 0.0, -0.1], [0.0, -0.9, 0.05]])
+    spec = charts.contributions(pushes, ["visual", "acoustic"], venue="Garden", top=3)
+    rows = spec["data"]["values"]
+    # the three largest by magnitude, the most positive on top; zero pushes never drawn
+    assert [r["name"] for r in rows] == ["V atom 0", "V atom 2", "A atom 1"]
+    assert [r["value"] for r in rows] == [0.5, -0.1, -0.9]
+    assert [r["color"] for r in rows] == [figures.POSITIVE, figures.NEGATIVE, figures.NEGATIVE]
+    bars = _layer(spec, "bar")["encoding"]
+    assert bars["y"]["sort"] == ["V atom 0", "V atom 2", "A atom 1"]
+    assert bars["x"]["axis"]["title"] == "contribution to the score of Garden"
+
+
+def test_waveform_shades_each_clip_by_its_attribution() -> None:
+    wave = {"t": np.linspace(0, 6, 7), "high": np.full(7, 0.5), "low": np.full(7, -0.5)}
+    spec = charts.waveform(wave, [0.4, -0.2, 0, 0, 0, 0.1])
+    area = _layer(spec, "area")
+    assert area["encoding"]["y"]["field"] == "low" and area["encoding"]["y2"]["field"] == "high"
+    assert [p["t"] for p in spec["data"]["values"]] == [0, 1, 2, 3, 4, 5, 6]
+    clips = _layer(spec, "rect")["data"]["values"]
+    assert [(c["start"], c["end"]) for c in clips] == [(i, i + 1) for i in range(6)]
+    assert clips[0]["color"] == figures.POSITIVE and clips[1]["color"] == figures.NEGATIVE
+    assert clips[0]["opacity"] == pytest.approx(0.35) and clips[1]["opacity"] == pytest.approx(0.175)
+    assert [c["label"] for c in clips][:2] == ["+0.40", "-0.20"]
+    assert area["encoding"]["x"]["axis"]["title"] == "seconds" and area["encoding"]["x"]["scale"]["domain"] == [0, 6]
+    plain = charts.waveform(wave)  # no attribution, no shading
+    assert [la["mark"]["type"] for la in plain["layer"]] == ["area"]
+
+
+def test_every_spec_is_valid_vega_lite_json() -> None:
+    """Each spec survives a JSON round trip (what Streamlit sends) and names only fields its data has."""
+    import json
+
+    from app.services.explain_view import AblationRow
+
+    specs = [charts.top_venues([("Garden", 0.6)]), charts.ablation([AblationRow("V", ["visual"], "Garden", 1, 0.5, [])],
+                                                                      full_prediction="Garden"),
+             charts.atom_heatmap(np.ones((3, 100)), ["visual", "acoustic", "textual"]),
+             charts.contributions(np.ones((3, 4)), ["visual", "acoustic", "textual"], venue="Garden"),
+             charts.waveform({"t": np.arange(3.0), "low": -np.ones(3), "high": np.ones(3)}, [0.1] * 6)]
+    for spec in specs:
+        assert json.loads(json.dumps(spec)) == spec
+        for layer in spec.get("layer", [spec]):
+            values = (layer.get("data") or spec["data"])["values"]
+            for channel in layer["encoding"].values():
+                for enc in channel if isinstance(channel, list) else [channel]:
+                    if "field" in enc:
+                        assert all(enc["field"] in v for v in values), (enc, values[:1])

@@ -58,10 +58,20 @@ def texts(at: AppTest) -> str:
 
 
 def chart_keys(at: AppTest) -> set[str]:
-    """The keys of the Plotly charts on the page."""
+    """The keys of the charts on the page: each Plotly chart's own, and each Vega-Lite chart's container's
+    (app.ui.components.chart)."""
     from streamlit.runtime.state.common import user_key_from_element_id
 
-    return {user_key_from_element_id(c.proto.id) for c in at.get("plotly_chart")}
+    keys = {user_key_from_element_id(c.proto.id) for c in at.get("plotly_chart")}
+
+    def walk(node) -> None:  # noqa: ANN001 - an AppTest Block
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "type", None) == "vega_lite_chart" and getattr(node, "proto", None) is not None:
+                keys.add(user_key_from_element_id(node.proto.id))
+            walk(child)
+
+    walk(at._tree)
+    return keys
 
 
 def ctx_of(ws: Workspace):  # noqa: ANN201 - app.context.AppContext

@@ -70,10 +70,10 @@ def test_browse_explain_and_relabel(page: Page, server: str, workspace: Workspac
     settle(page)
     before, history_before, venues = db_video(workspace, video_id)
     expect(page.get_by_role("heading", name=re.compile(rf"Video #{video_id}\b"))).to_be_visible()
-    expect(keyed(page, "video_player").locator("iframe")).to_be_attached()
+    expect(keyed(page, "video_player").locator("video")).to_be_attached()  # in the page (v2 component), no iframe
     top5 = keyed(page, "video_top5")
     expect(top5).to_contain_text("Top-5 venues")
-    expect(top5.locator("g.bars path, g.point path").first).to_be_attached()
+    expect(top5.locator("svg.marks g.mark-rect path, canvas").first).to_be_attached()  # Vega-Lite (app.ui.charts)
     shot(page, artifacts, "02-video.png", top5)
 
     # 3. Why this venue?: the atom heatmap of the prediction.
@@ -82,10 +82,10 @@ def test_browse_explain_and_relabel(page: Page, server: str, workspace: Workspac
     settle(page, timeout=SLOW_MS)
     heatmap = keyed(page, "why_atoms")
     expect(heatmap).to_contain_text("Atom activations")
-    expect(heatmap.locator(".hm, image, .heatmaplayer").first).to_be_attached()
+    expect(heatmap.locator("svg.marks g.mark-rect path, canvas").first).to_be_attached()
     expect(keyed(page, "why_atom_push")).to_be_visible()
     # ... and the player's time line now carries the 12 frame and 6 clip attributions
-    timeline = keyed(page, "video_player").frame_locator("iframe")
+    timeline = keyed(page, "video_player")
     expect(timeline.locator("#frames .cell[title*=':']")).to_have_count(12)
     expect(timeline.locator("#clips .cell[title*=':']")).to_have_count(6)
     shot(page, artifacts, "03-why.png", heatmap)
@@ -226,7 +226,7 @@ def test_annotate_by_keyboard_player_and_screens(page: Page, server: str, worksp
     assert undone.current_venue == before.current_venue and len(history_undone) == len(history_before) + 2
 
     # 2. The player: 2x speed, a click on the time line seeks, playing moves the cursor.
-    frame = keyed(page, "annotate_player").frame_locator("iframe")
+    frame = keyed(page, "annotate_player")  # the player is in the page (a v2 component; locators enter its shadow root)
     video = frame.locator("video")
     assert media_ready(video) >= 1, "chromium could not decode the clip"
     frame.get_by_role("button", name="2×", exact=True).click()

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.services import casestudy
-from app.ui import cache, components, figures, navigation, papercase_panel
+from app.ui import cache, charts, components, navigation, papercase_panel
 
 st.title("Case study")
 model = components.need_model(cache.status())
@@ -73,11 +73,11 @@ for video in videos:
         with right:
             atoms = predicted.atoms
             if atoms is not None:
-                st.plotly_chart(figures.contribution_figure(
+                components.chart(charts.contributions(
                     np.asarray(atoms.layer_ig), predicted.modalities, venue=predicted.predicted.venue,
                     top=8), key=f"case_atoms_pred_{video.id}")
                 if for_label is not None and for_label.atoms is not None:
-                    st.plotly_chart(figures.contribution_figure(
+                    components.chart(charts.contributions(
                         np.asarray(for_label.atoms.layer_ig), for_label.modalities,
                         venue=for_label.target.venue, top=8), key=f"case_atoms_label_{video.id}")
             else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import annotate
-from app.ui import cache, components, figures, label_editor, map_panel, media_figures, navigation, player, why_panel
+from app.ui import cache, charts, components, label_editor, map_panel, media_figures, navigation, player, why_panel
 
 components.show_flash()
 video_id = navigation.requested_video()
@@ -33,11 +33,8 @@ st.text(video.original_name)  # user text (file name, caption): always plain tex
 left, right = st.columns([3, 2])
 why_key = f"video_why_open_{video.id}"
 with left:
-    if detail.media_file:
-        why = (components.attempt(cache.explanation, video.id, st.session_state.get("video_why_target"), model.id)
-               if model is not None and st.session_state.get(why_key) else None)
-        player.player(detail.playback or detail.media_file, fps=video.fps, key="video_player",
-                      timeline=player.timeline_of(why))
+    if detail.media_file:  # its time line is coloured by "Why this venue?" below (a feed from that fragment)
+        player.player(detail.playback or detail.media_file, fps=video.fps, key="video_player", video_id=video.id)
     else:
         st.warning("The stored file of this video is missing.", icon=":material/warning:")
     st.caption("Caption")
@@ -67,9 +64,10 @@ if view is not None:
         kind = st.segmented_control("Audio", ["Waveform", "Spectrogram"], default="Waveform", required=True,
                                     key="video_audio_view")
         audio = cache.audio_views(video.sha256, video.path)
-        figure = (media_figures.waveform_figure(audio["waveform"]) if kind == "Waveform"
-                  else media_figures.spectrogram_figure(audio["spectrogram"]))
-        st.plotly_chart(figure, key="video_audio")
+        if kind == "Waveform":
+            components.chart(charts.waveform(audio["waveform"]), key="video_audio")
+        else:  # Plotly's bundle loads only when a person asks for the spectrogram (app/ui/charts.py says why)
+            st.plotly_chart(media_figures.spectrogram_figure(audio["spectrogram"]), key="video_audio")
     else:
         st.caption("This video has no audio track (the acoustic features are silence).")
 
@@ -83,47 +81,68 @@ components.ood_warning(detail.ood_score)
 c1, c2 = st.columns(2)
 with c1:
     if detail.top:
-        st.plotly_chart(figures.top_venues_figure(detail.top, label=video.current_venue), key="video_top5")
+        components.chart(charts.top_venues(detail.top, label=video.current_venue), key="video_top5")
     else:
         st.info("No stored prediction for this video (it may lack features); the views below compute one.")
 with c2:
     ablation = components.attempt(cache.ablation, video.id, model.id)
     if ablation is not None:
-        st.plotly_chart(figures.ablation_figure(ablation.rows, full_prediction=ablation.full_prediction),
-                        key="video_ablation")
+        components.chart(charts.ablation(ablation.rows, full_prediction=ablation.full_prediction),
+                         key="video_ablation")
         st.caption(f"Each bar: the venue predicted from those modalities alone ({ablation.note}).")
 
 map_panel.more_like_this(video.id)
 
 # ---------------------------------------------------------------- why
 
-if not st.session_state.get(why_key):
-    if ablation is not None:  # the model loaded: explain the prediction while the person watches (one background
-        cache.prefetch_explanation(video.id, model.id)  # thread), so the click below usually reads a file
-    st.button("Why this venue?", key="video_why", icon=":material/psychology:", type="primary",
-              on_click=st.session_state.__setitem__, args=(why_key, True))
-    st.stop()
 
-st.header("Why this venue?")
-with st.spinner("Computing the attributions (Integrated Gradients)…"):
-    first = components.attempt(cache.explanation, video.id, None, model.id)
-if first is None:
-    st.stop()
-options = [None] + [p.venue_id for p in first.probabilities]
-names = {p.venue_id: f"{p.venue} ({p.probability:.1%})" for p in first.probabilities}
-names[None] = f"the prediction: {first.predicted.venue} ({first.predicted.probability:.1%})"
-target = st.selectbox("Explain the score of", options, format_func=names.get, key="video_why_target",
-                      help="Pick another venue to ask: why not this one?")
-result = first if target is None else components.attempt(cache.explanation, video.id, target, model.id)
-if result is None:
-    st.stop()
-venue = result.target.venue
-verb = "predicted" if result.explains_prediction else "not predicted"
-st.caption(f"**{components.plain(venue)}** ({verb}, probability {result.target.probability:.1%}). Red pushed its "
-           "score up, blue pushed it down. Integrated Gradients against an all-zero video "
-           f"(convergence delta {result.inputs.delta:.3f}).")
+@st.fragment
+def why_section() -> None:
+    """ "Why this venue?": the button, then the explanation of the prediction or of a venue picked below, and its
+    frame, clip and word attributions sent to the player's time line above. A fragment: its button and its venue
+    picker rerun this section alone (the page above stays drawn; the player keeps its video)."""
+    opened = bool(st.session_state.get(why_key))
+    shown = None
+    try:
+        shown = _why(opened)
+    finally:  # every run says what the player's time line shows: this explanation, or none (closed, failed)
+        if detail.media_file:
+            player.timeline_feed(player.timeline_of(shown), video_id=video.id, target="video_player",
+                                 key="video_why_feed")
 
-why_panel.atoms_section(result, venue)
-why_panel.moments_section(result, view, video)
-with st.expander("Timings"):
-    st.json(result.timings | {"from cache": result.cached})
+
+def _why(opened: bool):  # noqa: ANN202 - the ExplanationView shown, or None
+    if not opened:
+        if ablation is not None:  # the model loaded: explain the prediction while the person watches (one background
+            cache.prefetch_explanation(video.id, model.id)  # thread), so the click below usually reads a file
+        st.button("Why this venue?", key="video_why", icon=":material/psychology:", type="primary",
+                  on_click=st.session_state.__setitem__, args=(why_key, True))
+        return None
+
+    st.header("Why this venue?")
+    with st.spinner("Computing the attributions (Integrated Gradients)…"):
+        first = components.attempt(cache.explanation, video.id, None, model.id)
+    if first is None:
+        return None
+    options = [None] + [p.venue_id for p in first.probabilities]
+    names = {p.venue_id: f"{p.venue} ({p.probability:.1%})" for p in first.probabilities}
+    names[None] = f"the prediction: {first.predicted.venue} ({first.predicted.probability:.1%})"
+    target = st.selectbox("Explain the score of", options, format_func=names.get, key="video_why_target",
+                          help="Pick another venue to ask: why not this one?")
+    result = first if target is None else components.attempt(cache.explanation, video.id, target, model.id)
+    if result is None:
+        return None
+    venue = result.target.venue
+    verb = "predicted" if result.explains_prediction else "not predicted"
+    st.caption(f"**{components.plain(venue)}** ({verb}, probability {result.target.probability:.1%}). Red pushed its "
+               "score up, blue pushed it down. Integrated Gradients against an all-zero video "
+               f"(convergence delta {result.inputs.delta:.3f}).")
+
+    why_panel.atoms_section(result, venue)
+    why_panel.moments_section(result, view, video)
+    with st.expander("Timings"):
+        st.json(result.timings | {"from cache": result.cached})
+    return result
+
+
+why_section()
