@@ -115,7 +115,8 @@ def cmd_ingest(ctx: AppContext, args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     if report.copies is not None:
-        print(f"browser copies: {report.copies.proxies} made, thumbnails: {report.copies.thumbnails} made")
+        print(f"browser copies: {report.copies.proxies} made, thumbnails: {report.copies.thumbnails} made, "
+              f"media views: {report.copies.views} made")
     if report.added and not args.no_features:
         _extract(ctx)
     return 0 if report.ok else 1
@@ -170,7 +171,8 @@ def _extract(ctx: AppContext, *, workers: int | None = None, ray_address: str | 
     print(f"features: {report.extracted} extracted, {len(report.failed)} failed{vocab}")
     for line in report.proxy_failed:
         print(f"note  no browser copy: {line}")
-    print(f"browser copies: {report.proxies} made, thumbnails: {report.thumbnails} made")
+    print(f"browser copies: {report.proxies} made, thumbnails: {report.thumbnails} made, "
+          f"media views: {report.views} made")
     return 0 if not report.failed else 1
 
 

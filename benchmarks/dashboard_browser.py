@@ -13,11 +13,12 @@ animation frame, never a sleep:
   round picked on this server (so no st.cache_data entry, no thumbnail list cached); until every card on the
   grid says that label, as many cards as the page holds, and the first card's new image has loaded;
 - Video detail + "Why this venue?": a video never opened on this server (its on-disk explanation cache
-  deleted before the server starts), reached two ways: from Browse (the page open, untimed, then the click on
+  deleted before the server starts; its media view, the frame strip and audio made at ingest with its thumbnail,
+  kept), reached two ways: from Browse (the page open, untimed, then the click on
   the video's card link, as a person browsing does: `video_why_s`) and by typing `?video=ID` into a fresh
   context (Streamlit's page code loads first: `video_why_direct_s`); until the player's <video> has a frame
   (readyState >= 2), then the click on "Why this venue?" as soon as the button shows until the atom heatmap and
-  the atom pushes are drawn (their SVG) and the player's time line carries the 12 frame attributions. The
+  the atom pushes are drawn (Vega's SVG or canvas) and the player's time line carries the 12 frame attributions. The
   first round also loads the model (torch, captum) and is reported apart; the medians are over later rounds.
 
 The synthetic homes have no media files, so the benchmark writes a distinct 320x240 JPEG thumbnail (what
@@ -314,13 +315,22 @@ def _open_and_explain(page, open_it) -> tuple[float, float]:  # noqa: ANN001 - a
     return opened, time.perf_counter() - start
 
 
+def _ensure_media_views(env: dict[str, str]) -> None:
+    """`python -m app proxies` on the home: writes the thumbnails, media views and browser copies still missing."""
+    done = subprocess.run([sys.executable, "-m", "app", "proxies"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"python -m app proxies failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
 def video_rounds(browser, env: dict[str, str], home: Path, video_ids: tuple[int, ...], rounds: int,  # noqa: ANN001
                  log: Path, figures: Figures) -> None:
     """Video detail and "Why this venue?" for 2 * (rounds + 1) videos never opened on this server: typed URLs
     first (the first round loads the model), then from Browse's first page."""
     if len(video_ids) < rounds + 1:
         raise RuntimeError(f"{len(video_ids)} videos with features: too few for {rounds + 1} rounds")
-    shutil.rmtree(home / "cache", ignore_errors=True)  # media views and explanations kept on disk
+    shutil.rmtree(home / "cache" / "explain", ignore_errors=True)  # explanations kept on disk: none now
+    _ensure_media_views(env)  # made at ingest (app.services.proxies); a workspace built before that gets them now
     with serve(env, log) as server:
         for r, video_id in enumerate(video_ids[:rounds + 1]):
             with fresh_page(browser) as page:

@@ -11,13 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from app.context import AppContext
-from app.services.proxies import Playback, playback
-from core.fileio import atomic_write
+from app.services.proxies import MediaView, Playback, media_view, playback  # noqa: F401 - read here too
 from db import queries, repo
 from db.session import session_scope
 
-STRIP_WIDTH = 160  # width of one frame of the strip, in pixels
-VIEW_LONGEST_SIDE = 480  # frames for a view are decoded at most this large (ffmpeg scales while decoding)
 FRAME_TIMES = tuple(0.5 * i for i in range(12))
 CLIP_SECONDS = 1.0  # the acoustic sequence is 6 clips of one second
 
@@ -121,46 +118,6 @@ def thumbnails(ctx: AppContext, items: list[tuple[int, str]]) -> dict[int, str |
         with ThreadPoolExecutor(max_workers=2) as pool:
             out.update(pool.map(one, missing))
     return {vid: out[vid] for vid, _ in items}
-
-
-@dataclass(frozen=True)
-class MediaView:
-    """What the detail page draws of a video's content."""
-
-    frames: np.ndarray  # (12, h, STRIP_WIDTH, 3) uint8 at FRAME_TIMES
-    audio: np.ndarray  # (6 s * sample_rate,) float32 mono
-    sample_rate: int
-    has_audio: bool
-
-
-def media_view(ctx: AppContext, *, sha256: str, rel_path: str) -> MediaView:
-    """The 12 sampled frames and the 6 s of audio the model reads, decoded once and cached as npz.
-    Raises core.media.MediaError (one line) for a file that cannot be decoded, FileNotFoundError
-    when the stored file is gone."""
-    out = _cache_dir(ctx, "media") / sha256[:2] / f"{sha256}.npz"
-    if out.exists():
-        with np.load(out) as z:
-            return MediaView(z["frames"], z["audio"].astype(np.float32) / 32767.0, int(z["sample_rate"]),
-                             bool(z["has_audio"]))
-    src = media_path(ctx, rel_path)
-    if src is None:
-        raise FileNotFoundError(f"the stored file of this video is missing: {rel_path}")
-    from PIL import Image
-
-    from core.media import decode, fit_within, probe
-
-    info = probe(src)  # decode at display size: a huge stored frame never decodes at full size in this process
-    video = decode(src, size=fit_within(info.width, info.height, VIEW_LONGEST_SIDE))
-    frames = []
-    for frame in video.frames:
-        h, w = frame.shape[:2]
-        height = max(2, int(round(STRIP_WIDTH * h / max(w, 1))))
-        frames.append(np.asarray(Image.fromarray(frame).resize((STRIP_WIDTH, height), Image.BILINEAR)))
-    view = MediaView(np.stack(frames), video.audio.astype(np.float32), int(video.sample_rate), video.has_audio)
-    atomic_write(out, lambda fh: np.savez_compressed(
-        fh, frames=view.frames, audio=(np.clip(view.audio, -1, 1) * 32767).astype(np.int16),
-        sample_rate=view.sample_rate, has_audio=view.has_audio), prefix=".part-", suffix=".npz")
-    return view
 
 
 def waveform(audio: np.ndarray, sample_rate: int, *, points: int = 600) -> dict[str, np.ndarray]:

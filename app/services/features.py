@@ -28,6 +28,7 @@ class FeatureReport:
     embedder_words: int = 0
     thumbnails: int = 0  # browser copies and thumbnails written after extraction (app.services.proxies)
     proxies: int = 0
+    views: int = 0  # media views (frame strip and audio of Video detail) written after extraction
     proxy_failed: list[str] = field(default_factory=list)
 
 
@@ -112,6 +113,7 @@ def extract_pending(ctx: AppContext, *, progress: Callable[[int, int], None] | N
 
     copies = make_missing(ctx)
     report.thumbnails, report.proxies, report.proxy_failed = copies.thumbnails, copies.proxies, copies.failed
+    report.views = copies.views
     from app.services.triage import compute_missing  # dead-modality flags of new videos (older ones backfilled)
     compute_missing(ctx)
     return report

@@ -1,5 +1,6 @@
-"""Browser copies and thumbnails of the stored videos (core.proxy): made after ingest and feature extraction,
-by `python -m app proxies`, checked and rebuilt by doctor; and what the player should play."""
+"""Browser copies, thumbnails and media views (the 12 frames and 6 s of audio Video detail draws) of the stored
+videos (core.proxy): made after ingest and feature extraction, by `python -m app proxies`, checked and rebuilt by
+doctor; and what the player should play."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -7,13 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from app.context import AppContext
 from core import proxy
+from core.fileio import atomic_write
 from core.probe import MediaError, probe
 from db import repo
 from db.session import session_scope
 
 WORKERS = 2  # ffmpeg processes at a time (each is itself multi-threaded)
+STRIP_WIDTH = 160  # width of one frame of the strip, in pixels
+VIEW_LONGEST_SIDE = 480  # frames for a view are decoded at most this large (ffmpeg scales while decoding)
 
 
 @dataclass
@@ -22,6 +28,7 @@ class ProxyReport:
 
     thumbnails: int = 0
     proxies: int = 0
+    views: int = 0  # media views (the frame strip and the audio Video detail draws)
     checked: int = 0
     failed: list[str] = field(default_factory=list)
 
@@ -36,29 +43,82 @@ class Playback:
     note: str | None
 
 
+@dataclass(frozen=True)
+class MediaView:
+    """What the detail page draws of a video's content."""
+
+    frames: np.ndarray  # (12, h, STRIP_WIDTH, 3) uint8 at FRAME_TIMES
+    audio: np.ndarray  # (6 s * sample_rate,) float32 mono
+    sample_rate: int
+    has_audio: bool
+
+
+def view_path(ctx: AppContext, sha256: str) -> Path:
+    """Where the media view of the video with this sha256 lives (content-addressed, under the home's cache)."""
+    return ctx.settings.home / "cache" / "media" / sha256[:2] / f"{sha256}.npz"
+
+
+def media_view(ctx: AppContext, *, sha256: str, rel_path: str) -> MediaView:
+    """The 12 sampled frames and the 6 s of audio the model reads, decoded once and cached as npz.
+    Raises core.media.MediaError (one line) for a file that cannot be decoded, FileNotFoundError
+    when the stored file is gone."""
+    out = view_path(ctx, sha256)
+    if out.exists():
+        with np.load(out) as z:
+            return MediaView(z["frames"], z["audio"].astype(np.float32) / 32767.0, int(z["sample_rate"]),
+                             bool(z["has_audio"]))
+    src = ctx.settings.inside_home(Path(rel_path))
+    if not src.is_file():
+        raise FileNotFoundError(f"the stored file of this video is missing: {rel_path}")
+    from PIL import Image
+
+    from core.media import decode, fit_within, probe
+
+    info = probe(src)  # decode at display size: a huge stored frame never decodes at full size in this process
+    video = decode(src, size=fit_within(info.width, info.height, VIEW_LONGEST_SIDE))
+    frames = []
+    for frame in video.frames:
+        h, w = frame.shape[:2]
+        height = max(2, int(round(STRIP_WIDTH * h / max(w, 1))))
+        frames.append(np.asarray(Image.fromarray(frame).resize((STRIP_WIDTH, height), Image.BILINEAR)))
+    view = MediaView(np.stack(frames), video.audio.astype(np.float32), int(video.sample_rate), video.has_audio)
+    atomic_write(out, lambda fh: np.savez_compressed(
+        fh, frames=view.frames, audio=(np.clip(view.audio, -1, 1) * 32767).astype(np.int16),
+        sample_rate=view.sample_rate, has_audio=view.has_audio), prefix=".part-", suffix=".npz")
+    return view
+
+
 def _videos(ctx: AppContext, video_ids: list[int] | None = None) -> list[repo.VideoRow]:
     with session_scope(ctx.engine) as session:
         rows = repo.all_videos(session)
     return rows if video_ids is None else [v for v in rows if v.id in set(video_ids)]
 
 
-def ensure_video(ctx: AppContext, *, sha256: str, rel_path: str, rebuild: bool = False) -> proxy.Made:
-    """Thumbnail and (when the original does not play everywhere) proxy of one stored video.
-    Raises MediaError / ProxyError with a one-line reason, FileNotFoundError when the file is gone."""
+def ensure_video(ctx: AppContext, *, sha256: str, rel_path: str, rebuild: bool = False) -> tuple[proxy.Made, bool]:
+    """Thumbnail, media view and (when the original does not play everywhere) proxy of one stored video; (what
+    core.proxy made, whether the view was made). Raises MediaError / ProxyError with a one-line reason,
+    FileNotFoundError when the file is gone."""
     src = ctx.settings.inside_home(Path(rel_path))
     if not src.is_file():
         raise FileNotFoundError(f"the stored file is missing: {rel_path}")
-    return proxy.ensure(src, ctx.settings.home, sha256, rebuild=rebuild)
+    made = proxy.ensure(src, ctx.settings.home, sha256, rebuild=rebuild)
+    view = view_path(ctx, sha256)
+    if rebuild:
+        view.unlink(missing_ok=True)
+    had_view = view.is_file()
+    if not had_view:  # Video detail and Annotate then read a file instead of decoding in the page run
+        media_view(ctx, sha256=sha256, rel_path=rel_path)
+    return made, not had_view
 
 
 def make_missing(ctx: AppContext, *, rebuild: bool = False, video_ids: list[int] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> ProxyReport:
-    """Write every missing thumbnail and proxy (all of them again with `rebuild`), WORKERS at a time;
+    """Write every missing thumbnail, media view and proxy (all of them again with `rebuild`), WORKERS at a time;
     resumable: each file is published atomically and existing ones are skipped."""
     videos = _videos(ctx, video_ids)
     report = ProxyReport()
 
-    def one(v: repo.VideoRow) -> tuple[repo.VideoRow, proxy.Made | None, str | None]:
+    def one(v: repo.VideoRow) -> tuple[repo.VideoRow, tuple[proxy.Made, bool] | None, str | None]:
         try:
             return v, ensure_video(ctx, sha256=v.sha256, rel_path=v.path, rebuild=rebuild), None
         except (MediaError, proxy.ProxyError, OSError, ValueError) as exc:
@@ -72,8 +132,9 @@ def make_missing(ctx: AppContext, *, rebuild: bool = False, video_ids: list[int]
             if error:
                 report.failed.append(f"video {v.id} ({v.original_name}): {error}")
             elif made:
-                report.thumbnails += int(made.thumbnail)
-                report.proxies += int(made.proxy)
+                report.thumbnails += int(made[0].thumbnail)
+                report.proxies += int(made[0].proxy)
+                report.views += int(made[1])
             if progress:
                 progress(done, len(videos))
     return report

@@ -1,4 +1,4 @@
-"""Thumbnails and browser copies in a real home: written by feature extraction (a rerun skips them), by
+"""Thumbnails, media views and browser copies in a real home: written by feature extraction (a rerun skips them), by
 `python -m app proxies` after a deletion, named and rebuilt by doctor; the player picks the copy and says why."""
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -89,17 +90,41 @@ def test_browse_reads_the_stored_thumbnail_and_makes_a_missing_one_once(home) ->
     assert browse.thumbnail(home, sha256=v.sha256, rel_path=v.path) == stored and stored.is_file()
 
 
+def test_the_media_view_is_made_with_the_thumbnail_and_read_from_its_file(home) -> None:  # noqa: ANN001
+    """Video detail draws the 12 frames and the audio from a file made at ingest (make_missing), never by decoding in
+    the page run: once made, the view reads back the same without its video."""
+    h = home.settings.home
+    shutil.rmtree(h / "cache" / "media", ignore_errors=True)
+    report = proxies.make_missing(home)
+    assert report.views == 3 and not report.failed
+    v = _videos(home)["portrait.mp4"]
+    assert proxies.view_path(home, v.sha256).is_file()
+    made = browse.media_view(home, sha256=v.sha256, rel_path=v.path)
+    assert made.frames.shape[0] == 12 and made.frames.shape[2] == proxies.STRIP_WIDTH
+    assert made.frames.shape[1] > made.frames.shape[2]  # upright, as the thumbnail
+    original = h / v.path
+    moved = original.with_name(original.name + ".away")
+    original.rename(moved)
+    try:
+        again = browse.media_view(home, sha256=v.sha256, rel_path=v.path)  # the file, not the video
+    finally:
+        moved.rename(original)
+    assert np.array_equal(again.frames, made.frames) and again.has_audio == made.has_audio
+    assert proxies.make_missing(home).views == 0  # made once
+
+
 def test_the_proxies_command_and_doctor_rebuild_what_was_lost(home) -> None:  # noqa: ANN001
     h = home.settings.home
-    for folder in ("thumbs", "proxies"):
-        shutil.rmtree(h / folder)
+    for folder in ("thumbs", "proxies", "cache/media"):
+        shutil.rmtree(h / folder, ignore_errors=True)
     made = cli(h, "proxies")
     assert made.returncode == 0, made.stderr[-2000:]
-    assert "3 videos checked, 2 browser copies and 3 thumbnails made, 0 failed" in made.stdout
+    assert "3 videos checked, 2 browser copies, 3 thumbnails and 3 media views made, 0 failed" in made.stdout
     hevc, portrait = _videos(home)["iphone.MOV"], _videos(home)["portrait.mp4"]
     proxy.proxy_path(h, hevc.sha256).unlink()
     rebuilt = cli(h, "proxies")
-    assert "1 browser copies and 0 thumbnails made" in rebuilt.stdout and proxy.proxy_path(h, hevc.sha256).is_file()
+    assert "1 browser copies, 0 thumbnails and 0 media views made" in rebuilt.stdout
+    assert proxy.proxy_path(h, hevc.sha256).is_file()
 
     proxy.thumb_path(h, portrait.sha256).unlink()
     proxy.proxy_path(h, hevc.sha256).write_bytes(b"\x00\x00\x00\x18ftypisom truncated")
