@@ -76,31 +76,23 @@ FILTERED_GRID = """([venue, pageSize]) => {
   return !!img && img.complete && img.naturalWidth > 0;
 }"""
 
-# The player (app/ui/player.py) is a Streamlit v2 component: its elements live in a shadow root under the
-# container keyed video_player.
-PLAYER_ROOT = """const playerRoot = () => {
-  const box = document.querySelector('.st-key-video_player');
-  const host = box && [...box.querySelectorAll('*')].find(e => e.shadowRoot && e.shadowRoot.querySelector('video'));
-  return host ? host.shadowRoot : null;
-};"""
-
 PLAYER_FRAME = """() => {
-  """ + PLAYER_ROOT + """
-  const root = playerRoot();
-  const video = root && root.querySelector('video');
+  const frame = document.querySelector('.st-key-video_player iframe');
+  const doc = frame && frame.contentDocument;
+  const video = doc && doc.querySelector('video');
   return !!video && video.readyState >= 2;
 }"""
 
 WHY_FIGURES = """() => {
-  """ + PLAYER_ROOT + """
   const drawn = (key) => {  // a Vega-Lite chart (app.ui.components.chart) has drawn its canvas or svg
     const box = document.querySelector('.st-key-' + key);
     const mark = box && box.querySelector('canvas, svg.marks');
     return !!mark && mark.getBoundingClientRect().width > 0 && (mark.tagName !== 'CANVAS' || mark.width > 0);
   };
   if (!drawn('why_atoms') || !drawn('why_atom_push')) return false;
-  const root = playerRoot();
-  return !!root && root.querySelectorAll('#frames .cell[title*=":"]').length === 12;
+  const frame = document.querySelector('.st-key-video_player iframe');
+  const doc = frame && frame.contentDocument;
+  return !!doc && doc.querySelectorAll('#frames .cell[title*=":"]').length === 12;
 }"""
 
 

@@ -126,9 +126,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen, deadline_s: float = 180) -> 
 
 
 PLAYER_READY = """async () => {
-  const box = document.querySelector('.st-key-video_player');  // the player is a v2 component: a shadow root
-  const host = box && [...box.querySelectorAll('*')].find(e => e.shadowRoot && e.shadowRoot.querySelector('video'));
-  const video = host && host.shadowRoot.querySelector('video');
+  const frame = document.querySelector('.st-key-video_player iframe');
+  const video = frame && frame.contentDocument && frame.contentDocument.querySelector('video');
   if (!video) return {width: 0};
   if (video.readyState < 2) await new Promise(ok => { video.addEventListener('loadeddata', ok, {once: true});
                                                       video.addEventListener('error', ok, {once: true});

@@ -97,7 +97,7 @@ def contributions(pushes: np.ndarray, modalities: Sequence[str], *, venue: str, 
     rows = [{"name": n, "value": v, "text": f"{v:+.3f}", "tip": f"{n}: {v:+.3f}",
              "color": POSITIVE if v > 0 else NEGATIVE} for v, n in chosen]
     spec = _bars(f"Atoms that pushed {venue} up (red) or down", rows, x_title=f"contribution to the score of {venue}",
-                 x_domain=None, x_format="+.2f", label="atom", height_per_bar=22)
+                 x_domain=None, x_format="+.2~g", label="atom", height_per_bar=22)
     spec["layer"] = spec["layer"][:1]  # the axis says the value; a label beside a negative bar would cross it
     return spec
 

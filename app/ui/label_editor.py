@@ -1,11 +1,10 @@
 """Correcting a video's label: the conflict-checked label editor, the undo button for this session's newest
-save, and a video's label history as a table."""
+save, and a video's label history as plain text."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from app.errors import user_message
@@ -109,8 +108,12 @@ def undo_button(*, key: str, video_id: int | None = None) -> None:
     st.rerun()
 
 
-def history_frame(history: Sequence[Any]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "when": h.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": h.who, "from": h.previous_venue_name or "—",
-        "to": h.venue_name, "reason": h.reason,
-    } for h in history])
+def history_lines(history: Sequence[Any]) -> list[str]:
+    """A video's label history, newest first, one plain-text entry each: when, who, from -> to, and the reason on
+    its own line (drawn with st.text: user text stays text; a table widget would load ~1 MB of grid code on every
+    visit to Video detail and hide the reason in a column scrolled out of view)."""
+    lines = []
+    for h in history:
+        line = f"{h.created_at:%Y-%m-%d %H:%M:%S} · {h.who} · {h.previous_venue_name or '—'} → {h.venue_name}"
+        lines.append(line + (f"\n    reason: {h.reason}" if h.reason else ""))
+    return lines

@@ -38,4 +38,6 @@ st.sidebar.caption(
     + (f"active model: **#{model.id} {components.plain(model.name)}**" if model else "no active model yet")
 )
 session.sidebar_identity()
+if page.url_path != "video":  # Video detail draws its first paint again when a person comes back to it
+    st.session_state.pop(pages.VIDEO_DRAWN_KEY, None)
 page.run()

@@ -35,3 +35,4 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 PAGE_FILES = {page.key: page.file for page in PAGES}
+VIDEO_DRAWN_KEY = "video_page_drawn"  # the video whose Video detail this session drew last (views/video.py, main.py)

@@ -1,23 +1,29 @@
-"""The clip player's data (a Streamlit v2 component): the clip by URL, speeds 0.25x-4x, the time line of 12 frame
-and 6 clip attributions with the caption's words, a feed's time line for one player and video, and user text that
-stays data (the component writes it with textContent only). tests/e2e/test_browser.py plays it in Chromium."""
+"""The clip player's page: the clip by URL, speeds 0.25x-4x, the time line of 12 frame and 6 clip
+attributions with the caption's words, and user text that cannot close the script it travels in."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from app.ui import player
 from tests.media import write_video
 
 
-def test_the_data_carries_the_clip_and_its_time_line(tmp_path: Path) -> None:
+def _payload(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="payload">(.*?)</script>', page, re.S)
+    assert found, "no payload"
+    return json.loads(found.group(1))
+
+
+def test_the_page_carries_the_clip_and_its_time_line(tmp_path: Path) -> None:
     clip = write_video(tmp_path / "clip.mp4", seconds=2.0)
     timeline = player.Timeline(frames=[0.1 * i - 0.5 for i in range(12)], clips=[0.2, -0.1, 0, 0, 0.3, 0.1],
                                words=[("court", 0.4), ("#fun", None)], venue="College Basketball Court")
-    data = player.player_data("/media/abc.mp4", fps=10, key="p", video_id=7, timeline=timeline)
-    assert json.loads(json.dumps(data)) == data  # plain JSON: what Streamlit sends to the component
+    page = player.player_html("/media/abc.mp4", fps=10, timeline=timeline, key="p", video_id=7)
+    data = _payload(page)
     assert data["src"] == "/media/abc.mp4" and data["key"] == "p" and data["video"] == 7
-    assert clip.exists() and "base64" not in json.dumps(data)  # streamed by URL, never inlined
+    assert clip.exists() and "base64" not in page  # streamed by URL, never inlined
     assert data["speeds"][0] == 0.25 and data["speeds"][-1] == 4 and 2 in data["speeds"]
     line = data["timeline"]
     assert len(line["frames"]) == 12 and len(line["clips"]) == 6
@@ -26,25 +32,13 @@ def test_the_data_carries_the_clip_and_its_time_line(tmp_path: Path) -> None:
     assert "College Basketball Court" in line["hint"]
 
 
-def test_user_text_stays_text() -> None:
+def test_user_text_stays_text(tmp_path: Path) -> None:
     hostile = '</script><img src=x onerror="alert(1)">'
-    data = player.player_data("/media/x.mp4", fps=0, key="p", timeline=player.Timeline(words=[(hostile, 0.1)]))
-    assert data["timeline"]["words"] == [[hostile, 0.1]]  # carried as data, verbatim
-    assert data["fps"] == 30.0  # an unknown frame rate steps in 1/30 s
-    script = (player.STATIC / "player.js").read_text(encoding="utf-8")
-    assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "outerHTML" not in script
-    assert "span.textContent = word" in script  # the caption's words are written as text
-    assert "innerHTML" not in player.FEED_JS
-
-
-def test_a_feed_carries_a_time_line_for_one_player_and_video() -> None:
-    timeline = player.Timeline(frames=[0.5] * 12, venue="Garden")
-    payload = player.timeline_payload(timeline)
-    assert payload["frames"] == [0.5] * 12 and payload["clips"] is None and "Garden" in payload["hint"]
-    assert "Garden" not in player.timeline_payload(None)["hint"]  # no explanation: the plain hint
-    script = (player.STATIC / "player.js").read_text(encoding="utf-8")
-    # the player takes a feed's time line only for its own key and its own video
-    assert "fed.video === state.data.video" in script and "(window[STORE] || {})[state.data.key]" in script
+    page = player.player_html("/media/x.mp4", fps=0, timeline=player.Timeline(words=[(hostile, 0.1)]))
+    assert hostile not in page  # "<" is escaped inside the JSON, so the script cannot be closed early
+    assert _payload(page)["timeline"]["words"] == [[hostile, 0.1]]
+    assert _payload(page)["fps"] == 30.0  # an unknown frame rate steps in 1/30 s
+    assert "innerHTML" not in page  # the template writes user text with textContent only
 
 
 def test_timeline_of_an_explanation() -> None:
@@ -58,3 +52,25 @@ def test_timeline_of_an_explanation() -> None:
     timeline = player.timeline_of(explanation)
     assert timeline.frames == [0.0] * 12 and timeline.clips is None and timeline.words is None
     assert timeline.venue == "Garden" and player.timeline_of(None) == player.Timeline()
+
+
+def test_a_comment_opener_cannot_blank_the_player() -> None:
+    hostile = "<!--<script>"
+    page = player.player_html("/media/x.mp4", fps=25, timeline=player.Timeline(words=[(hostile, 0.2)]))
+    payload_part = page.split('id="payload">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in payload_part and ">" not in payload_part  # nothing in the JSON opens a comment or a tag
+    assert _payload(page)["timeline"]["words"] == [[hostile, 0.2]]
+
+
+def test_a_feed_carries_a_time_line_for_one_player_and_video() -> None:
+    """Video detail's "Why this venue?" fragment feeds the player above it: the page takes a fed time line only from
+    its parent page, for its own key and video, and draws it with textContent like its own."""
+    payload = player.timeline_payload(player.Timeline(frames=[0.5] * 12, venue="Garden"))
+    assert payload["frames"] == [0.5] * 12 and payload["clips"] is None and "Garden" in payload["hint"]
+    assert "Garden" not in player.timeline_payload(None)["hint"]  # no explanation: the plain hint
+    page = player.player_html("/media/x.mp4", fps=25, key="video_player", video_id=3)
+    assert "e.source !== window.parent" in page
+    assert "msg.key !== data.key" in page and "msg.video !== data.video" in page
+    assert "innerHTML" not in page and "innerHTML" not in player.FEED_JS
+    # the feed posts into the iframes of the player's container, and answers a player page that asks after loading
+    assert '".st-key-" + CSS.escape(m.target) + " iframe"' in player.FEED_JS and "eastern-timeline-ask" in page

@@ -78,7 +78,7 @@ def test_every_ingested_format_plays_upright(page, format_home: dict, format_ser
         page.goto(f"{format_server}/video?video={v.id}")
         page.wait_for_selector('[data-testid="stApp"]')
         settle(page)
-        element = keyed(page, "video_player").locator("video")
+        element = keyed(page, "video_player").frame_locator("iframe").locator("video")
         played = element.evaluate(PLAYED)
         copy = proxy.proxy_path(home, v.sha256).is_file()
         needed = not proxy.browser_playable(probe(home / v.path))[0]
