@@ -17,7 +17,8 @@ animation frame, never a sleep:
   kept), reached two ways: from Browse (the page open, untimed, then the click on
   the video's card link, as a person browsing does: `video_why_s`) and by typing `?video=ID` into a fresh
   context (Streamlit's page code loads first: `video_why_direct_s`); until the player's <video> has a frame
-  (readyState >= 2), then the click on "Why this venue?" as soon as the button shows until the atom heatmap and
+  (readyState >= 2) (`video_open_s`), then the click on "Why this venue?" as soon as the button shows (card click to
+  the button: `video_button_s`, the rest of the page) until the atom heatmap and
   the atom pushes are drawn (Vega's SVG or canvas) and the player's time line carries the 12 frame attributions. The
   first round also loads the model (torch, captum) and is reported apart; the medians are over later rounds.
 
@@ -239,6 +240,7 @@ class Figures:
     why: list[float] = field(default_factory=list)
     card_open: list[float] = field(default_factory=list)  # from Browse: the card's link clicked
     card_why: list[float] = field(default_factory=list)
+    card_button: list[float] = field(default_factory=list)  # from Browse: the card clicked to the Why button shown
     video_why_first: float | None = None  # the first round: the model is loaded too
     peak_rss_mib: float = 0.0
     venues: list[str] = field(default_factory=list)
@@ -292,19 +294,20 @@ def browse_rounds(browser, env: dict[str, str], db_url: str, rounds: int, log: P
         figures.peak_rss_mib = max(figures.peak_rss_mib, server.peak_rss_mib())
 
 
-def _open_and_explain(page, open_it) -> tuple[float, float]:  # noqa: ANN001 - a playwright Page
+def _open_and_explain(page, open_it) -> tuple[float, float, float]:  # noqa: ANN001 - a playwright Page
     """(seconds to the player's first frame after `open_it()`, seconds from the click on "Why this venue?" to its
-    figures)."""
+    figures, seconds from `open_it()` to the "Why this venue?" button shown: the rest of the page)."""
     start = time.perf_counter()
     open_it()
     page.wait_for_function(PLAYER_FRAME, polling="raf", timeout=WAIT_MS)
     opened = time.perf_counter() - start
     button = page.get_by_role("button", name="Why this venue?")
     button.wait_for(state="visible")
+    shown = time.perf_counter() - start
     start = time.perf_counter()
     button.click()
     page.wait_for_function(WHY_FIGURES, polling="raf", timeout=WAIT_MS)
-    return opened, time.perf_counter() - start
+    return opened, time.perf_counter() - start, shown
 
 
 def _ensure_media_views(env: dict[str, str]) -> None:
@@ -327,7 +330,7 @@ def video_rounds(browser, env: dict[str, str], home: Path, video_ids: tuple[int,
         for r, video_id in enumerate(video_ids[:rounds + 1]):
             with fresh_page(browser) as page:
                 url = f"{server.url}/video?video={video_id}"
-                opened, why = _open_and_explain(page, lambda p=page, u=url: p.goto(u, wait_until="commit"))
+                opened, why, _ = _open_and_explain(page, lambda p=page, u=url: p.goto(u, wait_until="commit"))
             if r == 0:
                 figures.video_why_first = opened + why
             else:
@@ -346,9 +349,10 @@ def video_rounds(browser, env: dict[str, str], home: Path, video_ids: tuple[int,
                     raise RuntimeError(f"Browse's first page shows no video with features left to open ({shown})")
                 opened_ids.add(fresh[0])
                 link = page.locator(f'[data-testid="stMain"] a[href$="video={fresh[0]}"]').first
-                opened, why = _open_and_explain(page, link.click)
+                opened, why, shown = _open_and_explain(page, link.click)
             figures.card_open.append(opened)
             figures.card_why.append(why)
+            figures.card_button.append(shown)
         figures.peak_rss_mib = max(figures.peak_rss_mib, server.peak_rss_mib())
 
 
@@ -382,6 +386,7 @@ def summary(figures: Figures) -> dict[str, object]:
         "video_why_s": _median(_pairs(figures.card_open, figures.card_why)),
         "video_open_s": _median(figures.card_open),
         "why_s": _median(figures.card_why),
+        "video_button_s": _median(figures.card_button),
         "video_why_direct_s": _median(_pairs(figures.video_open, figures.why)),
         "video_open_direct_s": _median(figures.video_open),
         "why_direct_s": _median(figures.why),
@@ -390,7 +395,8 @@ def summary(figures: Figures) -> dict[str, object]:
         "server_peak_rss_mib": round(figures.peak_rss_mib, 1),
         "rounds": {"first_visit": figures.first_visit, "warm_first_screen": figures.warm_first_screen,
                    "uncached_filter": figures.uncached_filter, "video_open": figures.card_open,
-                   "why": figures.card_why, "video_open_direct": figures.video_open, "why_direct": figures.why,
+                   "why": figures.card_why, "button": figures.card_button, "video_open_direct": figures.video_open,
+                   "why_direct": figures.why,
                    "serve_start": figures.serve_start},
         "filter_venues": figures.venues,
     }
@@ -405,6 +411,8 @@ def table(figures: Figures) -> str:
         ("Video detail from a Browse card: click to the player's first frame", figures.card_open),
         ("'Why this venue?': click to the attribution figures", figures.card_why),
         ("Video detail + 'Why this venue?', from Browse", _pairs(figures.card_open, figures.card_why)),
+        ("Video detail from a Browse card: click to the 'Why this venue?' button (the rest of the page)",
+         figures.card_button),
         ("Video detail, typed ?video=ID: navigation to the player's first frame", figures.video_open),
         ("'Why this venue?' after it", figures.why),
         ("Video detail + 'Why this venue?', typed URL", _pairs(figures.video_open, figures.why)),
