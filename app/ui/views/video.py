@@ -30,8 +30,9 @@ video = detail.video
 model = detail.model
 # A video's first page run draws what a person looks at first (title, player, caption) and stops; the browser's
 # timer (a fragment's run_every) asks for the rest once that is painted. Drawn in one pass, the charts, the label
-# editor and the rest kept Chromium from starting the video for ~0.4 s of layout and rendering on a fresh visit
-# (benchmarks/dashboard_browser.py: player's first frame 0.6-0.7 s in one pass, 0.25-0.3 s in two).
+# editor and the rest kept Chromium from starting the video: from a Browse card, the player's first frame came
+# after 0.66 s in one pass and 0.27 s in two; the rest of the page (the "Why this venue?" button) after 0.99 s and
+# 1.22 s (benchmarks/dashboard_browser.py, docs/dashboard-browser.md): the video first, the rest 0.2 s later.
 first_paint = st.session_state.get(DRAWN_KEY) != video.id  # main.py forgets it on every other page
 st.session_state[DRAWN_KEY] = video.id
 if not first_paint:
