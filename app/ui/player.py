@@ -123,8 +123,9 @@ def _feed() -> Any:
 def timeline_feed(timeline: Timeline | None, *, video_id: int, target: str, key: str) -> None:
     """Send `timeline` to the player keyed `target` showing video `video_id` (None: back to the player's own);
     draws nothing."""
-    _feed()(data={"target": target, "video": video_id,
-                  "timeline": timeline_payload(timeline) if timeline else None}, key=key)
+    empty = timeline is None or timeline == Timeline()
+    _feed()(data={"target": target, "video": video_id, "timeline": None if empty else timeline_payload(timeline)},
+            key=key)
 
 
 def media_url(path: Path, *, key: str) -> str:

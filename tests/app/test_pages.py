@@ -76,6 +76,23 @@ def chart_keys(at: AppTest) -> set[str]:
     return keys
 
 
+def timeline_fed(at: AppTest) -> dict:
+    """What Video detail's "Why this venue?" fragment sends to the player (app.ui.player.timeline_feed)."""
+    import json
+
+    found = []
+
+    def walk(node) -> None:  # noqa: ANN001 - an AppTest node
+        if getattr(node, "type", None) == "bidi_component" and node.proto.component_name == "eastern.timeline_feed":
+            found.append(json.loads(node.proto.json))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    assert len(found) == 1, found
+    return found[0]
+
+
 def ctx_of(ws: Workspace):  # noqa: ANN201 - app.context.AppContext
     from app.context import get_context
 
@@ -116,13 +133,41 @@ def test_pages_render_for_a_visitor_without_name_or_admin(ws_env: Workspace) -> 
     assert "admin" in texts(open_page("retrain")).lower()
 
 
+def test_video_detail_draws_the_player_first_and_the_rest_on_the_browsers_timer(ws_env: Workspace) -> None:
+    """A video's first page run draws the title and the player and stops (Chromium then starts the video before it
+    renders the rest); the fragment's timer reruns the page for the rest. Back from another page, the first paint
+    comes again; a rerun on the same video (a saved label) draws the whole page at once."""
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(pages.PAGE_FILES["video"])
+    at.query_params.update({"video": "3"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value.startswith("Video #3") and at.get("iframe")  # the player
+    assert not [s for s in at.selectbox if s.key == "video_3_venue"] and not chart_keys(at)  # not yet
+    at.run()  # what the fragment's timer asks for after the first paint
+    assert {s.key for s in at.selectbox} >= {"video_3_venue"} and "video_top5" in chart_keys(at)
+    at.run()  # the same video again: the whole page in one run
+    assert "video_top5" in chart_keys(at)
+    at.query_params.pop("video")
+    at.switch_page(pages.PAGE_FILES["browse"]).run()
+    assert not at.title[0].value.startswith("Video #")
+    at.switch_page(pages.PAGE_FILES["video"])
+    at.query_params.update({"video": "3"})
+    at.run()  # back from Browse: the player first again
+    assert not chart_keys(at) and at.get("iframe")
+
+
 def test_video_page_why_this_venue(ws_env: Workspace) -> None:
     at = open_page("video", query={"video": "3"})
     assert "Video #3" in at.title[0].value
     assert {"video_top5", "video_ablation", "video_audio"} <= chart_keys(at)
+    assert timeline_fed(at) == {"target": "video_player", "video": 3, "timeline": None}  # nothing explained yet
     at.button(key="video_why").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Why this venue?" in h.value for h in at.header)
+    fed = timeline_fed(at)  # the player's time line gets the prediction's frame, clip and word attributions
+    assert fed["video"] == 3 and len(fed["timeline"]["frames"]) == 12 and len(fed["timeline"]["clips"]) == 6
     predicted = at.selectbox(key="video_why_target")
     assert predicted.value is None  # the prediction first
     from app.services.explain import explain_video
@@ -133,6 +178,7 @@ def test_video_page_why_this_venue(ws_env: Workspace) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert f"**{plain(runner_up.venue)}** (not predicted" in texts(at)
     assert {"why_atoms", "why_atom_push", "why_audio"} <= chart_keys(at)
+    assert runner_up.venue in timeline_fed(at)["timeline"]["hint"]  # the time line follows the picked venue
 
 
 def test_unknown_video_is_one_line(ws_env: Workspace) -> None:
