@@ -72,13 +72,11 @@ def _predictions_panel(a: int, b: int) -> None:
     """A version without stored predictions: they are computed by a `predict` job (its own process), with its
     progress here, and the comparison shows when they are in."""
     running = _predicting()
+    target = running.request.model if running is not None and running.request is not None else "?"
+    ended = components.watch_job(running, state_key="compare_watching", label=f"Storing the predictions of #{target}")
     if running is not None:
-        st.session_state["compare_watching"] = running.id
-        target = running.request.model if running.request is not None else "?"
-        text = f"Storing the predictions of #{target} (job {running.id}): {running.message or running.status}"
-        st.progress(min(max(running.progress, 0.0), 1.0), text=text)
         return
-    if st.session_state.pop("compare_watching", None) is not None:
+    if ended is not None:  # they are in: compare
         cache.clear_after_model_change()
         st.rerun(scope="app")
     missing = compare_service.missing_predictions(cache.ctx(), a, b)

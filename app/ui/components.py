@@ -82,3 +82,16 @@ def chart(spec: dict[str, Any], *, key: str) -> None:
     with st.container(key=key):
         st.vega_lite_chart(spec, width="stretch", height=height if isinstance(height, int) else "content",
                            key=f"{key}_vega")
+
+
+def watch_job(running: Any, *, state_key: str, label: str) -> int | None:
+    """The one "follow a background job" of the pages: while `running` (an app.services.jobs JobView, or None when
+    no job of this kind runs) runs, its progress bar, and its id kept under `state_key`; once it is no longer
+    running, the id of the job this session watched (the caller refreshes what the job changed and reruns the
+    page), else None. Call it in a fragment with run_every while a job runs."""
+    if running is not None:
+        st.session_state[state_key] = running.id
+        st.progress(min(max(running.progress, 0.0), 1.0),
+                    text=f"{label} (job {running.id}): {running.message or running.status}")
+        return None
+    return st.session_state.pop(state_key, None)

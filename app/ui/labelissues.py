@@ -47,18 +47,11 @@ def _running() -> bool:
 def _progress() -> None:
     recent = annotate.crossval_jobs(cache.ctx(), limit=1)
     job = recent[0] if recent else None
-    was = st.session_state.get("labelissues_watching")
-    if job is None:
-        return
-    if job.status in ACTIVE:
-        st.session_state["labelissues_watching"] = job.id
-        st.progress(min(max(job.progress, 0.0), 1.0),
-                    text=f"Cross-validation job {job.id}: {job.message or job.status}")
-    elif was == job.id:  # it ended while we watched: the queue has a new source
-        st.session_state.pop("labelissues_watching")
-        cache.clear_after_label_change()
+    running = job if job is not None and job.status in ACTIVE else None
+    if components.watch_job(running, state_key="labelissues_watching", label="Cross-validation") is not None:
+        cache.clear_after_label_change()  # it ended while we watched: the queue has a new source
         st.rerun(scope="app")
-    elif job.status == jobs.JobStatus.FAILED:
+    if running is None and job is not None and job.status == jobs.JobStatus.FAILED:
         st.caption(f":material/error: The last cross-validation (job {job.id}) failed; its finished folds are kept "
                    "and `python -m app crossval --resume SET` continues it.")
         st.text(job.error or "")

@@ -22,15 +22,11 @@ def panel(model_id: int, *, key: str, primary: bool = False) -> None:
 
 def _live(model_id: int, key: str, primary: bool) -> None:
     now = running()
-    watching = st.session_state.get("promote_watching")
+    target = now.request.model if now is not None and now.request is not None else "?"
+    watching = components.watch_job(now, state_key="promote_watching", label=f"Promoting #{target}")
     if now is not None:
-        st.session_state["promote_watching"] = now.id
-        target = now.request.model if now.request is not None else "?"
-        st.progress(min(max(now.progress, 0.0), 1.0),
-                    text=f"Promoting #{target} (job {now.id}): {now.message or now.status}")
         return
     if watching is not None:  # it ended while we watched: say how, and redraw the page with the new active model
-        st.session_state.pop("promote_watching")
         ended = jobs.get_job(cache.ctx(), watching)
         cache.clear_after_model_change()
         if ended is not None and ended.status == jobs.JobStatus.DONE:
