@@ -31,7 +31,7 @@ model = detail.model
 # A video's first page run draws what a person looks at first (title, player, caption) and stops; the browser's
 # timer (a fragment's run_every) asks for the rest once that is painted. Drawn in one pass, the charts, the label
 # editor and the rest kept Chromium from starting the video: from a Browse card, the player's first frame came
-# after 0.66 s in one pass and 0.27 s in two; the rest of the page (the "Why this venue?" button) after 0.99 s and
+# after 0.68 s in one pass and 0.28 s in two; the rest of the page (the "Why this venue?" button) after 0.99 s and
 # 1.22 s (benchmarks/dashboard_browser.py, docs/dashboard-browser.md): the video first, the rest 0.2 s later.
 first_paint = st.session_state.get(DRAWN_KEY) != video.id  # main.py forgets it on every other page
 st.session_state[DRAWN_KEY] = video.id
