@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from app.context import AppContext
-from app.services.proxies import MediaView, Playback, media_view, playback  # noqa: F401 - read here too
+from app.services.proxies import Playback, playback
 from db import queries, repo
 from db.session import session_scope
 

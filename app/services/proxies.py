@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def media_view(ctx: AppContext, *, sha256: str, rel_path: str) -> MediaView:
         raise FileNotFoundError(f"the stored file of this video is missing: {rel_path}")
     from PIL import Image
 
-    from core.media import decode, fit_within, probe
+    from core.media import decode, fit_within
 
     info = probe(src)  # decode at display size: a huge stored frame never decodes at full size in this process
     video = decode(src, size=fit_within(info.width, info.height, VIEW_LONGEST_SIDE))
@@ -94,9 +95,16 @@ def _videos(ctx: AppContext, video_ids: list[int] | None = None) -> list[repo.Vi
     return rows if video_ids is None else [v for v in rows if v.id in set(video_ids)]
 
 
-def ensure_video(ctx: AppContext, *, sha256: str, rel_path: str, rebuild: bool = False) -> tuple[proxy.Made, bool]:
-    """Thumbnail, media view and (when the original does not play everywhere) proxy of one stored video; (what
-    core.proxy made, whether the view was made). Raises MediaError / ProxyError with a one-line reason,
+class Ensured(NamedTuple):
+    """What ensure_video wrote for one video."""
+
+    made: proxy.Made  # the thumbnail and browser copy (core.proxy)
+    view: bool  # the media view
+
+
+def ensure_video(ctx: AppContext, *, sha256: str, rel_path: str, rebuild: bool = False) -> Ensured:
+    """Thumbnail, media view and (when the original does not play everywhere) proxy of one stored video.
+    Raises MediaError / ProxyError with a one-line reason,
     FileNotFoundError when the file is gone."""
     src = ctx.settings.inside_home(Path(rel_path))
     if not src.is_file():
@@ -108,7 +116,7 @@ def ensure_video(ctx: AppContext, *, sha256: str, rel_path: str, rebuild: bool =
     had_view = view.is_file()
     if not had_view:  # Video detail and Annotate then read a file instead of decoding in the page run
         media_view(ctx, sha256=sha256, rel_path=rel_path)
-    return made, not had_view
+    return Ensured(made, not had_view)
 
 
 def make_missing(ctx: AppContext, *, rebuild: bool = False, video_ids: list[int] | None = None,
@@ -118,7 +126,7 @@ def make_missing(ctx: AppContext, *, rebuild: bool = False, video_ids: list[int]
     videos = _videos(ctx, video_ids)
     report = ProxyReport()
 
-    def one(v: repo.VideoRow) -> tuple[repo.VideoRow, tuple[proxy.Made, bool] | None, str | None]:
+    def one(v: repo.VideoRow) -> tuple[repo.VideoRow, Ensured | None, str | None]:
         try:
             return v, ensure_video(ctx, sha256=v.sha256, rel_path=v.path, rebuild=rebuild), None
         except (MediaError, proxy.ProxyError, OSError, ValueError) as exc:
@@ -127,14 +135,14 @@ def make_missing(ctx: AppContext, *, rebuild: bool = False, video_ids: list[int]
     if progress:
         progress(0, len(videos))
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for done, (v, made, error) in enumerate(pool.map(one, videos), start=1):
+        for done, (v, ensured, error) in enumerate(pool.map(one, videos), start=1):
             report.checked += 1
             if error:
                 report.failed.append(f"video {v.id} ({v.original_name}): {error}")
-            elif made:
-                report.thumbnails += int(made[0].thumbnail)
-                report.proxies += int(made[0].proxy)
-                report.views += int(made[1])
+            elif ensured is not None:
+                report.thumbnails += int(ensured.made.thumbnail)
+                report.proxies += int(ensured.made.proxy)
+                report.views += int(ensured.view)
             if progress:
                 progress(done, len(videos))
     return report

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from app.context import AppContext, make_context
-from app.services import annotate, browse, casestudy, models, reports
+from app.services import annotate, browse, casestudy, models, proxies, reports
 from app.services import status as status_service
 from app.settings import get_settings
 from db import queries
@@ -85,13 +85,13 @@ def video_detail(video_id: int) -> browse.VideoDetail:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def media_view(sha256: str, rel_path: str) -> browse.MediaView:
-    return browse.media_view(ctx(), sha256=sha256, rel_path=rel_path)
+def media_view(sha256: str, rel_path: str) -> proxies.MediaView:
+    return proxies.media_view(ctx(), sha256=sha256, rel_path=rel_path)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def audio_views(sha256: str, rel_path: str) -> dict[str, dict[str, Any]]:
-    view = browse.media_view(ctx(), sha256=sha256, rel_path=rel_path)
+    view = proxies.media_view(ctx(), sha256=sha256, rel_path=rel_path)
     return {"waveform": browse.waveform(view.audio, view.sample_rate),
             "spectrogram": browse.spectrogram(view.audio, view.sample_rate)}
 

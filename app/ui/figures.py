@@ -38,14 +38,6 @@ def fit_layout(fig: go.Figure, height: int = CHART_HEIGHT, **kw: Any) -> go.Figu
     return fig
 
 
-
-
-
-
-
-
-
-
 def per_class_figure(per_class: Sequence[ClassScore]) -> go.Figure:
     """F1 of each venue that has test videos (a venue without any has no F1 to show)."""
     rows = sorted((r for r in per_class if r.support), key=lambda r: (r.f1 or 0.0))

@@ -55,8 +55,6 @@ def _clip_shapes(fig: go.Figure, clip_weights: Sequence[float] | None, *, clip_s
                       annotation_font_size=10)
 
 
-
-
 def spectrogram_figure(spec: dict[str, np.ndarray], clip_weights: Sequence[float] | None = None) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=spec["db"], x=spec["times"], y=spec["freqs"], colorscale="Magma",
                                colorbar={"title": "dB"}, hovertemplate="%{x:.2f} s, %{y:.0f} Hz<extra></extra>"))

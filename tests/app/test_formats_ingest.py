@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.services.browse import media_view
 from app.services.ingest import ingest_path
 from app.services.media_limits import LIMITS, over_limit
+from app.services.proxies import media_view
 from app.settings import Settings
 from core.media import MediaInfo
 from db import repo

@@ -99,14 +99,14 @@ def test_the_media_view_is_made_with_the_thumbnail_and_read_from_its_file(home) 
     assert report.views == 3 and not report.failed
     v = _videos(home)["portrait.mp4"]
     assert proxies.view_path(home, v.sha256).is_file()
-    made = browse.media_view(home, sha256=v.sha256, rel_path=v.path)
+    made = proxies.media_view(home, sha256=v.sha256, rel_path=v.path)
     assert made.frames.shape[0] == 12 and made.frames.shape[2] == proxies.STRIP_WIDTH
     assert made.frames.shape[1] > made.frames.shape[2]  # upright, as the thumbnail
     original = h / v.path
     moved = original.with_name(original.name + ".away")
     original.rename(moved)
     try:
-        again = browse.media_view(home, sha256=v.sha256, rel_path=v.path)  # the file, not the video
+        again = proxies.media_view(home, sha256=v.sha256, rel_path=v.path)  # the file, not the video
     finally:
         moved.rename(original)
     assert np.array_equal(again.frames, made.frames) and again.has_audio == made.has_audio
