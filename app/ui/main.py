@@ -22,13 +22,14 @@ except NotReady as exc:
     st.error(str(exc), icon=":material/database:")
     st.stop()
 
-# Routing by role: a page the role may not use is not in the navigation, so a deep link to it falls back to
-# Browse (each page checks the role again before it writes anything). The pages are one list: app/ui/pages.py.
+# Routing by role: a page the role may not use is hidden from the navigation; a deep link to it (a shared URL, a
+# stale tab) still opens it, and the page says which account it needs instead of drawing anything (each page checks
+# the role before it draws or writes), so signing in from there opens it. The pages are one list: app/ui/pages.py.
 PAGES: dict[str, list] = {}
 for spec in pages.PAGES:
-    if spec.action is None or session.can(spec.action):
-        PAGES.setdefault(spec.section, []).append(
-            st.Page(spec.file, title=spec.title, icon=spec.icon, default=spec.default))
+    allowed = spec.action is None or session.can(spec.action)
+    PAGES.setdefault(spec.section, []).append(st.Page(spec.file, title=spec.title, icon=spec.icon, default=spec.default,
+                                                      visibility="visible" if allowed else "hidden"))
 
 page = st.navigation(PAGES)
 st.sidebar.title("EASTERN workbench")

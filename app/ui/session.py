@@ -138,6 +138,19 @@ def can(action: str) -> bool:
     return role_allows(role(), action)
 
 
+def needs(action: str, doing: str) -> str:
+    """One line for a person whose role may not do `action`: which account `doing` needs and how to get one (for
+    st.info; no user text in it: the account's name is not repeated)."""
+    from app.services.accounts import ACTIONS
+
+    need = ACTIONS[action]
+    mine = role()
+    if mine is None:
+        return f"{doing} needs an {need} account or higher: sign in in the sidebar."
+    return (f"{doing} needs an {need} account or higher, and you are signed in as a {mine}: an admin can change "
+            f"your role on Accounts & audit log (or `python -m app users role NAME {need}`).")
+
+
 def annotator() -> str | None:
     """The name label changes are stamped with: the signed-in account when it may label, else None."""
     return account_name() if can("label") else None

@@ -51,6 +51,19 @@ def db_video(ws: Workspace, video_id: int) -> tuple[repo.VideoRow, list[repo.Lab
 
 
 def test_browse_explain_and_relabel(page: Page, server: str, workspace: Workspace, artifacts: Path) -> None:
+    # 0. Signed out, a link to Upload (a page for annotators, hidden from a visitor's navigation) says what it needs
+    # instead of Streamlit's "Page not found", and the navigation lists neither Upload nor Accounts.
+    page.goto(f"{server}/upload")
+    page.wait_for_selector('[data-testid="stApp"]')
+    settle(page)
+    expect(page.get_by_text("Uploading needs an annotator account or higher: sign in in the sidebar.")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_role("link", name="Browse")).to_be_visible()
+    for hidden in ("Upload", "Accounts & audit log"):
+        expect(nav.get_by_role("link", name=hidden)).to_have_count(0)
+    expect(nav.get_by_text("Admin", exact=True)).to_have_count(0)  # no section header left over
+
     # 1. Browse (the default page): a grid of cards, each with an "Open" link.
     page.goto(server)
     page.wait_for_selector('[data-testid="stApp"]')

@@ -11,7 +11,7 @@ from app.ui import cache, components, session
 st.title("Accounts & audit log")
 components.show_flash()
 if not session.can("accounts"):
-    st.info("Managing accounts needs an admin account.", icon=":material/lock:")
+    st.info(session.needs("accounts", "Managing accounts"), icon=":material/lock:")
     st.stop()
 ctx = cache.ctx()
 me = session.account_name() or "?"

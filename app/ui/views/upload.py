@@ -15,8 +15,8 @@ st.caption(f"Any video ffmpeg reads (mp4, mov, webm, mkv, avi, mpg, 3gp, ts, wmv
            "the file's content decides, not its name. The model reads the first 6 seconds: 12 frames, 6 one-second "
            "audio clips and the caption. The file is ingested by a background job: you may leave this page.")
 
-if not session.can("upload"):  # the navigation hides this page too; a stale tab still lands here
-    st.info("Uploading needs an annotator or admin account: sign in in the sidebar.", icon=":material/lock:")
+if not session.can("upload"):  # the navigation hides this page then; a shared link or a stale tab lands here
+    st.info(session.needs("upload", "Uploading"), icon=":material/lock:")
     st.stop()
 who = session.account_name() or ""
 
