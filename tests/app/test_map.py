@@ -59,9 +59,15 @@ def test_similar_leaves_the_video_out_and_agrees_with_exact_search(ws_ctx, works
             distances = [n.distance for n in found]
             assert distances == sorted(distances)
             exact = [int(ids[r]) for r in next(emb.exact_neighbours(X, X[row:row + 1], 6))[0] if r != row][:5]
-            assert [n.video_id for n in found] == exact
-            np.testing.assert_allclose(distances, np.linalg.norm(X[[list(ids).index(v) for v in exact]] - X[row],
-                                                                 axis=1), rtol=1e-3, atol=1e-4)
+            exact_d = np.linalg.norm(X[[list(ids).index(v) for v in exact]] - X[row], axis=1)
+            np.testing.assert_allclose(distances, exact_d, rtol=1e-3, atol=1e-4)
+            # the same neighbours as exact search; where several videos tie at a distance (the textual space of
+            # videos without a caption is one vector) any of the tied ones is as near as exact search's pick
+            own = np.linalg.norm(X[[list(ids).index(n.video_id) for n in found]] - X[row], axis=1)
+            np.testing.assert_allclose(own, exact_d, rtol=1e-3, atol=1e-4)
+            untied = [v for v, d in zip(exact, exact_d, strict=True) if np.sum(np.abs(exact_d - d) < 1e-4) == 1
+                      and d < exact_d[-1] - 1e-4]
+            assert set(untied) <= {n.video_id for n in found}, (space, row, exact, found)
 
 
 def test_the_index_is_rebuilt_when_the_vectors_change(private_ws: Workspace) -> None:
