@@ -25,6 +25,7 @@ def card(video_id: int) -> None:
     with st.container(border=True, key="map_card"):
         path = cache.thumbnails((row,)).get(row.id)
         if path:
+            st.html(navigation.CARD_CSS)
             st.image(path, width="stretch")
         st.text(f"#{row.id} {row.original_name}")  # a file name: text, never Markdown
         st.caption(navigation.card_subtitle(row))
@@ -37,7 +38,7 @@ def selection_panel(ids: list[int]) -> None:
     with st.expander("Video ids of the selection", expanded=False):
         st.code(", ".join(str(v) for v in sorted(ids)), language=None, wrap_lines=True)
     rows = corpusmap.rows_of(cache.ctx(), ids[:GRID])
-    navigation.video_cards(rows, cache.thumbnails(tuple(rows)), columns=6)
+    navigation.video_cards(rows, cache.thumbnails(tuple(rows)), grid="selection", columns=6)
     if len(ids) > GRID:
         st.caption(f"The first {GRID} of {len(ids):,} are shown; open them in Browse to page through all.")
     versions_key = f"map_versions_{hash(tuple(sorted(ids)))}"  # the label versions shown with this selection
@@ -139,5 +140,5 @@ def more_like_this(video_id: int) -> None:
     rows = {r.id: r for r in corpusmap.rows_of(cache.ctx(), [n.video_id for n in found])}
     distance = {n.video_id: n.distance for n in found}
     ordered = [rows[n.video_id] for n in found if n.video_id in rows]
-    navigation.video_cards(ordered, cache.thumbnails(tuple(ordered)), columns=4,
+    navigation.video_cards(ordered, cache.thumbnails(tuple(ordered)), grid="similar", columns=4,
                            subtitle=lambda r: f"distance {distance[r.id]:.3f} · {navigation.card_subtitle(r)}")

@@ -35,23 +35,32 @@ def requested_video() -> int | None:
     return int_param(st.query_params.get("video"))
 
 
-def video_cards(rows: Sequence[Any], thumbs: dict[int, str | None], *, columns: int = 4,
+# Every card's picture in the same 4:3 box, the thumbnail fitted inside it: a corpus of one's own mixes portrait
+# phone clips, square and wide ones, and a grid of their natural shapes has rows of very different heights.
+CARD_CSS = ("<style>[class*='st-key-vcards-'] [data-testid='stImage'] img, .st-key-map_card [data-testid='stImage'] img"
+            " {aspect-ratio: 4 / 3; object-fit: contain; background: #f0f2f6; border-radius: 0.25rem;}</style>")
+
+
+def video_cards(rows: Sequence[Any], thumbs: dict[int, str | None], *, grid: str, columns: int = 4,
                 subtitle: Any = None) -> None:
-    """A grid of thumbnails with label, prediction, triage badges and a link to the detail page."""
+    """A grid of thumbnails with label, prediction, triage badges and a link to the detail page; `grid` names it
+    (unique on its page: its container's key is `vcards-<grid>`)."""
     flags = cache.triage_flags(tuple(r.id for r in rows)) if rows else {}
-    for start in range(0, len(rows), columns):
-        cols = st.columns(columns)
-        for col, row in zip(cols, rows[start:start + columns], strict=False):
-            with col.container(border=True):
-                path = thumbs.get(row.id)
-                if path:
-                    st.image(path, width="stretch")
-                else:
-                    st.caption("no preview (file missing)")
-                st.text(f"#{row.id} {_short(row.original_name, 28)}")  # a file name: text, never Markdown
-                st.caption(subtitle(row) if subtitle else card_subtitle(row))
-                triage_badges(flags.get(row.id, ()))
-                video_link(row.id, "Open")
+    st.html(CARD_CSS)
+    with st.container(key=f"vcards-{grid}"):
+        for start in range(0, len(rows), columns):
+            cols = st.columns(columns)
+            for col, row in zip(cols, rows[start:start + columns], strict=False):
+                with col.container(border=True):
+                    path = thumbs.get(row.id)
+                    if path:
+                        st.image(path, width="stretch")
+                    else:
+                        st.caption("no preview (file missing)")
+                    st.text(f"#{row.id} {_short(row.original_name, 28)}")  # a file name: text, never Markdown
+                    st.caption(subtitle(row) if subtitle else card_subtitle(row))
+                    triage_badges(flags.get(row.id, ()))
+                    video_link(row.id, "Open")
 
 
 def triage_badges(flags: Sequence[str]) -> None:

@@ -98,3 +98,27 @@ def test_every_ingested_format_plays_upright(page, format_home: dict, format_ser
         w, h = seen["thumb"]
         rotated = name in expected and expected[name].rotation in (90, 270)
         assert (h > w) if rotated else (w >= h), (name, seen)
+
+
+CARD_BOXES = """() => [...document.querySelectorAll("[class*='st-key-vcards-browse'] [data-testid='stImage'] img")]
+    .map(img => ({w: img.getBoundingClientRect().width, h: img.getBoundingClientRect().height,
+                  nw: img.naturalWidth, nh: img.naturalHeight, fit: getComputedStyle(img).objectFit}))"""
+
+
+def test_browse_cards_of_mixed_shapes_share_one_picture_box(page, format_home: dict,  # noqa: ANN001
+                                                             format_server: str) -> None:
+    """Portrait, landscape and square clips side by side: every card's picture has the same box (4:3), the
+    thumbnail fitted inside it, so the grid's rows line up."""
+    page.set_viewport_size({"width": 1440, "height": 2400})
+    page.goto(format_server)
+    page.wait_for_selector('[data-testid="stApp"]')
+    settle(page)
+    page.wait_for_function("""() => { const imgs = [...document.querySelectorAll(
+        "[class*='st-key-vcards-browse'] [data-testid='stImage'] img")];
+        return imgs.length >= 4 && imgs.every(i => i.complete && i.naturalWidth > 0); }""")
+    boxes = page.evaluate(CARD_BOXES)
+    assert any(b["nh"] > b["nw"] for b in boxes) and any(b["nw"] > b["nh"] for b in boxes), boxes  # mixed shapes
+    assert {b["fit"] for b in boxes} == {"contain"}, boxes
+    for b in boxes:
+        assert abs(b["w"] / b["h"] - 4 / 3) < 0.02, boxes
+    assert max(b["h"] for b in boxes) - min(b["h"] for b in boxes) < 1.5, boxes

@@ -68,5 +68,5 @@ for modality in mods:
             continue
         activation = {v["video_id"]: v["activation"] for v in active}
         cards = [rows_by_id[v["video_id"]] for v in active if v["video_id"] in rows_by_id]
-        navigation.video_cards(cards, thumbs, subtitle=lambda r, a=activation: (
+        navigation.video_cards(cards, thumbs, grid=f"atom-{atom}-{modality}", subtitle=lambda r, a=activation: (
             f"code {a[r.id]:.3f} · label {r.label or 'none'}"))

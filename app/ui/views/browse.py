@@ -102,6 +102,6 @@ top[2].number_input("Page", min_value=1, max_value=result.pages, step=1, key="br
                     label_visibility="collapsed", **KEEP)
 
 if view != "Table":
-    navigation.video_cards(result.rows, cache.thumbnails(tuple(result.rows)), columns=VIEWS[view])
+    navigation.video_cards(result.rows, cache.thumbnails(tuple(result.rows)), grid="browse", columns=VIEWS[view])
 else:
     bulk_panel.video_table(result.rows, key="browse_table")

@@ -25,7 +25,7 @@ if not gallery.mistakes:
     st.success("The active model gets every labelled video right.")
 else:
     mistakes = gallery.mistakes
-    navigation.video_cards(mistakes, cache.thumbnails(tuple(mistakes)),
+    navigation.video_cards(mistakes, cache.thumbnails(tuple(mistakes)), grid="mistakes",
                            subtitle=lambda r: f"label {r.label} · taken for {r.predicted} ({r.confidence:.0%})")
 
 st.subheader("Most confused venue pairs")
@@ -41,4 +41,4 @@ else:
         pair = pairs.iloc[event.selection.rows[0]]
         rows = cache.pair_videos(model.id, int(pair["true_id"]), int(pair["pred_id"]), 12)
         st.markdown(f"**{components.plain(pair['label'])}** taken for **{components.plain(pair['predicted as'])}**")
-        navigation.video_cards(rows, cache.thumbnails(tuple(rows)))
+        navigation.video_cards(rows, cache.thumbnails(tuple(rows)), grid="pair")
