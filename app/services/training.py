@@ -69,7 +69,10 @@ def load_dataset(ctx: AppContext, *, min_per_class: int = 2) -> Dataset:
         counts[row.venue_id] = counts.get(row.venue_id, 0) + 1
     venue_ids = sorted(v for v, c in counts.items() if c >= min_per_class)
     if len(venue_ids) < 2:
-        raise TrainingError(f"need labelled videos with features in at least 2 venues, found {len(venue_ids)}")
+        raise TrainingError(
+            f"a model needs at least 2 venues with {min_per_class} or more labelled videos (with features) each; "
+            f"{len(rows)} labelled videos with features are in {len(counts)} venues, {len(venue_ids)} of them with "
+            f"{min_per_class} or more (Annotate > Label new videos says what to label next)")
     index = {v: i for i, v in enumerate(venue_ids)}
     rows = [r for r in rows if r.venue_id in index]
     visual, acoustic, tokens = store.load([r.sha256 for r in rows])

@@ -139,3 +139,20 @@ def test_annotate_new_videos_with_a_model_offers_its_picks(private_ws: Workspace
     first = newlabels.unlabelled_queue(ctx_of(private_ws), limit=1).items[0].video_id
     at.button(key=f"newlabels_{first}_pick1").click().run()
     assert at.selectbox(key=f"newlabels_{first}_venue").value is not None
+
+
+def test_training_on_too_few_labels_says_how_many_there_are(private_ws: Workspace) -> None:
+    """Two labelled videos (a new corpus's first labels): training refuses with the counts and where to go next,
+    not with a bare 'found 0'."""
+    from app.services import training
+    from app.services.training import TrainingError
+
+    truth = _forget(private_ws, keep_every=15)  # ids 15 and 30 keep their labels
+    venues = {truth[15], truth[30]}
+    with pytest.raises(TrainingError) as refused:
+        training.load_dataset(ctx_of(private_ws))
+    message = str(refused.value)
+    assert "at least 2 venues with 2 or more labelled videos" in message
+    assert f"2 labelled videos with features are in {len(venues)} venues, {2 - len(venues)} of them with 2" \
+           in message, message
+    assert "Label new videos" in message
