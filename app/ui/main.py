@@ -22,14 +22,25 @@ except NotReady as exc:
     st.error(str(exc), icon=":material/database:")
     st.stop()
 
-# Routing by role: a page the role may not use is hidden from the navigation; a deep link to it (a shared URL, a
-# stale tab) still opens it, and the page says which account it needs instead of drawing anything (each page checks
-# the role before it draws or writes), so signing in from there opens it. The pages are one list: app/ui/pages.py.
+# Routing by role: a page the role may not use is not routed (its file never runs for that role; each page also
+# checks the role before it writes). Its URL (a shared link, a stale tab) answers with a hidden stand-in that says
+# which account the page needs, instead of Streamlit's "Page not found"; signing in there opens the page itself.
+# The pages are one list: app/ui/pages.py.
+def _needs_account(spec: pages.PageSpec):  # noqa: ANN202 - a page function
+    def page() -> None:
+        st.title(spec.title)
+        st.info(session.needs(spec.action, spec.title), icon=":material/lock:")
+    return page
+
+
 PAGES: dict[str, list] = {}
 for spec in pages.PAGES:
-    allowed = spec.action is None or session.can(spec.action)
-    PAGES.setdefault(spec.section, []).append(st.Page(spec.file, title=spec.title, icon=spec.icon, default=spec.default,
-                                                      visibility="visible" if allowed else "hidden"))
+    if spec.action is None or session.can(spec.action):
+        entry = st.Page(spec.file, title=spec.title, icon=spec.icon, default=spec.default)
+    else:
+        entry = st.Page(_needs_account(spec), title=spec.title, icon=spec.icon, url_path=Path(spec.file).stem,
+                        visibility="hidden")
+    PAGES.setdefault(spec.section, []).append(entry)
 
 page = st.navigation(PAGES)
 st.sidebar.title("EASTERN workbench")

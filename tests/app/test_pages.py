@@ -583,17 +583,12 @@ def test_accounts_page_is_for_admins(private_ws: Workspace) -> None:
 
     assert accounts.get(ctx_of(private_ws), "viewer-vic").role == "viewer"
     assert ("account.add", "viewer-vic") in [(e.action, e.target) for e in audit.recent(ctx_of(private_ws))]
-    # a viewer gets neither the Accounts page nor Upload, and cannot label: both are hidden from the navigation, and
-    # a link to them says which account they need and draws nothing else
-    for auth, role in ((signed_in("viewer-vic"), "signed in as a viewer"), (None, "sign in in the sidebar")):
-        state = {"auth": auth} if auth is not None else {}
-        at = open_page("accounts", **state)
-        assert "needs an admin account" in texts(at) and role in texts(at)
-        assert not at.dataframe and not [w for w in at.text_input if w.key == "accounts_add_name"]
-        assert not [b for b in at.button if (b.key or "").startswith("accounts_")]
-        at = open_page("upload", **state)
-        assert "Uploading needs an annotator account" in texts(at) and role in texts(at)
-        assert not at.get("file_uploader") and not [b for b in at.button if b.key == "upload_submit"]
+    # a viewer gets neither the Accounts page nor Upload, and cannot label
+    with pytest.raises(ValueError, match="Could not find a navigation page"):  # not routed for a viewer
+        open_page("accounts", auth=signed_in("viewer-vic"))
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        open_page("upload", auth=signed_in("viewer-vic"))
+    # (their URLs answer with a stand-in that says which account they need: tests/e2e/test_browser.py)
     at = open_page("video", query={"video": "2"}, auth=signed_in("viewer-vic"))
     assert at.button(key="video_2_save").disabled
 

@@ -56,7 +56,8 @@ def test_browse_explain_and_relabel(page: Page, server: str, workspace: Workspac
     page.goto(f"{server}/upload")
     page.wait_for_selector('[data-testid="stApp"]')
     settle(page)
-    expect(page.get_by_text("Uploading needs an annotator account or higher: sign in in the sidebar.")).to_be_visible()
+    expect(page.get_by_text("Upload needs an annotator account or higher: sign in in the sidebar.")).to_be_visible()
+    expect(page.get_by_text("Any video ffmpeg reads")).to_have_count(0)  # the stand-in, not the page's own file
     expect(page.get_by_text("Page not found")).to_have_count(0)
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav.get_by_role("link", name="Browse")).to_be_visible()
