@@ -101,6 +101,7 @@ def test_every_ingested_format_plays_upright(page, format_home: dict, format_ser
 
 
 CARD_BOXES = """() => [...document.querySelectorAll("[class*='st-key-vcards-browse'] [data-testid='stImage'] img")]
+    .filter(img => img.offsetParent !== null)  // displayed (a rerun may keep a stale copy hidden)
     .map(img => ({w: img.getBoundingClientRect().width, h: img.getBoundingClientRect().height,
                   nw: img.naturalWidth, nh: img.naturalHeight, fit: getComputedStyle(img).objectFit}))"""
 
@@ -114,11 +115,12 @@ def test_browse_cards_of_mixed_shapes_share_one_picture_box(page, format_home: d
     page.wait_for_selector('[data-testid="stApp"]')
     settle(page)
     page.wait_for_function("""() => { const imgs = [...document.querySelectorAll(
-        "[class*='st-key-vcards-browse'] [data-testid='stImage'] img")];
-        return imgs.length >= 4 && imgs.every(i => i.complete && i.naturalWidth > 0); }""")
+        "[class*='st-key-vcards-browse'] [data-testid='stImage'] img")].filter(i => i.offsetParent !== null);
+        return imgs.length >= 4 && imgs.every(i => i.complete && i.naturalWidth > 0
+                                              && i.getBoundingClientRect().width > 0); }""")
     boxes = page.evaluate(CARD_BOXES)
     assert any(b["nh"] > b["nw"] for b in boxes) and any(b["nw"] > b["nh"] for b in boxes), boxes  # mixed shapes
     assert {b["fit"] for b in boxes} == {"contain"}, boxes
     for b in boxes:
-        assert abs(b["w"] / b["h"] - 4 / 3) < 0.02, boxes
+        assert b["h"] > 0 and abs(b["w"] / b["h"] - 4 / 3) < 0.02, boxes
     assert max(b["h"] for b in boxes) - min(b["h"] for b in boxes) < 1.5, boxes
